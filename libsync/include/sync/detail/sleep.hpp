@@ -1,0 +1,41 @@
+// Timer awaitables; included by loop.hpp.
+#pragma once
+
+#include <sync/detail/loop_cancel.hpp>
+#include <sync/waiter_queue.hpp>
+
+namespace libsync {
+
+struct SleepAwaiter {
+  Clock::time_point deadline;
+  std::stop_token stop;
+
+  bool await_ready() const noexcept {
+    return stop.stop_requested() || Clock::now() >= deadline;
+  }
+  void await_suspend(std::coroutine_handle<> h);
+  // acquired: the time passed; cancelled: stop was requested first.
+  WaitStatus await_resume() noexcept;
+
+  SleepAwaiter(Clock::time_point d, std::stop_token st) : deadline(d), stop(std::move(st)) {}
+  SleepAwaiter(SleepAwaiter&&) = delete;
+  ~SleepAwaiter();
+
+ private:
+  static void on_timer(detail::TimerNode& t) noexcept;
+  static void on_cancel(void* self) noexcept;
+  detail::TimerNode timer_;
+  detail::LoopCancel cancel_;
+  Loop* loop_ = nullptr;
+  std::coroutine_handle<> handle_;
+  bool cancelled_ = false;
+};
+
+inline SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st) {
+  return SleepAwaiter(tp, std::move(st));
+}
+inline SleepAwaiter sleep_for(std::chrono::nanoseconds d, std::stop_token st) {
+  return SleepAwaiter(Clock::now() + d, std::move(st));
+}
+
+}  // namespace libsync

@@ -1,0 +1,92 @@
+// Socket awaitables on the current loop: accept, recv, send, connect, close.
+//
+// Each call returns an awaiter holding one `IoOp`; co_await starts it on the
+// loop's backend and resumes the task when it completes, with the result in
+// the io_uring convention: >= 0 on success (bytes, or the new socket), or a
+// negative errno (-ECANCELED when its stop_token fired first). The backend
+// decides how: io_uring submits the operation to the kernel, epoll tries the
+// syscall and waits for readiness if it would block, IOCP issues overlapped
+// I/O. Sockets must be non-blocking on epoll (make_nonblocking() helps).
+//
+// The buffer passed to recv/send must stay valid until the co_await returns.
+#pragma once
+
+#include <sync/detail/loop_cancel.hpp>
+#include <sync/loop.hpp>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <stop_token>
+
+struct sockaddr;
+
+namespace libsync {
+
+#if defined(_WIN32)
+using socket_handle = std::uintptr_t;
+inline constexpr socket_handle kInvalidSocket = ~static_cast<std::uintptr_t>(0);
+#else
+using socket_handle = int;
+inline constexpr socket_handle kInvalidSocket = -1;
+#endif
+
+namespace detail {
+
+struct IoOp {
+  enum class Kind : std::uint8_t { accept, recv, send, connect, close };
+  Kind kind = Kind::recv;
+  socket_handle fd = kInvalidSocket;
+  void* buf = nullptr;
+  std::size_t len = 0;
+  int flags = 0;
+  const ::sockaddr* addr = nullptr;  // connect
+  unsigned addrlen = 0;
+  long long result = 0;
+
+  Loop* loop = nullptr;
+  std::coroutine_handle<> handle;
+
+  // Backend bookkeeping, owned by the backend while the op is in flight.
+  IoOp* next = nullptr;
+  IoOp* prev = nullptr;
+  bool in_flight = false;
+  void* backend_data = nullptr;  // IOCP: the OVERLAPPED block
+};
+
+}  // namespace detail
+
+struct IoResult {
+  long long value = 0;
+  bool ok() const noexcept { return value >= 0; }
+  int error() const noexcept { return value < 0 ? static_cast<int>(-value) : 0; }
+  explicit operator bool() const noexcept { return ok(); }
+};
+
+class IoAwaiter {
+ public:
+  explicit IoAwaiter(const detail::IoOp& op, std::stop_token st = {}) : op_(op), stop_(std::move(st)) {}
+  IoAwaiter(IoAwaiter&&) = delete;
+  ~IoAwaiter();
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h);
+  IoResult await_resume() noexcept;
+
+ private:
+  static void on_cancel(void* self) noexcept;
+  detail::IoOp op_;
+  std::stop_token stop_;
+  detail::LoopCancel cancel_;
+};
+
+IoAwaiter accept(socket_handle listener, std::stop_token st = {});
+IoAwaiter recv(socket_handle s, void* buf, std::size_t len, std::stop_token st = {});
+IoAwaiter send(socket_handle s, const void* buf, std::size_t len, std::stop_token st = {});
+IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen, std::stop_token st = {});
+IoAwaiter close(socket_handle s);
+
+// Sets O_NONBLOCK (or FIONBIO); returns false on failure.
+bool make_nonblocking(socket_handle s) noexcept;
+
+}  // namespace libsync

@@ -1,0 +1,240 @@
+// Loop: a single-threaded event loop that runs tasks, timers, I/O completions
+// and synchronization wakeups. One loop per thread.
+//
+// A loop owns one backend (epoll, io_uring or IOCP; see tier.hpp) and one
+// wake path (the tier). Tasks are spawned onto a loop or driven by
+// `block_on`; everything a task awaits (a socket read, a timer, a semaphore)
+// completes by putting the task back on *this* loop's ready queue, so a task
+// only ever runs on the thread that runs its loop, and a waker never runs the
+// woken task on its own stack.
+//
+//   libsync::Loop loop;                       // tier and backend chosen by auto
+//   libsync::Semaphore sem(2);
+//   loop.block_on([&]() -> libsync::Task<> {
+//     auto permit = co_await sem.acquire();
+//     co_await libsync::sleep_for(10ms);
+//   }());
+//
+// Thread safety: `stop()`, `post()` and the wake paths are safe from any
+// thread; everything else belongs to the loop's thread.
+#pragma once
+
+#include <sync/task.hpp>
+#include <sync/tier.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <unordered_set>
+#include <vector>
+
+namespace libsync {
+
+using Clock = std::chrono::steady_clock;
+
+namespace detail {
+class Backend;
+class WakePath;
+struct IoOp;
+struct RootTask;
+
+// A deadline on the loop's timer heap. Intrusive: lives in the awaiter.
+struct TimerNode {
+  Clock::time_point deadline{};
+  void (*fire)(TimerNode&) noexcept = nullptr;
+  void* context = nullptr;
+  std::size_t heap_index = static_cast<std::size_t>(-1);
+  bool armed() const noexcept { return heap_index != static_cast<std::size_t>(-1); }
+};
+}  // namespace detail
+
+// Counters a loop keeps about itself. Updated with relaxed atomics; read
+// them from any thread for statistics and tests.
+struct LoopStats {
+  std::uint64_t iterations = 0;
+  std::uint64_t resumes = 0;           // coroutine resumptions from the ready queue
+  std::uint64_t local_wakes = 0;       // sync wakes delivered without leaving the loop
+  std::uint64_t remote_wakes = 0;      // handles received through the remote queue
+  std::uint64_t waits = 0;             // times the loop blocked (epoll_wait / io_uring_enter with wait)
+  std::uint64_t polls = 0;             // non-blocking backend polls
+  std::uint64_t notifier_writes = 0;   // eventfd / doorbell writes aimed at this loop
+  std::uint64_t notifier_reads = 0;    // eventfd reads (generic tier) on this loop
+  std::uint64_t futex_waits_armed = 0; // FUTEX_WAIT SQEs submitted (uring-futex)
+  std::uint64_t futex_wait_cqes = 0;   // FUTEX_WAIT completions: wakes arriving as CQEs
+  std::uint64_t futex_wake_sqes = 0;   // FUTEX_WAKE SQEs this loop submitted for others
+  std::uint64_t futex_wake_syscalls = 0; // futex_wake syscalls made on this loop's thread
+  std::uint64_t io_submitted = 0;
+  std::uint64_t io_completed = 0;
+  std::uint64_t syscalls = 0;          // all syscalls the loop itself made (waits, polls, notifies, wakes)
+};
+
+class Loop {
+ public:
+  explicit Loop(LoopOptions opts = {});
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  // The loop running on this thread, or nullptr outside run()/block_on().
+  static Loop* current() noexcept;
+
+  Tier tier() const noexcept { return tier_; }
+  BackendKind backend_kind() const noexcept { return backend_kind_; }
+  const std::string& selection_reason() const noexcept { return reason_; }
+
+  // Runs `t` to completion on this thread, running everything else on the
+  // loop meanwhile. Rethrows what the task threw.
+  template <class T>
+  T block_on(Task<T> t);
+
+  // Starts `t` on this loop; the loop owns it until it finishes. Safe from the
+  // loop's own thread only (use post() from elsewhere). An exception escaping a
+  // spawned task is reported on stderr and terminates the process.
+  void spawn(Task<void> t);
+
+  // Runs until stop() is called.
+  void run();
+  // Runs until no spawned task is left (or stop()).
+  void run_until_idle();
+  // Makes run()/run_until_idle() return at the next iteration. Any thread.
+  void stop() noexcept;
+
+  // Runs `fn` on the loop thread at its next iteration. Any thread. Allocates:
+  // meant for control messages, not hot paths.
+  void post(std::function<void()> fn);
+
+  std::size_t spawned_tasks() const noexcept { return tasks_.size(); }
+  LoopStats stats() const noexcept;
+
+  // ---- for awaitables and wake paths (loop thread unless noted) ----
+  void schedule(std::coroutine_handle<> h);
+  void schedule_remote(std::coroutine_handle<> h) noexcept;  // any thread
+  void add_timer(detail::TimerNode& t);
+  void cancel_timer(detail::TimerNode& t) noexcept;
+  detail::Backend& backend() noexcept { return *backend_; }
+  detail::WakePath& wake_path() noexcept { return *wake_path_; }
+  bool on_loop_thread() const noexcept { return current() == this; }
+
+  struct Counters;  // the atomics behind LoopStats
+  Counters& counters() noexcept { return *counters_; }
+
+ private:
+  friend struct detail::RootTask;
+
+  void run_loop(const std::atomic<bool>* done);
+  void run_once(const std::atomic<bool>* done);
+  void drain_remote();
+  void fire_timers(Clock::time_point now);
+  std::optional<std::chrono::nanoseconds> next_timeout(Clock::time_point now) const;
+  void timer_sift_up(std::size_t i) noexcept;
+  void timer_sift_down(std::size_t i) noexcept;
+  void start_root(std::coroutine_handle<> root);
+  void finish_root(std::coroutine_handle<> root) noexcept;
+
+  Tier tier_;
+  BackendKind backend_kind_;
+  std::string reason_;
+  std::unique_ptr<Counters> counters_;
+  std::unique_ptr<detail::Backend> backend_;
+  std::unique_ptr<detail::WakePath> wake_path_;
+
+  std::vector<std::coroutine_handle<>> ready_;
+  std::vector<std::coroutine_handle<>> running_;
+  std::vector<detail::TimerNode*> timers_;  // binary min-heap on deadline
+  std::unordered_set<void*> tasks_;         // live spawned roots (frame addresses)
+
+  // Remote queue: handles and posted functions from other threads.
+  std::mutex remote_mu_;
+  std::vector<std::coroutine_handle<>> remote_handles_;
+  std::vector<std::function<void()>> remote_fns_;
+  std::vector<std::coroutine_handle<>> remote_swap_;
+  std::vector<std::function<void()>> remote_fns_swap_;
+  std::atomic<bool> remote_pending_{false};
+  std::atomic<bool> parked_{false};
+  std::atomic<bool> stop_requested_{false};
+  bool running_loop_ = false;
+  bool idle_exit_ = false;
+
+  friend class detail::WakePath;
+};
+
+namespace detail {
+
+// The root coroutine of a spawned or blocked-on task. It owns the task,
+// reports completion to the loop, and destroys itself when done.
+struct RootTask {
+  struct promise_type {
+    Loop* loop = nullptr;
+    std::atomic<bool>* done = nullptr;
+    std::exception_ptr* error = nullptr;
+    RootTask get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct Final {
+      bool await_ready() noexcept { return false; }
+      void await_suspend(std::coroutine_handle<promise_type> h) noexcept;
+      void await_resume() noexcept {}
+    };
+    Final final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept;
+  };
+  std::coroutine_handle<promise_type> handle;
+};
+
+RootTask make_root(Task<void> t);
+
+template <class T>
+Task<void> capture_result(Task<T> t, std::optional<T>& out) {
+  out.emplace(co_await std::move(t));
+}
+inline Task<void> capture_result(Task<void> t, std::optional<std::monostate>& out) {
+  co_await std::move(t);
+  out.emplace();
+}
+
+}  // namespace detail
+
+template <class T>
+T Loop::block_on(Task<T> t) {
+  using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+  std::optional<Stored> result;
+  std::exception_ptr error;
+  std::atomic<bool> done{false};
+  auto root = detail::make_root(detail::capture_result(std::move(t), result));
+  root.handle.promise().loop = this;
+  root.handle.promise().done = &done;
+  root.handle.promise().error = &error;
+  start_root(root.handle);
+  run_loop(&done);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
+}
+
+// ---- timers ----
+
+// Suspends the current task for `d` on its loop's timer heap. With a stop
+// token, returns WaitStatus::cancelled early when stop is requested.
+struct SleepAwaiter;
+SleepAwaiter sleep_for(std::chrono::nanoseconds d, std::stop_token st = {});
+SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st = {});
+
+// Gives other ready tasks on this loop a turn.
+struct YieldAwaiter {
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h);
+  void await_resume() const noexcept {}
+};
+inline YieldAwaiter yield() noexcept { return {}; }
+
+}  // namespace libsync
+
+#include <sync/detail/sleep.hpp>

@@ -1,0 +1,147 @@
+// The waiter queue every primitive is built on.
+//
+// A `WaiterNode` is one waiting party: a task suspended on a loop, or a plain
+// thread blocked in a blocking variant. It lives inside the awaiter (so in the
+// coroutine frame) or on the blocked thread's stack: waiting never allocates.
+//
+// A `WaiterQueue` is an intrusive FIFO of nodes guarded by a mutex. A
+// primitive checks its condition and enqueues under that one lock, and its
+// wakers take nodes off under the same lock, so a waiter is either satisfied
+// at once or visibly queued before any waker looks: no wake can fall between
+// the check and the enqueue.
+//
+// Completing a node (under the lock) and *delivering* the wake (after the
+// lock is dropped) are separate steps. Delivery depends on how the waiter
+// sleeps, which is its loop's tier (or a futex / WaitOnAddress park for a
+// plain thread), and is dispatched in one place: `deliver_wake()`. Delivery
+// never resumes a task on the waker's stack; the task always resumes from its
+// own loop.
+//
+// Node lifecycle, and who may touch which field when:
+//   - links (`prev`, `next`, `queued`): only under the queue lock.
+//   - `status`, `granted`: written under the lock by whoever completes the
+//     node (a waker, a timeout, a cancellation); read by the waiter after its
+//     wake was delivered (the delivery carries release/acquire ordering).
+//   - `word`: the waiter's sleep word. kWaiting until delivery, kWoken when
+//     the waker is done with the node. The uring-futex tier also uses kArmed
+//     (a FUTEX_WAIT is in the kernel on this word). After a waker has stored
+//     kWoken it never dereferences the node again; at most it futex-wakes the
+//     word's address, which is harmless if the memory was reused.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+
+namespace libsync {
+
+class Loop;
+
+// How a wait ended. Every waiting operation in libsync reports one of these.
+enum class WaitStatus : std::uint8_t {
+  acquired,     // got what it waited for (permits, the lock, a notify, the event)
+  timed_out,    // the deadline passed first
+  cancelled,    // the stop_token was triggered first
+  closed,       // the primitive was closed (semaphores)
+  would_block,  // try_* only: not available right now
+};
+
+std::string_view to_string(WaitStatus s) noexcept;
+
+namespace detail {
+
+inline constexpr std::uint32_t kWordWaiting = 0;
+inline constexpr std::uint32_t kWordArmed = 1;
+inline constexpr std::uint32_t kWordWoken = 2;
+
+class Waitable;
+
+struct WaiterNode {
+  // Queue links; guarded by the owning queue's lock.
+  WaiterNode* prev = nullptr;
+  WaiterNode* next = nullptr;
+  bool queued = false;
+
+  // Outcome; written under the lock by whoever completes the node.
+  WaitStatus status = WaitStatus::acquired;
+  std::size_t need = 1;     // semaphore: permits asked for
+  std::size_t granted = 0;  // semaphore: permits handed over so far
+
+  // The sleeper. `loop == nullptr` means a plain thread parked on `word`.
+  Loop* loop = nullptr;
+  std::coroutine_handle<> handle;
+  Waitable* owner = nullptr;
+
+  alignas(4) std::atomic<std::uint32_t> word{kWordWaiting};
+
+  // uring-futex tier bookkeeping; touched only by the waiter's loop thread.
+  bool in_kernel = false;  // a FUTEX_WAIT SQE for this node has not completed
+};
+
+// The primitive side of a queued node, used by timeouts, cancellation and
+// frame destruction, which all start from the node alone.
+class Waitable {
+ public:
+  // If `n` is still queued: unlink it, give back what it was granted, record
+  // `why`, and return true (the caller then delivers the wake, or not, if the
+  // waiter is being destroyed). False when a waker completed it first.
+  virtual bool remove_waiter(WaiterNode& n, WaitStatus why) noexcept = 0;
+  // `n` was completed as acquired, but its waiter went away before taking
+  // the result: give back whatever the completion handed it.
+  virtual void abandon_waiter(WaiterNode& n) noexcept = 0;
+
+ protected:
+  ~Waitable() = default;
+};
+
+class WaiterQueue {
+ public:
+  WaiterQueue() = default;
+  WaiterQueue(const WaiterQueue&) = delete;
+  WaiterQueue& operator=(const WaiterQueue&) = delete;
+
+  std::mutex& mutex() noexcept { return mu_; }
+
+  // All of these require the lock.
+  void push_back(WaiterNode& n) noexcept;
+  void erase(WaiterNode& n) noexcept;
+  WaiterNode* front() const noexcept { return head_; }
+  WaiterNode* pop_front() noexcept;
+  bool empty() const noexcept { return head_ == nullptr; }
+
+  // Lock-free snapshot for statistics.
+  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  std::mutex mu_;
+  WaiterNode* head_ = nullptr;
+  WaiterNode* tail_ = nullptr;
+  std::atomic<std::size_t> size_{0};
+};
+
+// A singly linked batch of completed nodes, collected under a queue lock and
+// delivered after it is dropped (reuses the nodes' `next` links).
+class WakeBatch {
+ public:
+  void add(WaiterNode& n) noexcept {
+    n.next = nullptr;
+    if (tail_) tail_->next = &n; else head_ = &n;
+    tail_ = &n;
+  }
+  // Delivers every node; call without holding the queue lock.
+  void deliver() noexcept;
+  bool empty() const noexcept { return head_ == nullptr; }
+
+ private:
+  WaiterNode* head_ = nullptr;
+  WaiterNode* tail_ = nullptr;
+};
+
+// Delivers the wake of a completed node to wherever its waiter sleeps.
+void deliver_wake(WaiterNode& n) noexcept;
+
+}  // namespace detail
+}  // namespace libsync

@@ -1,0 +1,55 @@
+// Backend: how a loop waits for I/O, timers and wakeups. One per loop.
+//
+// The interface is completion-style (start an operation, learn its result
+// later) because that is what io_uring and IOCP are; the epoll backend
+// emulates it by trying the syscall and retrying on readiness. Completions
+// never resume a task directly: the backend hands the task's handle to its
+// loop's ready queue.
+#pragma once
+
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace libsync::detail {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const noexcept = 0;
+
+  // Starts `op`. Returns false when it completed synchronously (op.result is
+  // set and no completion will follow), true when a completion will
+  // schedule op.handle on the loop later.
+  virtual bool start(IoOp& op) = 0;
+  // Asks an in-flight op to finish early; it still completes (with
+  // -ECANCELED or with its real result if that won the race).
+  virtual void cancel(IoOp& op) noexcept = 0;
+  // The task waiting on an in-flight `op` is being destroyed: cancel it and
+  // do not return until the backend no longer refers to it (or its buffer).
+  virtual void abandon(IoOp& op) noexcept = 0;
+  // Waits for completions for up to `timeout` (nullopt: no limit, zero: just
+  // poll) and hands every completed operation to the loop.
+  virtual void wait(std::optional<std::chrono::nanoseconds> timeout) = 0;
+  // True when a poll could find something (ops in flight, SQEs to submit).
+  // A busy loop polls only then, so pure compute / same-loop hand-offs make
+  // no syscalls.
+  virtual bool has_outstanding() const noexcept = 0;
+  // Any thread: makes a blocked wait() return (the generic tier's notifier).
+  virtual void notify() noexcept = 0;
+};
+
+std::unique_ptr<Backend> make_epoll_backend(Loop& loop);
+#if defined(__linux__)
+// `futex_tier`: the loop runs the uring-futex tier, so the backend needs no
+// eventfd (remote wakeups ring a futex doorbell instead).
+std::unique_ptr<Backend> make_uring_backend(Loop& loop, unsigned entries, bool futex_tier);
+#endif
+#if defined(_WIN32)
+std::unique_ptr<Backend> make_iocp_backend(Loop& loop);
+#endif
+
+}  // namespace libsync::detail

@@ -1,0 +1,44 @@
+// The generic tier: a woken task's handle goes onto its loop's ready queue
+// (same thread: no syscall) or remote queue (another thread: the loop is
+// poked through its backend's notifier only if it is parked).
+#include "backend.hpp"
+#include "loop_counters.hpp"
+#include "wake_path.hpp"
+
+namespace libsync::detail {
+namespace {
+
+class GenericWakePath final : public WakePath {
+ public:
+  explicit GenericWakePath(Loop& loop) : loop_(loop) {}
+  Tier tier() const noexcept override { return Tier::generic; }
+
+  void deliver(WaiterNode& n) noexcept override {
+    Loop* target = n.loop;
+    std::coroutine_handle<> h = n.handle;
+    // Last touch of the node: after this the waker only uses its copies.
+    n.word.store(kWordWoken, std::memory_order_release);
+    if (Loop::current() == target) {
+      bump(target->counters().local_wakes);
+      target->schedule(h);
+    } else {
+      target->schedule_remote(h);
+    }
+  }
+
+  void notify_loop() noexcept override {
+    bump(loop_.counters().notifier_writes);
+    loop_.backend().notify();
+  }
+
+ private:
+  Loop& loop_;
+};
+
+}  // namespace
+
+std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop) {
+  return std::make_unique<GenericWakePath>(loop);
+}
+
+}  // namespace libsync::detail

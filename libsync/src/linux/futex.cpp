@@ -1,0 +1,74 @@
+#include "linux/futex.hpp"
+
+#include "linux/uring_compat.hpp"
+#include "parker.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <ctime>
+
+namespace libsync::linux_detail {
+
+static FutexMode decide() noexcept {
+  FutexMode m;
+  int r = prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, 0, 0, 0);
+  if (r == 0) {
+    m.mitigation = "global futex hash requested (PR_FUTEX_HASH_SET_SLOTS 0): private waits are never stranded";
+  } else if (errno == EINVAL) {
+    m.mitigation = "kernel has no private futex hash (PR_FUTEX_HASH: EINVAL): no hazard";
+  } else {
+    m.use_private = false;
+    m.mitigation = std::string("PR_FUTEX_HASH refused (errno ") + std::to_string(errno) +
+                   "): using shared futex words, which the private hash never strands";
+  }
+  m.futex2_flags = FUTEX2_SIZE_U32 | (m.use_private ? FUTEX2_PRIVATE : 0);
+  m.legacy_private_flag = m.use_private ? FUTEX_PRIVATE_FLAG : 0;
+#ifdef SYS_futex_wake
+  std::uint32_t probe_word = 0;
+  long w = syscall(SYS_futex_wake, &probe_word, static_cast<unsigned long>(0xffffffffu), 1, m.futex2_flags);
+  m.futex2_wake_syscall = (w >= 0);
+#endif
+  return m;
+}
+
+const FutexMode& futex_mode() noexcept {
+  static const FutexMode mode = decide();
+  return mode;
+}
+
+void futex_wake(const std::atomic<std::uint32_t>* word, int n) noexcept {
+  const FutexMode& m = futex_mode();
+#ifdef SYS_futex_wake
+  if (m.futex2_wake_syscall) {
+    syscall(SYS_futex_wake, word, static_cast<unsigned long>(0xffffffffu), n, m.futex2_flags);
+    return;
+  }
+#endif
+  syscall(SYS_futex, word, FUTEX_WAKE | m.legacy_private_flag, n, nullptr, nullptr, 0);
+}
+
+}  // namespace libsync::linux_detail
+
+namespace libsync::detail {
+
+void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+          std::optional<Clock::time_point> deadline) noexcept {
+  const auto& m = linux_detail::futex_mode();
+  timespec ts{};
+  timespec* tsp = nullptr;
+  if (deadline) {
+    // steady_clock is CLOCK_MONOTONIC on Linux; FUTEX_WAIT_BITSET takes an
+    // absolute time on that clock.
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
+    if (ns < 0) ns = 0;
+    ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+    ts.tv_nsec = static_cast<long>(ns % 1000000000);
+    tsp = &ts;
+  }
+  syscall(SYS_futex, &word, FUTEX_WAIT_BITSET | m.legacy_private_flag, expected, tsp, nullptr,
+          FUTEX_BITSET_MATCH_ANY);
+}
+
+void unpark_all(std::atomic<std::uint32_t>& word) noexcept { linux_detail::futex_wake(&word, INT_MAX); }
+
+}  // namespace libsync::detail

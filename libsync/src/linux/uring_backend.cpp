@@ -1,0 +1,276 @@
+#include "linux/uring_backend.hpp"
+
+#include "linux/futex.hpp"
+#include "linux/uring_compat.hpp"
+#include "loop_counters.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace libsync::detail {
+namespace {
+
+constexpr std::uint64_t kTagOp = 0;
+constexpr std::uint64_t kTagFutex = 1;
+constexpr std::uint64_t kTagIgnore = 2;
+constexpr std::uint64_t kTagEventfd = 3;
+constexpr std::uint64_t kTagDoorbell = 4;
+constexpr std::uint64_t kTagMask = 7;
+
+std::uint64_t tagged(const void* p, std::uint64_t tag) {
+  return reinterpret_cast<std::uint64_t>(p) | tag;
+}
+
+}  // namespace
+
+UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop_(loop) {
+  const unsigned attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+      0,
+  };
+  int ret = -EINVAL;
+  for (unsigned flags : attempts) {
+    io_uring_params p{};
+    p.flags = flags;
+    ret = io_uring_queue_init_params(entries, &ring_, &p);
+    if (ret == 0) {
+      setup_flags_ = flags;
+      enabled_ = !(flags & IORING_SETUP_R_DISABLED);
+      break;
+    }
+  }
+  if (ret != 0) throw std::runtime_error(std::string("libsync: io_uring_queue_init: ") + std::strerror(-ret));
+  if (!futex_tier) {
+    efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd_ < 0) {
+      io_uring_queue_exit(&ring_);
+      throw std::runtime_error(std::string("libsync: eventfd: ") + std::strerror(errno));
+    }
+  }
+}
+
+UringBackend::~UringBackend() {
+  // Tasks were torn down first, so nothing refers to user memory any more;
+  // the doorbell and eventfd read die with the ring.
+  io_uring_queue_exit(&ring_);
+  if (efd_ >= 0) ::close(efd_);
+}
+
+void UringBackend::enable_if_needed() {
+  if (enabled_) return;
+  // liburing 2.3 declares io_uring_enable_rings() but does not export it.
+  long r = syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+  if (r < 0) throw std::runtime_error(std::string("libsync: IORING_REGISTER_ENABLE_RINGS: ") + std::strerror(errno));
+  enabled_ = true;
+}
+
+io_uring_sqe* UringBackend::get_sqe() {
+  enable_if_needed();
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) {
+    // The submission queue is full: hand it to the kernel, which frees it.
+    bump(loop_.counters().syscalls);
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) throw std::runtime_error("libsync: io_uring submission queue stays full");
+  }
+  return sqe;
+}
+
+bool UringBackend::start(IoOp& op) {
+  io_uring_sqe* sqe = get_sqe();
+  switch (op.kind) {
+    case IoOp::Kind::accept:
+      io_uring_prep_accept(sqe, op.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      break;
+    case IoOp::Kind::recv:
+      io_uring_prep_recv(sqe, op.fd, op.buf, op.len, op.flags);
+      break;
+    case IoOp::Kind::send:
+      io_uring_prep_send(sqe, op.fd, op.buf, op.len, op.flags | MSG_NOSIGNAL);
+      break;
+    case IoOp::Kind::connect:
+      io_uring_prep_connect(sqe, op.fd, op.addr, op.addrlen);
+      break;
+    case IoOp::Kind::close:
+      io_uring_prep_close(sqe, op.fd);
+      break;
+  }
+  io_uring_sqe_set_data64(sqe, tagged(&op, kTagOp));
+  op.in_flight = true;
+  ++ops_in_flight_;
+  bump(loop_.counters().io_submitted);
+  return true;
+}
+
+void UringBackend::cancel(IoOp& op) noexcept {
+  if (!op.in_flight) return;
+  try {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, tagged(&op, kTagOp), 0);
+    io_uring_sqe_set_data64(sqe, kTagIgnore);
+  } catch (...) {
+  }
+}
+
+void UringBackend::abandon(IoOp& op) noexcept {
+  if (!op.in_flight) return;
+  cancel(op);
+  draining_ = &op;
+  while (op.in_flight) {
+    bump(loop_.counters().syscalls);
+    io_uring_submit_and_wait(&ring_, 1);
+    reap();
+  }
+  draining_ = nullptr;
+}
+
+bool UringBackend::has_outstanding() const noexcept {
+  return ops_in_flight_ != 0 || futex_waits_in_kernel_ != 0 || io_uring_sq_ready(&ring_) != 0;
+}
+
+void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
+  enable_if_needed();
+  if (efd_ >= 0 && !efd_armed_) arm_eventfd_read();
+  bump(loop_.counters().syscalls);
+  if (timeout && timeout->count() == 0) {
+    io_uring_submit_and_get_events(&ring_);
+  } else if (timeout) {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeout->count() / 1000000000;
+    ts.tv_nsec = timeout->count() % 1000000000;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  } else {
+    io_uring_submit_and_wait(&ring_, 1);
+  }
+  reap();
+}
+
+void UringBackend::reap() {
+  io_uring_cqe* cqe;
+  unsigned head, count = 0;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    ++count;
+    handle_cqe(cqe->user_data, cqe->res);
+  }
+  io_uring_cq_advance(&ring_, count);
+}
+
+void UringBackend::handle_cqe(std::uint64_t data, int res) {
+  const std::uint64_t tag = data & kTagMask;
+  void* ptr = reinterpret_cast<void*>(data & ~kTagMask);
+  switch (tag) {
+    case kTagOp: {
+      auto* op = static_cast<IoOp*>(ptr);
+      op->in_flight = false;
+      op->result = res;
+      --ops_in_flight_;
+      bump(loop_.counters().io_completed);
+      if (op != draining_) loop_.schedule(op->handle);
+      break;
+    }
+    case kTagFutex: {
+      auto* n = static_cast<WaiterNode*>(ptr);
+      n->in_kernel = false;
+      --futex_waits_in_kernel_;
+      if (n == draining_) break;
+      if (n->word.load(std::memory_order_acquire) == kWordWoken) {
+        bump(loop_.counters().futex_wait_cqes);
+        loop_.schedule(n->handle);
+        break;
+      }
+      // Still kWordArmed: a wake meant for memory this word reused, or the
+      // SQE raced a wake that has not landed yet. Either way, sleep again.
+      if (res == 0 || res == -EAGAIN || res == -EINTR || res == -ECANCELED) {
+        arm_futex_wait(*n);
+        break;
+      }
+      std::fprintf(stderr, "libsync: io_uring FUTEX_WAIT failed: %s\n", std::strerror(-res));
+      std::abort();
+    }
+    case kTagEventfd:
+      efd_armed_ = false;
+      bump(loop_.counters().notifier_reads);
+      break;
+    case kTagDoorbell:
+      doorbell_armed_ = false;
+      break;
+    default:
+      break;
+  }
+}
+
+void UringBackend::notify() noexcept {
+  if (efd_ < 0) return;
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(efd_, &one, sizeof one);
+}
+
+void UringBackend::arm_eventfd_read() {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_read(sqe, efd_, &efd_value_, sizeof efd_value_, 0);
+  io_uring_sqe_set_data64(sqe, kTagEventfd);
+  efd_armed_ = true;
+}
+
+void UringBackend::arm_futex_wait(WaiterNode& n) {
+  io_uring_sqe* sqe = get_sqe();
+  linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(&n.word), kWordArmed,
+                                linux_detail::futex_mode().futex2_flags);
+  io_uring_sqe_set_data64(sqe, tagged(&n, kTagFutex));
+  n.in_kernel = true;
+  ++futex_waits_in_kernel_;
+  bump(loop_.counters().futex_waits_armed);
+}
+
+void UringBackend::queue_futex_wake(const std::atomic<std::uint32_t>* word) {
+  io_uring_sqe* sqe = get_sqe();
+  linux_detail::prep_futex_wake(sqe, reinterpret_cast<const std::uint32_t*>(word), 1,
+                                linux_detail::futex_mode().futex2_flags);
+  io_uring_sqe_set_data64(sqe, kTagIgnore);
+  // Its result (how many woke) changes nothing here; a completion would only
+  // cost this loop an extra trip round the CQ.
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  bump(loop_.counters().futex_wake_sqes);
+}
+
+void UringBackend::cancel_futex_wait_sync(WaiterNode& n) noexcept {
+  if (!n.in_kernel) return;
+  try {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, tagged(&n, kTagFutex), 0);
+    io_uring_sqe_set_data64(sqe, kTagIgnore);
+  } catch (...) {
+  }
+  draining_ = &n;
+  while (n.in_kernel) {
+    bump(loop_.counters().syscalls);
+    io_uring_submit_and_wait(&ring_, 1);
+    reap();
+  }
+  draining_ = nullptr;
+}
+
+void UringBackend::arm_doorbell(std::atomic<std::uint32_t>& word) {
+  if (doorbell_armed_) return;
+  io_uring_sqe* sqe = get_sqe();
+  linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(&word), 0,
+                                linux_detail::futex_mode().futex2_flags);
+  io_uring_sqe_set_data64(sqe, tagged(&word, kTagDoorbell));
+  doorbell_armed_ = true;
+}
+
+std::unique_ptr<Backend> make_uring_backend(Loop& loop, unsigned entries, bool futex_tier) {
+  return std::make_unique<UringBackend>(loop, entries, futex_tier);
+}
+
+}  // namespace libsync::detail

@@ -1,0 +1,375 @@
+// The loop: ready queue, remote queue, timer heap, and the iteration that ties
+// them to the backend and the wake path.
+//
+// One iteration: take what other threads queued, resume every ready task
+// (once each), fire due timers, let the wake path pick up wakes, then either
+// poll the backend (there is more to run) or block in it until the next
+// timer. Blocking uses a Dekker-style handshake with remote wakers: the loop
+// publishes `parked_` and then re-checks `remote_pending_`; a waker publishes
+// `remote_pending_` and then checks `parked_`; with sequentially consistent
+// ordering at least one of them sees the other, so either the loop does not
+// block or the waker pokes it.
+#include "backend.hpp"
+#include "loop_counters.hpp"
+#include "wake_path.hpp"
+#include "selector.hpp"
+
+#include <sync/detail/loop_cancel.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+
+namespace libsync {
+
+namespace {
+thread_local Loop* t_current = nullptr;
+
+struct CurrentScope {
+  Loop* saved;
+  explicit CurrentScope(Loop* l) : saved(t_current) { t_current = l; }
+  ~CurrentScope() { t_current = saved; }
+};
+}  // namespace
+
+Loop* Loop::current() noexcept { return t_current; }
+
+Loop::Loop(LoopOptions opts) : counters_(std::make_unique<Counters>()) {
+  Selection sel = select_tier(opts);
+  tier_ = sel.tier;
+  backend_kind_ = sel.backend;
+  reason_ = std::move(sel.reason);
+  backend_ = detail::make_backend(*this, sel, opts);
+  wake_path_ = detail::make_wake_path(*this, sel);
+  ready_.reserve(64);
+  running_.reserve(64);
+}
+
+Loop::~Loop() {
+  // Tear down suspended tasks while the backend and wake path still exist:
+  // their awaiters take themselves out of wait queues and cancel I/O.
+  CurrentScope scope(this);
+  std::vector<void*> roots(tasks_.begin(), tasks_.end());
+  tasks_.clear();
+  for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
+  ready_.clear();
+  std::lock_guard lk(remote_mu_);
+  remote_handles_.clear();
+  remote_fns_.clear();
+}
+
+LoopStats Loop::stats() const noexcept {
+  const Counters& c = *counters_;
+  auto r = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  LoopStats s;
+  s.iterations = r(c.iterations);
+  s.resumes = r(c.resumes);
+  s.local_wakes = r(c.local_wakes);
+  s.remote_wakes = r(c.remote_wakes);
+  s.waits = r(c.waits);
+  s.polls = r(c.polls);
+  s.notifier_writes = r(c.notifier_writes);
+  s.notifier_reads = r(c.notifier_reads);
+  s.futex_waits_armed = r(c.futex_waits_armed);
+  s.futex_wait_cqes = r(c.futex_wait_cqes);
+  s.futex_wake_sqes = r(c.futex_wake_sqes);
+  s.futex_wake_syscalls = r(c.futex_wake_syscalls);
+  s.io_submitted = r(c.io_submitted);
+  s.io_completed = r(c.io_completed);
+  s.syscalls = r(c.syscalls);
+  return s;
+}
+
+// ---- roots ----
+
+namespace detail {
+
+void RootTask::promise_type::Final::await_suspend(std::coroutine_handle<promise_type> h) noexcept {
+  promise_type& p = h.promise();
+  Loop* loop = p.loop;
+  if (p.done) p.done->store(true, std::memory_order_release);
+  loop->finish_root(h);
+}
+
+void RootTask::promise_type::unhandled_exception() noexcept {
+  if (error) {
+    *error = std::current_exception();
+    return;
+  }
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "libsync: exception escaped a spawned task: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "libsync: unknown exception escaped a spawned task\n");
+  }
+  std::terminate();
+}
+
+RootTask make_root(Task<void> t) { co_await std::move(t); }
+
+}  // namespace detail
+
+void Loop::start_root(std::coroutine_handle<> root) {
+  tasks_.insert(root.address());
+  schedule(root);
+}
+
+void Loop::finish_root(std::coroutine_handle<> root) noexcept {
+  tasks_.erase(root.address());
+  root.destroy();
+}
+
+void Loop::spawn(Task<void> t) {
+  auto root = detail::make_root(std::move(t));
+  root.handle.promise().loop = this;
+  start_root(root.handle);
+}
+
+// ---- queues ----
+
+void Loop::schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
+
+void Loop::schedule_remote(std::coroutine_handle<> h) noexcept {
+  {
+    std::lock_guard lk(remote_mu_);
+    remote_handles_.push_back(h);
+  }
+  remote_pending_.store(true, std::memory_order_seq_cst);
+  if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
+}
+
+void Loop::post(std::function<void()> fn) {
+  {
+    std::lock_guard lk(remote_mu_);
+    remote_fns_.push_back(std::move(fn));
+  }
+  remote_pending_.store(true, std::memory_order_seq_cst);
+  if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
+}
+
+void Loop::stop() noexcept {
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  remote_pending_.store(true, std::memory_order_seq_cst);
+  if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
+}
+
+void Loop::drain_remote() {
+  if (!remote_pending_.load(std::memory_order_acquire)) return;
+  {
+    std::lock_guard lk(remote_mu_);
+    remote_pending_.store(false, std::memory_order_relaxed);
+    remote_swap_.swap(remote_handles_);
+    remote_fns_swap_.swap(remote_fns_);
+  }
+  bump(counters_->remote_wakes, remote_swap_.size());
+  for (auto h : remote_swap_) ready_.push_back(h);
+  remote_swap_.clear();
+  for (auto& fn : remote_fns_swap_) fn();
+  remote_fns_swap_.clear();
+}
+
+// ---- timers: a binary min-heap of intrusive nodes that know their index ----
+
+void Loop::timer_sift_up(std::size_t i) noexcept {
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (timers_[parent]->deadline <= timers_[i]->deadline) break;
+    std::swap(timers_[parent], timers_[i]);
+    timers_[parent]->heap_index = parent;
+    timers_[i]->heap_index = i;
+    i = parent;
+  }
+}
+
+void Loop::timer_sift_down(std::size_t i) noexcept {
+  const std::size_t n = timers_.size();
+  for (;;) {
+    std::size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && timers_[l]->deadline < timers_[m]->deadline) m = l;
+    if (r < n && timers_[r]->deadline < timers_[m]->deadline) m = r;
+    if (m == i) break;
+    std::swap(timers_[m], timers_[i]);
+    timers_[m]->heap_index = m;
+    timers_[i]->heap_index = i;
+    i = m;
+  }
+}
+
+void Loop::add_timer(detail::TimerNode& t) {
+  t.heap_index = timers_.size();
+  timers_.push_back(&t);
+  timer_sift_up(t.heap_index);
+}
+
+void Loop::cancel_timer(detail::TimerNode& t) noexcept {
+  if (!t.armed()) return;
+  std::size_t i = t.heap_index;
+  t.heap_index = static_cast<std::size_t>(-1);
+  detail::TimerNode* last = timers_.back();
+  timers_.pop_back();
+  if (last == &t) return;
+  timers_[i] = last;
+  last->heap_index = i;
+  timer_sift_down(i);
+  timer_sift_up(i);
+}
+
+void Loop::fire_timers(Clock::time_point now) {
+  while (!timers_.empty() && timers_.front()->deadline <= now) {
+    detail::TimerNode* t = timers_.front();
+    cancel_timer(*t);
+    t->fire(*t);
+  }
+}
+
+std::optional<std::chrono::nanoseconds> Loop::next_timeout(Clock::time_point now) const {
+  if (timers_.empty()) return std::nullopt;
+  auto d = timers_.front()->deadline - now;
+  if (d < std::chrono::nanoseconds::zero()) return std::chrono::nanoseconds::zero();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+}
+
+// ---- the iteration ----
+
+void Loop::run_once(const std::atomic<bool>* done) {
+  bump(counters_->iterations);
+  drain_remote();
+
+  running_.swap(ready_);
+  for (auto h : running_) h.resume();
+  bump(counters_->resumes, running_.size());
+  running_.clear();
+
+  if (!timers_.empty()) fire_timers(Clock::now());
+  wake_path_->poll();
+
+  bool block = ready_.empty() && !stop_requested_.load(std::memory_order_relaxed) &&
+               !(done && done->load(std::memory_order_acquire)) && !(idle_exit_ && tasks_.empty());
+  if (block) {
+    parked_.store(true, std::memory_order_seq_cst);
+    if (!wake_path_->prepare_sleep()) block = false;
+    if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
+    if (block) {
+      bump(counters_->waits);
+      backend_->wait(next_timeout(Clock::now()));
+    }
+    parked_.store(false, std::memory_order_relaxed);
+  }
+  if (!block && backend_->has_outstanding()) {
+    bump(counters_->polls);
+    backend_->wait(std::chrono::nanoseconds::zero());
+  }
+}
+
+void Loop::run_loop(const std::atomic<bool>* done) {
+  if (running_loop_) throw std::logic_error("libsync: Loop::run/block_on called re-entrantly");
+  if (t_current != nullptr && t_current != this)
+    throw std::logic_error("libsync: another loop is already running on this thread");
+  CurrentScope scope(this);
+  running_loop_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{running_loop_};
+  for (;;) {
+    if (done && done->load(std::memory_order_acquire)) return;
+    if (stop_requested_.exchange(false, std::memory_order_acq_rel)) {
+      if (!done) return;
+      // block_on ignores stop(): its task decides when it is finished.
+    }
+    if (!done && tasks_.empty() && ready_.empty() && idle_exit_) return;
+    run_once(done);
+  }
+}
+
+void Loop::run() {
+  idle_exit_ = false;
+  run_loop(nullptr);
+}
+
+void Loop::run_until_idle() {
+  idle_exit_ = true;
+  run_loop(nullptr);
+  idle_exit_ = false;
+}
+
+// ---- small awaitables ----
+
+void YieldAwaiter::await_suspend(std::coroutine_handle<> h) {
+  Loop* l = Loop::current();
+  if (!l) throw std::logic_error("libsync: yield() outside a loop");
+  l->schedule(h);
+}
+
+void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
+  loop_ = Loop::current();
+  if (!loop_) throw std::logic_error("libsync: sleep outside a loop");
+  handle_ = h;
+  timer_.deadline = deadline;
+  timer_.fire = &SleepAwaiter::on_timer;
+  timer_.context = this;
+  loop_->add_timer(timer_);
+  cancel_.arm(*loop_, stop, &SleepAwaiter::on_cancel, this);
+}
+
+void SleepAwaiter::on_timer(detail::TimerNode& t) noexcept {
+  auto* self = static_cast<SleepAwaiter*>(t.context);
+  self->cancel_.disarm();
+  self->loop_->schedule(self->handle_);
+}
+
+void SleepAwaiter::on_cancel(void* p) noexcept {
+  auto* self = static_cast<SleepAwaiter*>(p);
+  if (!self->timer_.armed()) return;  // already fired
+  self->loop_->cancel_timer(self->timer_);
+  self->cancelled_ = true;
+  self->loop_->schedule(self->handle_);
+}
+
+WaitStatus SleepAwaiter::await_resume() noexcept {
+  cancel_.disarm();
+  if (!loop_) return stop.stop_requested() ? WaitStatus::cancelled : WaitStatus::acquired;
+  return cancelled_ ? WaitStatus::cancelled : WaitStatus::acquired;
+}
+
+SleepAwaiter::~SleepAwaiter() {
+  cancel_.disarm();
+  if (loop_) loop_->cancel_timer(timer_);
+}
+
+namespace detail {
+
+void LoopCancel::arm(Loop& loop, const std::stop_token& st, Fn fn, void* ctx) {
+  if (!st.stop_possible()) return;
+  state_ = std::make_shared<State>(State{&loop, fn, ctx});
+  cb_.emplace(st, Callback{state_});
+}
+
+void LoopCancel::disarm() noexcept {
+  cb_.reset();  // waits for a callback running on another thread
+  if (state_) {
+    state_->ctx = nullptr;
+    state_.reset();
+  }
+}
+
+void LoopCancel::Callback::operator()() noexcept {
+  Loop* loop = state->loop;
+  if (loop->on_loop_thread()) {
+    if (state->ctx) state->fn(state->ctx);
+    return;
+  }
+  try {
+    loop->post([s = state] {
+      if (s->ctx) s->fn(s->ctx);
+    });
+  } catch (...) {
+    // Out of memory while posting a cancellation: the operation simply runs
+    // to its normal end.
+  }
+}
+
+}  // namespace detail
+}  // namespace libsync

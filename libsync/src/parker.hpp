@@ -1,0 +1,22 @@
+// Parking a plain thread on a 32-bit word: the blocking side of every
+// primitive. Linux uses the futex syscall (with the same private/shared
+// choice as the uring-futex tier, so both sides of any word always match),
+// Windows WaitOnAddress, anything else a striped mutex + condition variable.
+#pragma once
+
+#include <sync/loop.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+namespace libsync::detail {
+
+// Blocks while *word == expected, until woken or `deadline`. May return
+// spuriously; the caller re-checks.
+void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+          std::optional<Clock::time_point> deadline) noexcept;
+// Wakes every thread parked on `word`. Safe on memory that was reused.
+void unpark_all(std::atomic<std::uint32_t>& word) noexcept;
+
+}  // namespace libsync::detail

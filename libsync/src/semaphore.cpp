@@ -1,0 +1,320 @@
+// Semaphore: the state word, the queue discipline and the awaiters.
+//
+// state_ = free << 2 | kWaiters | kClosed.
+//
+// Invariant (with the queue lock held): kWaiters is set exactly when the
+// queue is non-empty, and then free == 0. Everything that queues, dequeues or
+// hands permits to waiters holds the lock; the lock-free fast paths only run
+// while kWaiters is clear, so they can neither barge past a queued waiter nor
+// add permits that a queued waiter would then never see.
+#include <sync/semaphore.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace libsync {
+
+// ---- Permit ----
+
+Permit& Permit::operator=(Permit&& o) noexcept {
+  if (this != &o) {
+    release();
+    sem_ = o.sem_;
+    n_ = o.n_;
+    o.sem_ = nullptr;
+    o.n_ = 0;
+  }
+  return *this;
+}
+
+void Permit::release() noexcept {
+  if (sem_ && n_) sem_->release(n_);
+  sem_ = nullptr;
+  n_ = 0;
+}
+
+void Permit::forget() noexcept {
+  if (sem_ && n_) sem_->forget_held(n_);
+  sem_ = nullptr;
+  n_ = 0;
+}
+
+std::size_t Permit::detach() noexcept {
+  std::size_t n = n_;
+  sem_ = nullptr;
+  n_ = 0;
+  return n;
+}
+
+Permit Permit::split(std::size_t k) {
+  if (k > n_) throw std::out_of_range("libsync: Permit::split asked for more permits than it holds");
+  if (k == 0) return Permit();
+  n_ -= k;
+  Permit p(*sem_, k);
+  if (n_ == 0) sem_ = nullptr;
+  return p;
+}
+
+// ---- Semaphore ----
+
+Semaphore::Semaphore(std::size_t permits) : state_(0), max_(permits) {
+  if (permits > kMaxPermits) throw std::invalid_argument("libsync: Semaphore permits above kMaxPermits");
+  state_.store(permits << kShift, std::memory_order_relaxed);
+}
+
+Semaphore::~Semaphore() {
+#ifndef NDEBUG
+  // A Permit that outlives its semaphore would release into freed memory.
+  std::size_t held = in_use();
+  if (held != 0 || waiters() != 0) {
+    std::fprintf(stderr,
+                 "libsync: Semaphore destroyed with %zu permit(s) still held and %zu waiter(s); "
+                 "a Permit must not outlive its Semaphore (use acquire_owned)\n",
+                 held, waiters());
+    std::abort();
+  }
+#endif
+}
+
+std::size_t Semaphore::in_use() const noexcept {
+  std::size_t m = max_.load(std::memory_order_acquire);
+  std::size_t free = available();
+  std::size_t reserved = reserved_.load(std::memory_order_acquire);
+  std::size_t not_held = free + reserved;
+  return m > not_held ? m - not_held : 0;
+}
+
+AcquireResult Semaphore::try_acquire(std::size_t n) noexcept {
+  if (n == 0) return {WaitStatus::acquired, Permit()};
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (s & kClosed) return {WaitStatus::closed, Permit()};
+    if ((s & kWaiters) || (s >> kShift) < n) return {WaitStatus::would_block, Permit()};
+    if (state_.compare_exchange_weak(s, s - (n << kShift), std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+      return {WaitStatus::acquired, Permit(*this, n)};
+  }
+}
+
+OwnedAcquireResult Semaphore::try_acquire_owned(const std::shared_ptr<Semaphore>& self,
+                                                std::size_t n) noexcept {
+  auto r = self->try_acquire(n);
+  return {r.status, OwnedPermit(self, std::move(r.permit))};
+}
+
+void Semaphore::release(std::size_t n) noexcept {
+  if (n == 0) return;
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  while (!(s & kWaiters)) {
+    if (state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_release,
+                                     std::memory_order_relaxed))
+      return;
+  }
+  release_slow(n);
+}
+
+void Semaphore::release_slow(std::size_t n) noexcept {
+  detail::WakeBatch batch;
+  {
+    std::lock_guard lk(queue_.mutex());
+    hand_out_locked(n, batch);
+  }
+  batch.deliver();
+}
+
+void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept {
+  while (n != 0) {
+    detail::WaiterNode* w = queue_.front();
+    if (!w) break;
+    std::size_t give = std::min(n, w->need - w->granted);
+    w->granted += give;
+    n -= give;
+    if (w->granted == w->need) {
+      queue_.erase(*w);
+      reserved_.fetch_sub(w->need - give, std::memory_order_relaxed);
+      w->status = WaitStatus::acquired;
+      batch.add(*w);
+    } else {
+      reserved_.fetch_add(give, std::memory_order_relaxed);
+    }
+  }
+  // What is left goes to the free count; the waiters flag follows the queue.
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    std::size_t ns = s + (n << kShift);
+    ns = queue_.empty() ? (ns & ~kWaiters) : (ns | kWaiters);
+    if (state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+  }
+}
+
+Semaphore::Enqueue Semaphore::take_or_enqueue(detail::WaiterNode& node) noexcept {
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  std::size_t take;
+  for (;;) {
+    if (s & kClosed) {
+      node.status = WaitStatus::closed;
+      return Enqueue::done;
+    }
+    take = std::min(s >> kShift, node.need);
+    std::size_t ns = s - (take << kShift);
+    if (take < node.need) ns |= kWaiters;
+    if (state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+  }
+  node.granted = take;
+  if (take == node.need) {
+    node.status = WaitStatus::acquired;
+    return Enqueue::done;
+  }
+  reserved_.fetch_add(take, std::memory_order_relaxed);
+  queue_.push_back(node);
+  return Enqueue::queued;
+}
+
+bool Semaphore::remove_waiter(detail::WaiterNode& node, WaitStatus why) noexcept {
+  detail::WakeBatch batch;
+  {
+    std::lock_guard lk(queue_.mutex());
+    if (!node.queued) return false;
+    queue_.erase(node);
+    std::size_t back = node.granted;
+    node.granted = 0;
+    node.status = why;
+    reserved_.fetch_sub(back, std::memory_order_relaxed);
+    // Whatever it had been handed goes to the next in line (or back to free);
+    // this also clears kWaiters if the queue is now empty.
+    hand_out_locked(back, batch);
+  }
+  batch.deliver();
+  return true;
+}
+
+void Semaphore::abandon_waiter(detail::WaiterNode& node) noexcept {
+  if (node.status == WaitStatus::acquired && node.granted != 0) {
+    std::size_t n = node.granted;
+    node.granted = 0;
+    release(n);
+  }
+}
+
+void Semaphore::add_permits(std::size_t n) noexcept {
+  if (n == 0) return;
+  max_.fetch_add(n, std::memory_order_acq_rel);
+  release(n);
+}
+
+std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  std::size_t take;
+  do {
+    take = std::min(s >> kShift, n);
+    if (take == 0) return 0;
+  } while (!state_.compare_exchange_weak(s, s - (take << kShift), std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+  max_.fetch_sub(take, std::memory_order_acq_rel);
+  return take;
+}
+
+void Semaphore::forget_held(std::size_t n) noexcept { max_.fetch_sub(n, std::memory_order_acq_rel); }
+
+void Semaphore::close() noexcept {
+  detail::WakeBatch batch;
+  {
+    std::lock_guard lk(queue_.mutex());
+    std::size_t returned = 0;
+    while (detail::WaiterNode* w = queue_.pop_front()) {
+      returned += w->granted;
+      w->granted = 0;
+      w->status = WaitStatus::closed;
+      batch.add(*w);
+    }
+    reserved_.fetch_sub(returned, std::memory_order_relaxed);
+    std::size_t s = state_.load(std::memory_order_relaxed);
+    while (!state_.compare_exchange_weak(s, ((s + (returned << kShift)) | kClosed) & ~kWaiters,
+                                         std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    }
+  }
+  batch.deliver();
+}
+
+// ---- waiting ----
+
+Semaphore::AcquireAwaiter Semaphore::acquire(std::size_t n, std::stop_token st) {
+  return AcquireAwaiter(*this, n, std::nullopt, std::move(st));
+}
+Semaphore::AcquireAwaiter Semaphore::acquire_for(std::chrono::nanoseconds d, std::size_t n,
+                                                 std::stop_token st) {
+  return AcquireAwaiter(*this, n, Clock::now() + d, std::move(st));
+}
+Semaphore::AcquireAwaiter Semaphore::acquire_until(Clock::time_point tp, std::size_t n,
+                                                   std::stop_token st) {
+  return AcquireAwaiter(*this, n, tp, std::move(st));
+}
+Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned(std::shared_ptr<Semaphore> self,
+                                                        std::size_t n, std::stop_token st) {
+  return OwnedAcquireAwaiter(std::move(self), n, std::move(st));
+}
+
+bool Semaphore::AcquireAwaiter::await_ready() noexcept {
+  if (n_ > kMaxPermits) {
+    early_ = WaitStatus::would_block;
+    return true;
+  }
+  auto r = sem_.try_acquire(n_);
+  if (r.status == WaitStatus::would_block) {
+    if (wait_.stop_requested()) {
+      early_ = WaitStatus::cancelled;
+      return true;
+    }
+    return false;
+  }
+  r.permit.detach();  // re-created in await_resume
+  early_ = r.status;
+  return true;
+}
+
+bool Semaphore::AcquireAwaiter::await_suspend(std::coroutine_handle<> h) {
+  wait_.bind(h);
+  wait_.node.need = n_;
+  {
+    std::lock_guard lk(sem_.queue_.mutex());
+    if (sem_.take_or_enqueue(wait_.node) == Enqueue::done) {
+      early_ = wait_.node.status;
+      return false;
+    }
+  }
+  wait_.arm();
+  return true;
+}
+
+AcquireResult Semaphore::AcquireAwaiter::await_resume() noexcept {
+  WaitStatus s = early_ ? *early_ : wait_.finish();
+  if (s == WaitStatus::acquired) return {s, Permit(sem_, n_)};
+  return {s, Permit()};
+}
+
+AcquireResult Semaphore::acquire_blocking(std::size_t n, std::stop_token st) {
+  return acquire_blocking_for(std::chrono::nanoseconds::max(), n, std::move(st));
+}
+
+AcquireResult Semaphore::acquire_blocking_for(std::chrono::nanoseconds d, std::size_t n,
+                                              std::stop_token st) {
+  if (n > kMaxPermits) return {WaitStatus::would_block, Permit()};
+  auto r = try_acquire(n);
+  if (r.status != WaitStatus::would_block) return r;
+  if (st.stop_requested()) return {WaitStatus::cancelled, Permit()};
+  std::optional<Clock::time_point> deadline;
+  if (d != std::chrono::nanoseconds::max()) deadline = Clock::now() + d;
+  detail::WaiterNode node;
+  node.owner = this;
+  node.need = n;
+  {
+    std::lock_guard lk(queue_.mutex());
+    if (take_or_enqueue(node) == Enqueue::done)
+      return {node.status, node.status == WaitStatus::acquired ? Permit(*this, n) : Permit()};
+  }
+  WaitStatus s = detail::block_until_woken(*this, node, deadline, st);
+  return {s, s == WaitStatus::acquired ? Permit(*this, n) : Permit()};
+}
+
+}  // namespace libsync

@@ -1,0 +1,67 @@
+// WaiterQueue list operations and the single dispatch point for wakes.
+#include "parker.hpp"
+#include "wake_path.hpp"
+
+#include <sync/waiter_queue.hpp>
+
+namespace libsync {
+
+std::string_view to_string(WaitStatus s) noexcept {
+  switch (s) {
+    case WaitStatus::acquired: return "acquired";
+    case WaitStatus::timed_out: return "timed_out";
+    case WaitStatus::cancelled: return "cancelled";
+    case WaitStatus::closed: return "closed";
+    case WaitStatus::would_block: return "would_block";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+void WaiterQueue::push_back(WaiterNode& n) noexcept {
+  n.next = nullptr;
+  n.prev = tail_;
+  if (tail_) tail_->next = &n; else head_ = &n;
+  tail_ = &n;
+  n.queued = true;
+  size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void WaiterQueue::erase(WaiterNode& n) noexcept {
+  if (n.prev) n.prev->next = n.next; else head_ = n.next;
+  if (n.next) n.next->prev = n.prev; else tail_ = n.prev;
+  n.prev = n.next = nullptr;
+  n.queued = false;
+  size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+WaiterNode* WaiterQueue::pop_front() noexcept {
+  WaiterNode* n = head_;
+  if (n) erase(*n);
+  return n;
+}
+
+void WakeBatch::deliver() noexcept {
+  WaiterNode* n = head_;
+  head_ = tail_ = nullptr;
+  while (n) {
+    WaiterNode* next = n->next;  // read first: delivery may end the node's life
+    deliver_wake(*n);
+    n = next;
+  }
+}
+
+void deliver_wake(WaiterNode& n) noexcept {
+  if (n.loop) {
+    n.loop->wake_path().deliver(n);
+    return;
+  }
+  // A plain thread: publish, then wake by address only (the thread may return
+  // and reuse its stack as soon as it sees kWordWoken).
+  n.word.store(kWordWoken, std::memory_order_release);
+  unpark_all(n.word);
+}
+
+}  // namespace detail
+}  // namespace libsync

@@ -1,0 +1,45 @@
+// WakePath: the tier of one loop, i.e. how its suspended tasks sleep and how
+// a wake reaches them. The loop owns one; `deliver_wake()` dispatches to the
+// waiter's loop's path, so a waker never needs to know the waiter's tier.
+#pragma once
+
+#include <sync/loop.hpp>
+#include <sync/waiter_queue.hpp>
+
+#include <memory>
+
+namespace libsync::detail {
+
+class WakePath {
+ public:
+  virtual ~WakePath() = default;
+  virtual Tier tier() const noexcept = 0;
+
+  // Loop thread: `n` was queued and its task is about to suspend.
+  virtual void on_suspend(WaiterNode&) noexcept {}
+  // Any thread: `n` was completed under its queue's lock (now dropped);
+  // get its task running again on its loop.
+  virtual void deliver(WaiterNode& n) noexcept = 0;
+  // Loop thread: the task waiting on `n` is being destroyed; after this
+  // returns nothing may refer to `n`.
+  virtual void forget(WaiterNode&) noexcept {}
+  // Loop thread, every iteration: pick up wakes that arrived without a
+  // notification (nodes not yet armed).
+  virtual void poll() noexcept {}
+  // Loop thread, right before the loop blocks. Returns false when it found
+  // work, so the loop must not block.
+  virtual bool prepare_sleep() noexcept { return true; }
+  // Any thread: the loop's remote queue has something; make sure a blocked
+  // loop wakes up.
+  virtual void notify_loop() noexcept = 0;
+};
+
+std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop);
+#if defined(__linux__)
+std::unique_ptr<WakePath> make_futex_wake_path(Loop& loop);
+#endif
+#if defined(_WIN32)
+std::unique_ptr<WakePath> make_iocp_wake_path(Loop& loop);
+#endif
+
+}  // namespace libsync::detail
