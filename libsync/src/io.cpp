@@ -62,6 +62,12 @@ IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen, std
   op.addrlen = addrlen;
   return IoAwaiter(op, std::move(st));
 }
+IoAwaiter read(socket_handle fd, void* buf, std::size_t len, std::stop_token st) {
+  return IoAwaiter(make_op(detail::IoOp::Kind::read, fd, buf, len), std::move(st));
+}
+IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_token st) {
+  return IoAwaiter(make_op(detail::IoOp::Kind::write, fd, const_cast<void*>(buf), len), std::move(st));
+}
 IoAwaiter close(socket_handle s) { return IoAwaiter(make_op(detail::IoOp::Kind::close, s, nullptr, 0)); }
 
 bool make_nonblocking(socket_handle s) noexcept {

@@ -1,4 +1,5 @@
-// Socket awaitables on the current loop: accept, recv, send, connect, close.
+// Socket awaitables on the current loop: accept, recv, send, connect, close
+// (and read/write for other descriptors).
 //
 // Each call returns an awaiter holding one `IoOp`; co_await starts it on the
 // loop's backend and resumes the task when it completes, with the result in
@@ -34,7 +35,7 @@ inline constexpr socket_handle kInvalidSocket = -1;
 namespace detail {
 
 struct IoOp {
-  enum class Kind : std::uint8_t { accept, recv, send, connect, close };
+  enum class Kind : std::uint8_t { accept, recv, send, connect, close, read, write };
   Kind kind = Kind::recv;
   socket_handle fd = kInvalidSocket;
   void* buf = nullptr;
@@ -85,6 +86,10 @@ IoAwaiter recv(socket_handle s, void* buf, std::size_t len, std::stop_token st =
 IoAwaiter send(socket_handle s, const void* buf, std::size_t len, std::stop_token st = {});
 IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen, std::stop_token st = {});
 IoAwaiter close(socket_handle s);
+// Plain read/write on any descriptor the backend can wait on (pipes,
+// eventfd, signalfd, ...): POSIX only.
+IoAwaiter read(socket_handle fd, void* buf, std::size_t len, std::stop_token st = {});
+IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_token st = {});
 
 // Sets O_NONBLOCK (or FIONBIO); returns false on failure.
 bool make_nonblocking(socket_handle s) noexcept;

@@ -48,7 +48,7 @@ struct FdState {
 };
 
 bool is_write(const IoOp& op) {
-  return op.kind == IoOp::Kind::send || op.kind == IoOp::Kind::connect;
+  return op.kind == IoOp::Kind::send || op.kind == IoOp::Kind::connect || op.kind == IoOp::Kind::write;
 }
 
 class EpollBackend final : public Backend {
@@ -166,6 +166,12 @@ class EpollBackend final : public Backend {
           break;
         case IoOp::Kind::send:
           r = ::send(op.fd, op.buf, op.len, op.flags | MSG_NOSIGNAL);
+          break;
+        case IoOp::Kind::read:
+          r = ::read(op.fd, op.buf, op.len);
+          break;
+        case IoOp::Kind::write:
+          r = ::write(op.fd, op.buf, op.len);
           break;
         case IoOp::Kind::connect:
           if (first) {

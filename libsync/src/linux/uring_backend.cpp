@@ -103,6 +103,13 @@ bool UringBackend::start(IoOp& op) {
     case IoOp::Kind::close:
       io_uring_prep_close(sqe, op.fd);
       break;
+    case IoOp::Kind::read:
+      // Offset -1: the descriptor's current position (pipes, eventfd, signalfd).
+      io_uring_prep_read(sqe, op.fd, op.buf, static_cast<unsigned>(op.len), static_cast<__u64>(-1));
+      break;
+    case IoOp::Kind::write:
+      io_uring_prep_write(sqe, op.fd, op.buf, static_cast<unsigned>(op.len), static_cast<__u64>(-1));
+      break;
   }
   io_uring_sqe_set_data64(sqe, tagged(&op, kTagOp));
   op.in_flight = true;
