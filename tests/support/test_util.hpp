@@ -1,0 +1,61 @@
+// Small helpers shared by the suites.
+#pragma once
+
+#include "tier_under_test.hpp"
+
+#include <sync/loop.hpp>
+#include <sync/semaphore.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+
+namespace libsync::test {
+
+using namespace std::chrono_literals;
+
+// Runs `t` on a fresh loop of the tier under test.
+template <class T>
+T run(Task<T> t) {
+  Loop loop(tier_options());
+  return loop.block_on(std::move(t));
+}
+
+// Fails the process if `body` has not finished within `limit`: a hang is a
+// failure with a message, not a test that never ends.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::milliseconds limit, const char* what)
+      : thread_([this, limit, what] {
+          Semaphore& done = done_;
+          auto r = done.acquire_blocking_for(limit);
+          if (!r) {
+            std::fprintf(stderr, "watchdog: '%s' did not finish within %lld ms\n", what,
+                         static_cast<long long>(limit.count()));
+            std::fflush(stderr);
+            std::_Exit(3);
+          }
+        }) {}
+  ~Watchdog() {
+    done_.release();
+    thread_.join();
+  }
+
+ private:
+  Semaphore done_{0};
+  std::thread thread_;
+};
+
+// Runs the loop's pending work until `pred` holds (bounded).
+inline Task<void> until(std::function<bool()> pred, std::chrono::milliseconds limit = 5000ms) {
+  auto deadline = Clock::now() + limit;
+  while (!pred()) {
+    if (Clock::now() > deadline) throw std::runtime_error("condition not reached in time");
+    co_await yield();
+    co_await sleep_for(100us);
+  }
+}
+
+}  // namespace libsync::test

@@ -1,0 +1,401 @@
+// Semaphore behaviour, run once per tier (see tests/CMakeLists.txt).
+#include <doctest/doctest.h>
+
+#include "test_util.hpp"
+
+#include <sync/semaphore.hpp>
+
+#include <atomic>
+#include <memory>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+using namespace libsync;
+using namespace libsync::test;
+
+TEST_CASE("try_acquire takes free permits and a dropped permit gives them back") {
+  Semaphore s(3);
+  {
+    auto a = s.try_acquire(2);
+    CHECK(a.status == WaitStatus::acquired);
+    CHECK(a.permit.count() == 2);
+    CHECK(s.available() == 1);
+    CHECK(s.in_use() == 2);
+    auto b = s.try_acquire(2);
+    CHECK(b.status == WaitStatus::would_block);
+    CHECK_FALSE(b.permit);
+  }
+  CHECK(s.available() == 3);
+  CHECK(s.in_use() == 0);
+}
+
+TEST_CASE("waiters are served in FIFO order") {
+  Semaphore s(0);
+  std::vector<int> order;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    for (int i = 0; i < 5; ++i) {
+      loop.spawn([](Semaphore& s, std::vector<int>& order, int i) -> Task<> {
+        auto p = co_await s.acquire();
+        REQUIRE(p);
+        order.push_back(i);
+      }(s, order, i));
+    }
+    co_await until([&] { return s.waiters() == 5; });
+    // One permit: each waiter passes it on when it finishes, so the order in
+    // which they ran is the order the queue handed it out.
+    s.release(1);
+    co_await until([&] { return order.size() == 5; });
+  }());
+  CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+  CHECK(s.available() == 1);
+}
+
+TEST_CASE("try_acquire does not barge past a queued waiter") {
+  Semaphore s(1);
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    auto held = s.try_acquire(1);
+    REQUIRE(held);
+    bool got = false;
+    loop.spawn([](Semaphore& s, bool& got) -> Task<> {
+      auto p = co_await s.acquire(1);
+      got = static_cast<bool>(p);
+    }(s, got));
+    co_await until([&] { return s.waiters() == 1; });
+    held.permit.release();
+    // The permit went to the waiter, not to the free count.
+    CHECK(s.available() == 0);
+    CHECK(s.try_acquire(1).status == WaitStatus::would_block);
+    co_await until([&] { return got; });
+  }());
+  CHECK(s.available() == 1);
+}
+
+TEST_CASE("a large request at the head of the queue holds back smaller ones behind it") {
+  Semaphore s(2);
+  std::vector<int> order;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    auto held = s.try_acquire(2);
+    loop.spawn([](Semaphore& s, std::vector<int>& o) -> Task<> {
+      auto p = co_await s.acquire(3);
+      REQUIRE(p.permit.count() == 3);
+      o.push_back(3);
+    }(s, order));
+    co_await until([&] { return s.waiters() == 1; });
+    loop.spawn([](Semaphore& s, std::vector<int>& o) -> Task<> {
+      auto p = co_await s.acquire(1);
+      o.push_back(1);
+    }(s, order));
+    co_await until([&] { return s.waiters() == 2; });
+    s.add_permits(1);  // 1 free permit: goes to the head (needs 3), not to the 1-permit waiter
+    co_await sleep_for(5ms);
+    CHECK(order.empty());
+    CHECK(s.available() == 0);
+    held.permit.release();  // head now has 3
+    co_await until([&] { return order.size() == 2; });
+  }());
+  CHECK(order == std::vector<int>{3, 1});
+  CHECK(s.available() == 3);
+  CHECK(s.max() == 3);
+}
+
+TEST_CASE("acquire_for times out and leaves the count unchanged") {
+  Semaphore s(1);
+  auto held = s.try_acquire(1);
+  auto r = run([&]() -> Task<AcquireResult> { co_return co_await s.acquire_for(20ms); }());
+  CHECK(r.status == WaitStatus::timed_out);
+  CHECK_FALSE(r.permit);
+  CHECK(s.waiters() == 0);
+  CHECK(s.available() == 0);
+  held.permit.release();
+  CHECK(s.available() == 1);
+}
+
+TEST_CASE("a stop_token cancels a queued acquire") {
+  Semaphore s(0);
+  std::stop_source src;
+  Loop loop(tier_options());
+  auto r = loop.block_on([&]() -> Task<AcquireResult> {
+    loop.spawn([](std::stop_source& src) -> Task<> {
+      co_await sleep_for(10ms);
+      src.request_stop();
+    }(src));
+    co_return co_await s.acquire(1, src.get_token());
+  }());
+  CHECK(r.status == WaitStatus::cancelled);
+  CHECK(s.waiters() == 0);
+}
+
+TEST_CASE("a stop requested from another thread cancels a queued acquire") {
+  Semaphore s(0);
+  std::stop_source src;
+  std::thread stopper;
+  auto r = run([&]() -> Task<AcquireResult> {
+    stopper = std::thread([&] {
+      while (s.waiters() == 0) std::this_thread::yield();
+      src.request_stop();
+    });
+    co_return co_await s.acquire(1, src.get_token());
+  }());
+  stopper.join();
+  CHECK(r.status == WaitStatus::cancelled);
+  CHECK(s.waiters() == 0);
+}
+
+TEST_CASE("a waiter cancelled after receiving part of its permits passes them on") {
+  Semaphore s(0);
+  std::stop_source src;
+  AcquireResult big, small;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& s, std::stop_source& src, AcquireResult& out) -> Task<> {
+      out = co_await s.acquire(3, src.get_token());
+    }(s, src, big));
+    co_await until([&] { return s.waiters() == 1; });
+    loop.spawn([](Semaphore& s, AcquireResult& out) -> Task<> { out = co_await s.acquire(2); }(s, small));
+    co_await until([&] { return s.waiters() == 2; });
+    s.add_permits(2);  // both go to the head, which still needs 1 more
+    CHECK(s.available() == 0);
+    CHECK(s.in_use() == 0);
+    src.request_stop();  // the head gives its 2 back: exactly what the next waiter needs
+    co_await until([&] { return small.status == WaitStatus::acquired; });
+    CHECK(big.status == WaitStatus::cancelled);
+    CHECK(small.permit.count() == 2);
+    small.permit.release();
+  }());
+  CHECK(s.available() == 2);
+  CHECK(s.waiters() == 0);
+}
+
+TEST_CASE("close wakes every waiter with closed and the semaphore stays closed") {
+  Semaphore s(1);
+  std::vector<WaitStatus> results;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    auto held = s.try_acquire(1);
+    for (int i = 0; i < 3; ++i)
+      loop.spawn([](Semaphore& s, std::vector<WaitStatus>& r) -> Task<> {
+        r.push_back((co_await s.acquire(2)).status);
+      }(s, results));
+    co_await until([&] { return s.waiters() == 3; });
+    s.add_permits(1);  // a partial grant to the head, returned on close
+    s.close();
+    co_await until([&] { return results.size() == 3; });
+    CHECK(s.is_closed());
+    s.add_permits(5);
+    CHECK(s.is_closed());
+    CHECK(s.forget_permits(1) == 1);
+    CHECK(s.is_closed());
+    CHECK(s.try_acquire(1).status == WaitStatus::closed);
+    CHECK((co_await s.acquire(1)).status == WaitStatus::closed);
+    held.permit.release();  // permits held at close still come back
+  }());
+  for (auto r : results) CHECK(r == WaitStatus::closed);
+  CHECK(s.available() == s.max());
+  CHECK(s.max() == 6);
+}
+
+TEST_CASE("blocking and async waiters share one FIFO") {
+  Semaphore s(0);
+  std::atomic<int> next{0};
+  std::vector<int> order(3, -1);
+  Loop loop(tier_options());
+  std::thread blocker;
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& s, std::atomic<int>& next, std::vector<int>& order) -> Task<> {
+      auto p = co_await s.acquire();
+      order[0] = next++;
+    }(s, next, order));
+    co_await until([&] { return s.waiters() == 1; });
+    blocker = std::thread([&] {
+      auto p = s.acquire_blocking();
+      order[1] = next++;
+    });
+    co_await until([&] { return s.waiters() == 2; });
+    loop.spawn([](Semaphore& s, std::atomic<int>& next, std::vector<int>& order) -> Task<> {
+      auto p = co_await s.acquire();
+      order[2] = next++;
+    }(s, next, order));
+    co_await until([&] { return s.waiters() == 3; });
+    s.release(1);  // handed along the queue as each finishes
+    co_await until([&] { return next.load() == 3; });
+  }());
+  blocker.join();
+  CHECK(order == std::vector<int>{0, 1, 2});
+}
+
+TEST_CASE("a release on another loop's thread wakes a task") {
+  Semaphore ping(0), pong(0);
+  constexpr int kRounds = 2000;
+  Loop a(tier_options()), b(tier_options());
+  Watchdog dog(20s, "cross-loop ping-pong");
+  std::thread tb([&] {
+    b.block_on([&]() -> Task<> {
+      for (int i = 0; i < kRounds; ++i) {
+        auto p = co_await ping.acquire();
+        REQUIRE(p);
+        p.permit.forget();
+        pong.add_permits(1);
+      }
+    }());
+  });
+  a.block_on([&]() -> Task<> {
+    for (int i = 0; i < kRounds; ++i) {
+      ping.add_permits(1);
+      auto p = co_await pong.acquire();
+      REQUIRE(p);
+      p.permit.forget();
+    }
+  }());
+  tb.join();
+  CHECK(ping.max() == 0);
+  CHECK(pong.max() == 0);
+}
+
+TEST_CASE("a plain thread blocked in acquire_blocking is woken by a loop task") {
+  Semaphore s(0);
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    auto p = s.acquire_blocking();
+    got = static_cast<bool>(p);
+  });
+  run([&]() -> Task<> {
+    co_await until([&] { return s.waiters() == 1; });
+    s.release(1);
+    co_return;
+  }());
+  t.join();
+  CHECK(got);
+  CHECK(s.available() == 1);
+}
+
+TEST_CASE("acquire_blocking_for times out and can be cancelled") {
+  Semaphore s(0);
+  auto r = s.acquire_blocking_for(10ms);
+  CHECK(r.status == WaitStatus::timed_out);
+  std::stop_source src;
+  std::thread t([&] {
+    while (s.waiters() == 0) std::this_thread::yield();
+    src.request_stop();
+  });
+  auto c = s.acquire_blocking(1, src.get_token());
+  t.join();
+  CHECK(c.status == WaitStatus::cancelled);
+  CHECK(s.waiters() == 0);
+}
+
+TEST_CASE("a wake never resumes the waiter on the waker's stack") {
+  Semaphore s(0);
+  bool releasing = false;
+  bool resumed_inside_release = false;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& s, bool& releasing, bool& inside) -> Task<> {
+      auto p = co_await s.acquire();
+      inside = releasing;
+    }(s, releasing, resumed_inside_release));
+    co_await until([&] { return s.waiters() == 1; });
+    releasing = true;
+    s.release(1);
+    releasing = false;
+    co_await until([&] { return s.waiters() == 0 && s.available() == 1; });
+  }());
+  CHECK_FALSE(resumed_inside_release);
+}
+
+TEST_CASE("a same-loop hand-off makes no syscall") {
+  Semaphore ping(0), pong(0);
+  Loop loop(tier_options());
+  std::uint64_t before = 0, after = 0;
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& ping, Semaphore& pong) -> Task<> {
+      for (int i = 0; i < 1000; ++i) {
+        auto p = co_await ping.acquire();
+        p.permit.forget();
+        pong.add_permits(1);
+      }
+    }(ping, pong));
+    co_await yield();
+    before = loop.stats().syscalls;
+    for (int i = 0; i < 1000; ++i) {
+      ping.add_permits(1);
+      auto p = co_await pong.acquire();
+      p.permit.forget();
+    }
+    after = loop.stats().syscalls;
+  }());
+  CHECK(after - before == 0);
+}
+
+TEST_CASE("a task destroyed while waiting leaves the queue consistent") {
+  Semaphore s(1);
+  auto held = s.try_acquire(1);
+  {
+    Loop loop(tier_options());
+    loop.block_on([&]() -> Task<> {
+      for (int i = 0; i < 3; ++i)
+        loop.spawn([](Semaphore& s) -> Task<> { auto p = co_await s.acquire(2); }(s));
+      co_await until([&] { return s.waiters() == 3; });
+      s.add_permits(1);  // the head now holds a partial grant
+    }());
+    CHECK(s.waiters() == 3);
+  }  // the loop dies with three suspended tasks
+  CHECK(s.waiters() == 0);
+  held.permit.release();
+  CHECK(s.available() == 2);
+  CHECK(s.try_acquire(2));
+}
+
+TEST_CASE("a task destroyed after its wake was delivered gives the permits back") {
+  Semaphore s(0);
+  {
+    Loop loop(tier_options());
+    loop.block_on([&]() -> Task<> {
+      loop.spawn([](Semaphore& s) -> Task<> { auto p = co_await s.acquire(1); }(s));
+      co_await until([&] { return s.waiters() == 1; });
+      s.release(1);  // completes the waiter; it would run on the next iteration
+    }());
+  }
+  CHECK(s.available() == 1);
+  CHECK(s.in_use() == 0);
+}
+
+TEST_CASE("split, forget and detach account for every permit") {
+  Semaphore s(5);
+  auto r = s.try_acquire(4);
+  Permit part = r.permit.split(1);
+  CHECK(part.count() == 1);
+  CHECK(r.permit.count() == 3);
+  CHECK_THROWS_AS(r.permit.split(4), std::out_of_range);
+  part.forget();
+  CHECK(s.max() == 4);
+  std::size_t n = r.permit.detach();
+  CHECK(n == 3);
+  CHECK(s.in_use() == 3);
+  s.release(n);
+  CHECK(s.available() == 4);
+  CHECK(s.forget_permits(10) == 4);
+  CHECK(s.max() == 0);
+  s.add_permits(2);
+  CHECK(s.available() == 2);
+}
+
+TEST_CASE("an owned permit keeps its semaphore alive") {
+  auto s = std::make_shared<Semaphore>(1);
+  std::weak_ptr<Semaphore> weak = s;
+  OwnedPermit p = run([&]() -> Task<OwnedPermit> {
+    auto r = co_await Semaphore::acquire_owned(s);
+    co_return std::move(r.permit);
+  }());
+  CHECK(p.count() == 1);
+  CHECK(s->available() == 0);
+  s.reset();
+  CHECK_FALSE(weak.expired());
+  p.release();
+  CHECK(weak.lock()->available() == 1);
+  auto t = Semaphore::try_acquire_owned(weak.lock());
+  CHECK(t);
+}
