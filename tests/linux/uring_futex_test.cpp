@@ -1,1 +1,234 @@
+// The unified loop on Linux: sync wakes and socket I/O complete on one ring.
 #include <doctest/doctest.h>
+
+#include "test_util.hpp"
+
+#include <sync/capabilities.hpp>
+#include <sync/io.hpp>
+#include <sync/semaphore.hpp>
+
+#include <dirent.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <string>
+#include <thread>
+
+using namespace libsync;
+using namespace libsync::test;
+
+namespace {
+
+// Counts this process's open eventfds.
+int count_eventfds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  while (dirent* e = readdir(d)) {
+    char link[PATH_MAX];
+    std::string path = std::string("/proc/self/fd/") + e->d_name;
+    ssize_t len = readlink(path.c_str(), link, sizeof link - 1);
+    if (len <= 0) continue;
+    link[len] = 0;
+    if (std::strstr(link, "eventfd")) ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+bool futex_tier_available(std::string& why) {
+  LoopOptions o;
+  o.tier = Tier::uring_futex;
+  o.use_environment = false;
+  try {
+    (void)select_tier(o);
+    return true;
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+}
+
+LoopOptions futex_options() {
+  LoopOptions o;
+  o.tier = Tier::uring_futex;
+  o.backend = BackendKind::uring;
+  o.use_environment = false;
+  return o;
+}
+
+struct SocketPair {
+  int fd[2] = {-1, -1};
+  SocketPair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fd) == 0); }
+  ~SocketPair() {
+    for (int f : fd)
+      if (f >= 0) ::close(f);
+  }
+};
+
+#define REQUIRE_FUTEX_TIER()                                              \
+  do {                                                                    \
+    std::string why;                                                      \
+    if (!futex_tier_available(why)) {                                     \
+      MESSAGE("SKIPPED: uring-futex unavailable on this host: " << why);  \
+      std::printf("SKIPPED: uring-futex unavailable: %s\n", why.c_str()); \
+      return;                                                             \
+    }                                                                     \
+  } while (0)
+
+}  // namespace
+
+TEST_CASE("a loop asleep in the kernel on a recv is woken by a release from another thread as a futex CQE, with no eventfd") {
+  REQUIRE_FUTEX_TIER();
+  int eventfds_before = count_eventfds();
+  Loop loop(futex_options());
+  CHECK(count_eventfds() == eventfds_before);  // the futex tier creates none
+
+  SocketPair sp;
+  Semaphore sem(0);
+  std::string received;
+  bool released_then_recv = false;
+  std::thread releaser;
+  Watchdog dog(20s, "unified wake");
+  loop.block_on([&]() -> Task<> {
+    // A recv that stays pending in the ring the whole time the loop sleeps.
+    loop.spawn([](int fd, std::string& out) -> Task<> {
+      char buf[32];
+      auto r = co_await libsync::recv(fd, buf, sizeof buf);
+      REQUIRE(r.value > 0);
+      out.assign(buf, static_cast<std::size_t>(r.value));
+    }(sp.fd[0], received));
+    // The releaser waits until this loop is blocked with the FUTEX_WAIT armed.
+    releaser = std::thread([&] {
+      while (loop.stats().futex_waits_armed == 0 || loop.stats().waits == 0) std::this_thread::sleep_for(1ms);
+      std::this_thread::sleep_for(20ms);
+      sem.release(1);
+    });
+    auto before = loop.stats();
+    auto p = co_await sem.acquire();
+    auto after = loop.stats();
+    REQUIRE(p);
+    // The wake came through the ring as the FUTEX_WAIT's completion.
+    CHECK(after.futex_wait_cqes >= before.futex_wait_cqes + 1);
+    CHECK(after.notifier_writes == 0);
+    CHECK(after.notifier_reads == 0);
+    CHECK(after.remote_wakes == 0);
+    // Now the same loop finishes the I/O it had pending all along.
+    auto w = co_await libsync::send(sp.fd[1], "after-wake", 10);
+    REQUIRE(w.value == 10);
+    co_await until([&] { return !received.empty(); });
+    released_then_recv = true;
+  }());
+  releaser.join();
+  CHECK(released_then_recv);
+  CHECK(received == "after-wake");
+  CHECK(count_eventfds() == eventfds_before);
+}
+
+TEST_CASE("the generic tier on the uring backend does use an eventfd (the control)") {
+  if (!capabilities().io_uring.setup_ok) {
+    MESSAGE("SKIPPED: io_uring unavailable: " << capabilities().io_uring.setup_error);
+    return;
+  }
+  int before = count_eventfds();
+  LoopOptions o;
+  o.tier = Tier::generic;
+  o.backend = BackendKind::uring;
+  o.use_environment = false;
+  Loop loop(o);
+  CHECK(count_eventfds() == before + 1);
+}
+
+TEST_CASE("echo over a socket pair keeps going while tasks contend for a semaphore released from another loop") {
+  REQUIRE_FUTEX_TIER();
+  constexpr int kMessages = 200;
+  constexpr int kContenders = 16;
+  constexpr int kRounds = 50;
+  Semaphore sem(0);
+  std::atomic<int> acquired{0};
+  SocketPair sp;
+  Loop io_loop(futex_options());
+  Loop feeder_loop(futex_options());
+  Watchdog dog(60s, "echo + contention");
+
+  std::thread feeder([&] {
+    feeder_loop.block_on([&]() -> Task<> {
+      // Hands out permits one by one from another loop until every round is done.
+      for (int i = 0; i < kContenders * kRounds; ++i) {
+        sem.add_permits(1);
+        if (i % 8 == 0) co_await sleep_for(50us);
+      }
+      co_return;
+    }());
+  });
+
+  int echoed = 0;
+  io_loop.block_on([&]() -> Task<> {
+    for (int c = 0; c < kContenders; ++c)
+      io_loop.spawn([](Semaphore& s, std::atomic<int>& n) -> Task<> {
+        for (int r = 0; r < kRounds; ++r) {
+          auto p = co_await s.acquire();
+          REQUIRE(p);
+          ++n;
+          co_await yield();
+          p.permit.forget();  // consumed: the feeder supplies exactly enough
+        }
+      }(sem, acquired));
+    // Echo server on one end...
+    io_loop.spawn([](int fd) -> Task<> {
+      char buf[64];
+      for (;;) {
+        auto r = co_await libsync::recv(fd, buf, sizeof buf);
+        if (r.value <= 0) co_return;
+        auto w = co_await libsync::send(fd, buf, static_cast<std::size_t>(r.value));
+        REQUIRE(w.value == r.value);
+      }
+    }(sp.fd[1]));
+    // ...and a client on the other.
+    for (int i = 0; i < kMessages; ++i) {
+      std::string msg = "m" + std::to_string(i);
+      auto w = co_await libsync::send(sp.fd[0], msg.data(), msg.size());
+      REQUIRE(w.value == static_cast<long long>(msg.size()));
+      std::string back;
+      while (back.size() < msg.size()) {
+        char buf[64];
+        auto r = co_await libsync::recv(sp.fd[0], buf, msg.size() - back.size());
+        REQUIRE(r.value > 0);
+        back.append(buf, static_cast<std::size_t>(r.value));
+      }
+      REQUIRE(back == msg);
+      ++echoed;
+    }
+    ::shutdown(sp.fd[0], SHUT_WR);
+    co_await until([&] { return acquired.load() == kContenders * kRounds; }, 30000ms);
+  }());
+  feeder.join();
+  CHECK(echoed == kMessages);
+  CHECK(acquired.load() == kContenders * kRounds);
+  CHECK(sem.waiters() == 0);
+  CHECK(sem.available() == 0);
+  CHECK(sem.max() == 0);  // every permit released was consumed exactly once
+  auto st = io_loop.stats();
+  MESSAGE("io loop: futex CQEs " << st.futex_wait_cqes << ", io completions " << st.io_completed
+                                 << ", waits " << st.waits);
+  CHECK(st.io_completed >= 2 * kMessages);
+}
+
+TEST_CASE("a plain thread blocked on a futex-tier semaphore is woken by a loop task's FUTEX_WAKE SQE") {
+  REQUIRE_FUTEX_TIER();
+  Semaphore s(0);
+  std::atomic<bool> got{false};
+  std::thread t([&] { got = static_cast<bool>(s.acquire_blocking()); });
+  Loop loop(futex_options());
+  loop.block_on([&]() -> Task<> {
+    co_await until([&] { return s.waiters() == 1; });
+    std::this_thread::sleep_for(5ms);  // let the thread get into its futex wait
+    s.release(1);
+    co_return;
+  }());
+  t.join();
+  CHECK(got);
+}

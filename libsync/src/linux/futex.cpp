@@ -4,6 +4,8 @@
 #include "parker.hpp"
 
 #include <cerrno>
+#include <cstdlib>
+#include <string_view>
 #include <climits>
 #include <ctime>
 
@@ -11,8 +13,12 @@ namespace libsync::linux_detail {
 
 static FutexMode decide() noexcept {
   FutexMode m;
-  int r = prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, 0, 0, 0);
-  if (r == 0) {
+  const char* knob = std::getenv("SYNC_FUTEX_HASH");
+  if (knob && std::string_view(knob) == "keep") {
+    // Diagnostics only: leave the process's futex hash alone, so the hazard
+    // regression test can show what happens without the mitigation.
+    m.mitigation = "none: SYNC_FUTEX_HASH=keep left the private futex hash alone (diagnostics only)";
+  } else if (prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, 0, 0, 0) == 0) {
     m.mitigation = "global futex hash requested (PR_FUTEX_HASH_SET_SLOTS 0): private waits are never stranded";
   } else if (errno == EINVAL) {
     m.mitigation = "kernel has no private futex hash (PR_FUTEX_HASH: EINVAL): no hazard";

@@ -10,7 +10,8 @@
 // already armed, which then miss every wake. futex_mode() first asks for the
 // global hash (PR_FUTEX_HASH_SET_SLOTS 0), under which no such migration
 // happens; EINVAL means the kernel predates the private hash and has no
-// hazard. Only if the prctl is refused in another way (a seccomp filter, say)
+// hazard. (SYNC_FUTEX_HASH=keep skips the prctl, for the regression test
+// that demonstrates the hazard.) Only if the prctl is refused in another way (a seccomp filter, say)
 // do we fall back to shared (non-PRIVATE) words, which never use the private
 // hash, at some cost per wake.
 #pragma once
