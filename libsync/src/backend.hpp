@@ -38,6 +38,10 @@ class Backend {
   // A busy loop polls only then, so pure compute / same-loop hand-offs make
   // no syscalls.
   virtual bool has_outstanding() const noexcept = 0;
+  // True when work is queued for the kernel that only a poll will hand over
+  // (io_uring SQEs, e.g. a FUTEX_WAKE for another loop's waiter): a busy loop
+  // polls at once for these, and only every few iterations otherwise.
+  virtual bool needs_flush() const noexcept { return false; }
   // Any thread: makes a blocked wait() return (the generic tier's notifier).
   virtual void notify() noexcept = 0;
 };

@@ -257,9 +257,16 @@ void Loop::run_once(const std::atomic<bool>* done) {
     }
     parked_.store(false, std::memory_order_relaxed);
   }
-  if (!block && backend_->has_outstanding()) {
-    bump(counters_->polls);
-    backend_->wait(std::chrono::nanoseconds::zero());
+  if (!block) {
+    // A busy loop hands queued SQEs over at once, but looks for completions
+    // only every kBusyPollInterval iterations: checking costs a syscall, and
+    // ready tasks are work too.
+    constexpr unsigned kBusyPollInterval = 8;
+    bool flush = backend_->needs_flush();
+    if (flush || (backend_->has_outstanding() && ++busy_ticks_ % kBusyPollInterval == 0)) {
+      bump(counters_->polls);
+      backend_->wait(std::chrono::nanoseconds::zero());
+    }
   }
 }
 

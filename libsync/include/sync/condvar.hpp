@@ -16,6 +16,8 @@
 #include <sync/mutex.hpp>
 #include <sync/task.hpp>
 
+#include <concepts>
+
 namespace libsync {
 
 class Condvar final : private detail::Waitable {
@@ -31,7 +33,7 @@ class Condvar final : private detail::Waitable {
 
   // Waits until pred() is true (checked with the mutex held). Returns
   // acquired when it is, or why it stopped waiting.
-  template <class Pred>
+  template <std::predicate Pred>
   Task<WaitStatus> wait(MutexGuard& guard, Pred pred, std::stop_token st = {}) {
     while (!pred()) {
       auto s = co_await wait(guard, st);
@@ -39,7 +41,7 @@ class Condvar final : private detail::Waitable {
     }
     co_return WaitStatus::acquired;
   }
-  template <class Pred>
+  template <std::predicate Pred>
   Task<WaitStatus> wait_until(MutexGuard& guard, Clock::time_point deadline, Pred pred,
                               std::stop_token st = {}) {
     while (!pred()) {
@@ -48,7 +50,7 @@ class Condvar final : private detail::Waitable {
     }
     co_return WaitStatus::acquired;
   }
-  template <class Pred>
+  template <std::predicate Pred>
   Task<WaitStatus> wait_for(MutexGuard& guard, std::chrono::nanoseconds d, Pred pred,
                             std::stop_token st = {}) {
     return wait_until(guard, Clock::now() + d, std::move(pred), std::move(st));
@@ -57,7 +59,7 @@ class Condvar final : private detail::Waitable {
   // Plain-thread forms.
   WaitStatus wait_blocking(MutexGuard& guard, std::optional<Clock::time_point> deadline = std::nullopt,
                            std::stop_token st = {});
-  template <class Pred>
+  template <std::predicate Pred>
   WaitStatus wait_blocking(MutexGuard& guard, Pred pred,
                            std::optional<Clock::time_point> deadline = std::nullopt,
                            std::stop_token st = {}) {

@@ -161,6 +161,7 @@ class Loop {
   std::atomic<bool> stop_requested_{false};
   bool running_loop_ = false;
   bool idle_exit_ = false;
+  unsigned busy_ticks_ = 0;
 
   friend class detail::WakePath;
 };

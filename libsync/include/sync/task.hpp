@@ -13,6 +13,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -25,8 +26,17 @@ class Task;
 
 namespace detail {
 
+// Coroutine frames come from a small per-thread cache of freed frames
+// (frame_pool.cpp), so a task that is created and finished over and over (a
+// request handler, a Condvar wait) reaches malloc only while the cache warms.
+void* frame_allocate(std::size_t n);
+void frame_deallocate(void* p, std::size_t n) noexcept;
+
 class TaskPromiseBase {
  public:
+  static void* operator new(std::size_t n) { return frame_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { frame_deallocate(p, n); }
+
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {

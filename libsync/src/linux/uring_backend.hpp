@@ -35,6 +35,7 @@ class UringBackend final : public Backend {
   void abandon(IoOp& op) noexcept override;
   void wait(std::optional<std::chrono::nanoseconds> timeout) override;
   bool has_outstanding() const noexcept override;
+  bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) != 0; }
   void notify() noexcept override;
 
   // ---- uring-futex tier ----
