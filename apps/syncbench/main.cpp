@@ -1,1 +1,55 @@
-int main(){}
+// syncbench: the command-line front end of libsync.
+//
+//   syncbench probe [--json] [--tier T]     what this system supports, and why
+//   syncbench bench [--quick|--full] ...    every tier beside the std:: baselines
+//
+// Each subcommand lives in its own file and stores its exit code; this file
+// only parses and maps command-line errors to exit code 2 (CLI11's own codes
+// vary per error kind, which scripts cannot rely on).
+#include "bench.hpp"
+#include "environment.hpp"
+#include "exit_codes.hpp"
+#include "probe.hpp"
+
+#include <sync/tier.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace syncbench;
+  CLI::App app{"syncbench: probe what this system offers libsync, and benchmark every tier against std:: "
+               "and Boost.Asio baselines in the same run."};
+  app.name("syncbench");
+  const BuildInfo& b = build_info();
+  app.set_version_flag("--version", std::string("syncbench (libsync ") + b.version + ") commit " + b.git_commit +
+                                        " " + b.git_dirty + ", " + b.build_type + " build");
+  app.require_subcommand(1, 1);
+  app.footer(kExitCodeHelp);
+
+  int exit_code = kExitOk;
+  add_probe_command(app, exit_code);
+  add_bench_command(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and the "Run with --help" hint on stderr
+    return kExitUsage;
+  } catch (const libsync::TierUnavailable& e) {
+    std::cerr << "syncbench: " << e.what() << "\n";
+    return kExitTierUnavailable;
+  } catch (const std::exception& e) {
+    std::cerr << "syncbench: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return exit_code;
+}

@@ -255,7 +255,9 @@ Selection select_tier(const LoopOptions& opts) {
   BackendStatus bs = backend_status(needed);
   if (!bs.available)
     throw TierUnavailable("libsync: backend " + std::string(to_string(needed)) + " is unavailable: " + bs.reason);
-  return Selection{tier, needed, "forced by " + source + ": " + ts.reason};
+  return Selection{tier, needed,
+                   "forced by " + source + ": " + std::string(to_string(tier)) + " on the " +
+                       std::string(to_string(needed)) + " backend (" + ts.reason + ")"};
 }
 
 namespace detail {

@@ -1,1 +1,350 @@
+// "No heap allocation per wait" (DESIGN.md §4), run once per tier.
+//
+// This binary replaces the global operator new/delete with versions that
+// count allocations per thread. Coroutine frames, spawned roots and first-use
+// growth of the loop's queues do allocate, so every measurement runs inside
+// one long-lived task: it warms up with some cycles, snapshots its thread's
+// count, runs the measured wait/wake cycles, and snapshots again. Anything
+// that allocated in between was the wait/wake path itself.
 #include <doctest/doctest.h>
+
+#include "test_util.hpp"
+
+#include <sync/event.hpp>
+#include <sync/mutex.hpp>
+#include <sync/semaphore.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <thread>
+
+namespace {
+// Constant-initialized, so reading it from operator new needs no TLS
+// initializer (and so no allocation of its own).
+thread_local std::uint64_t t_allocations = 0;
+std::atomic<std::uint64_t> g_allocations{0};
+
+void* counted_alloc(std::size_t n) {
+  ++t_allocations;
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (n == 0) n = 1;
+  return std::malloc(n);
+}
+void* counted_alloc_aligned(std::size_t n, std::align_val_t al) {
+  ++t_allocations;
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  std::size_t a = static_cast<std::size_t>(al);
+  if (a < sizeof(void*)) a = sizeof(void*);
+  if (n == 0) n = 1;
+  void* p = nullptr;
+  if (posix_memalign(&p, a, n) != 0) return nullptr;
+  return p;
+}
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  if (void* p = counted_alloc(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new(std::size_t n, std::align_val_t al) {
+  if (void* p = counted_alloc_aligned(n, al)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t al) {
+  if (void* p = counted_alloc_aligned(n, al)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+  return counted_alloc_aligned(n, al);
+}
+void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+  return counted_alloc_aligned(n, al);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+using namespace libsync;
+using namespace libsync::test;
+
+namespace {
+
+constexpr int kWarmup = 100;
+constexpr int kCycles = 1000;
+
+// What one measured run saw on the waiting loop's thread.
+// (Assertions wait until the measurement is over: doctest may allocate.)
+struct Measured {
+  std::uint64_t allocations = ~std::uint64_t{0};
+  int cycles = 0;     // measured cycles that completed with the expected result
+  int suspended = 0;  // of those, how many really had to wait
+};
+
+void report(const char* what, const Measured& m) {
+  MESSAGE(std::string(what) << " [" << tier_name() << "]: " << m.allocations << " allocation(s) in " << m.cycles
+               << " wait/wake cycles (" << m.suspended << " suspended)");
+}
+
+// The counting replacement is in force in this binary (else every result
+// below would be a meaningless zero).
+TEST_CASE("the counting operator new sees allocations on this thread") {
+  std::uint64_t before = t_allocations;
+  auto* p = new int(42);
+  std::uint64_t after = t_allocations;
+  delete p;
+  CHECK(after - before == 1);
+}
+
+TEST_CASE("a task that must wait for a permit released by a task on its loop allocates nothing") {
+  // ping/pong: each side releases the other and then waits on an empty
+  // semaphore, so every acquire in a cycle suspends.
+  Semaphore ping(0), pong(0);
+  Measured m;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& ping, Semaphore& pong) -> Task<> {
+      for (int i = 0; i < kWarmup + kCycles; ++i) {
+        auto p = co_await ping.acquire();
+        p.permit.forget();
+        pong.add_permits(1);
+      }
+    }(ping, pong));
+    co_await yield();  // the partner is now queued on ping
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      ping.add_permits(1);
+      bool must_wait = pong.available() == 0;
+      auto p = co_await pong.acquire();
+      bool ok = p.permit.count() == 1;
+      p.permit.forget();
+      if (i >= kWarmup) {
+        m.cycles += ok;
+        m.suspended += must_wait;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+  }());
+  report("same-loop semaphore hand-off", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.suspended == kCycles);
+  CHECK(m.allocations == 0);
+}
+
+TEST_CASE("a timed or cancellable wait that is woken in time allocates nothing") {
+  // Same hand-off as above, with a deadline (a timer on the loop's heap) and
+  // a stop_token (a registered stop_callback) armed on every wait.
+  Semaphore ping(0), pong(0);
+  std::stop_source src;  // its shared state is allocated here, outside the measurement
+  Measured m;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& ping, Semaphore& pong) -> Task<> {
+      for (int i = 0; i < kWarmup + kCycles; ++i) {
+        auto p = co_await ping.acquire();
+        p.permit.forget();
+        pong.add_permits(1);
+      }
+    }(ping, pong));
+    co_await yield();
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      ping.add_permits(1);
+      bool must_wait = pong.available() == 0;
+      AcquireResult p;
+      if (i % 2)
+        p = co_await pong.acquire_for(10s, 1, src.get_token());
+      else
+        p = co_await pong.acquire(1, src.get_token());
+      bool ok = p.permit.count() == 1;
+      p.permit.forget();
+      if (i >= kWarmup) {
+        m.cycles += ok;
+        m.suspended += must_wait;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+  }());
+  report("same-loop hand-off with deadline / stop_token", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.suspended == kCycles);
+  CHECK(m.allocations == 0);
+}
+
+TEST_CASE("a task that must wait for a permit released by a plain thread allocates nothing on its loop") {
+  Semaphore s(0);
+  Measured m;
+  std::atomic<bool> stop{false};
+  Watchdog dog(60s, "cross-thread release allocation test");
+  // Releases only while the task is queued, so every acquire suspends.
+  std::thread releaser([&] {
+    while (!stop.load()) {
+      if (s.waiters() == 1) s.add_permits(1);
+      else std::this_thread::yield();
+    }
+  });
+  run([&]() -> Task<> {
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      bool must_wait = s.available() == 0;
+      auto p = co_await s.acquire();
+      bool ok = p.permit.count() == 1;
+      p.permit.forget();
+      if (i >= kWarmup) {
+        m.cycles += ok;
+        m.suspended += must_wait;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+  }());
+  stop = true;
+  releaser.join();
+  report("cross-thread semaphore release (waiting loop thread)", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.suspended == kCycles);
+  CHECK(m.allocations == 0);
+}
+
+TEST_CASE("an uncontended acquire and release allocate nothing") {
+  Semaphore s(2);
+  Measured m;
+  run([&]() -> Task<> {
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      bool ok;
+      {
+        auto p = co_await s.acquire();
+        auto q = s.try_acquire();
+        ok = p.permit.count() == 1 && q.permit.count() == 1;
+      }
+      if (i >= kWarmup) m.cycles += ok;
+    }
+    m.allocations = t_allocations - m.allocations;
+  }());
+  report("uncontended acquire/try_acquire/release", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.allocations == 0);
+  CHECK(s.available() == 2);
+}
+
+TEST_CASE("a contended mutex lock and unlock on one loop allocate nothing") {
+  // Two tasks take turns: each holds the lock across a yield, so the other
+  // is always queued when it unlocks, and each lock after the first waits.
+  Mutex mu;
+  Measured m;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    bool partner_done = false;
+    loop.spawn([](Mutex& mu, bool& done) -> Task<> {
+      for (int i = 0; i < kWarmup + kCycles + 1; ++i) {
+        auto g = co_await mu.lock();
+        co_await yield();
+      }
+      done = true;
+    }(mu, partner_done));
+    co_await yield();  // the partner now holds the lock
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      bool must_wait = mu.is_locked();
+      auto g = co_await mu.lock();
+      bool ok = g.guard.owns_lock();
+      co_await yield();
+      if (i >= kWarmup) {
+        m.cycles += ok;
+        m.suspended += must_wait;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+    co_await until([&] { return partner_done; });
+  }());
+  report("same-loop contended mutex", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.suspended == kCycles);
+  CHECK(m.allocations == 0);
+  CHECK_FALSE(mu.is_locked());
+}
+
+TEST_CASE("an event wait that is woken by set allocates nothing") {
+  Event e;
+  Measured m;
+  bool done = false;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    // Sets the event only while the waiter is queued on it.
+    loop.spawn([](Event& e, bool& done) -> Task<> {
+      while (!done) {
+        if (e.waiters() == 1) e.set();
+        co_await yield();
+      }
+    }(e, done));
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      bool must_wait = !e.is_set();
+      auto s = co_await e.wait();
+      e.reset();
+      if (i >= kWarmup) {
+        m.cycles += s == WaitStatus::acquired;
+        m.suspended += must_wait;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+    done = true;
+    co_await yield();
+    co_await yield();
+  }());
+  report("same-loop event wait/set", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.suspended == kCycles);
+  CHECK(m.allocations == 0);
+}
+
+TEST_CASE("an event wait that is woken by a set on another thread allocates nothing on its loop") {
+  Event e;
+  Measured m;
+  std::atomic<bool> stop{false};
+  Watchdog dog(60s, "cross-thread event allocation test");
+  std::thread setter([&] {
+    while (!stop.load()) {
+      if (e.waiters() == 1) e.set();
+      else std::this_thread::yield();
+    }
+  });
+  run([&]() -> Task<> {
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      bool must_wait = !e.is_set();
+      auto s = co_await e.wait();
+      e.reset();
+      if (i >= kWarmup) {
+        m.cycles += s == WaitStatus::acquired;
+        m.suspended += must_wait;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+  }());
+  stop = true;
+  setter.join();
+  report("cross-thread event wait/set (waiting loop thread)", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.suspended == kCycles);
+  CHECK(m.allocations == 0);
+}
+
+}  // namespace

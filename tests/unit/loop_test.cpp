@@ -39,7 +39,14 @@ TEST_CASE("nested awaits run deep without growing the stack") {
       co_return 1 + co_await down(n - 1);
     }
   };
-  CHECK(run(Deep::down(100000)) == 100000);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Instrumented builds do not turn the resume into a tail call, so the
+  // depth that proves constant stack use only holds in optimised builds.
+  constexpr int kDepth = 2000;
+#else
+  constexpr int kDepth = 100000;
+#endif
+  CHECK(run(Deep::down(kDepth)) == kDepth);
 }
 
 TEST_CASE("sleep_for resumes no earlier than asked") {

@@ -1,0 +1,354 @@
+// Config: the key table, the CLI11 options made from it, and the strict TOML
+// reader that checks the config file against the same table.
+#include "config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string_view>
+#include <vector>
+
+namespace demo {
+namespace {
+
+// One settable key: what the file reader needs to check a value before CLI11
+// converts it (CLI11 then cannot fail on a value the reader let through).
+struct KeySpec {
+  enum class Type { integer, boolean, string };
+  std::string name;
+  Type type = Type::integer;
+  long long lo = 0, hi = 0;
+  std::vector<std::string> choices;  // strings: allowed values, empty = any
+};
+
+class KeyTable {
+ public:
+  explicit KeyTable(CLI::App& app) : app_(app) {}
+
+  template <class T>
+  void integer(const std::string& name, T& field, long long lo, long long hi, const std::string& help) {
+    app_.add_option("--" + name, field, help)
+        ->check(CLI::Range(lo, hi))
+        ->capture_default_str()
+        ->group(group_of(name));
+    specs_.push_back({name, KeySpec::Type::integer, lo, hi, {}});
+  }
+  void boolean(const std::string& name, bool& field, const std::string& help) {
+    app_.add_flag("--" + name, field, help)->capture_default_str()->group(group_of(name));
+    specs_.push_back({name, KeySpec::Type::boolean, 0, 0, {}});
+  }
+  void string(const std::string& name, std::string& field, const std::string& help,
+              std::vector<std::string> choices = {}) {
+    auto* opt = app_.add_option("--" + name, field, help)->capture_default_str()->group(group_of(name));
+    if (!choices.empty()) opt->check(CLI::IsMember(choices));
+    specs_.push_back({name, KeySpec::Type::string, 0, 0, std::move(choices)});
+  }
+
+  const KeySpec* find(std::string_view name) const {
+    for (const auto& s : specs_)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+
+  // The registered key nearest to `name` by edit distance, if it is close
+  // enough to be a likely typo.
+  std::string suggest(std::string_view name) const {
+    std::string best;
+    std::size_t best_d = 3;
+    for (const auto& s : specs_) {
+      std::size_t d = edit_distance(name, s.name);
+      if (d < best_d) best_d = d, best = s.name;
+    }
+    return best;
+  }
+
+ private:
+  static std::string group_of(const std::string& name) {
+    auto dot = name.find('.');
+    if (dot == std::string::npos) return "Server";
+    std::string g = name.substr(0, dot);
+    g[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(g[0])));
+    return "[" + name.substr(0, dot) + "] " + g;
+  }
+  static std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diag = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    return row[b.size()];
+  }
+
+  CLI::App& app_;
+  std::vector<KeySpec> specs_;
+};
+
+// Reads the TOML subset the config uses. Each `[table]` key becomes the
+// dotted option name `table.key`; dotted keys are accepted at the top level
+// too, so `--print-config` output reads back.
+class StrictTomlReader final : public CLI::ConfigBase {
+ public:
+  explicit StrictTomlReader(const KeyTable& keys) : keys_(keys) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    std::vector<CLI::ConfigItem> items;
+    std::map<std::string, int> seen;  // key -> line that set it
+    std::string table;
+    std::string raw;
+    int line_no = 0;
+    while (std::getline(in, raw)) {
+      ++line_no;
+      std::string_view line = trim(raw);
+      if (line.empty() || line.front() == '#') continue;
+      auto fail = [&](const std::string& msg) -> CLI::ConfigError {
+        return CLI::ConfigError("line " + std::to_string(line_no) + ": " + msg);
+      };
+      if (line.front() == '[') {
+        if (line.size() > 1 && line[1] == '[') throw fail("arrays of tables are not supported");
+        auto close = line.find(']');
+        if (close == std::string_view::npos) throw fail("table header without a closing ']'");
+        std::string_view rest = trim(line.substr(close + 1));
+        if (!rest.empty() && rest.front() != '#') throw fail("unexpected text after the table header");
+        std::string_view name = trim(line.substr(1, close - 1));
+        if (!valid_key(name)) throw fail("bad table name '" + std::string(name) + "'");
+        table = std::string(name);
+        continue;
+      }
+      auto eq = line.find('=');
+      if (eq == std::string_view::npos) throw fail("expected 'key = value', got '" + std::string(line) + "'");
+      std::string_view key = trim(line.substr(0, eq));
+      if (!valid_key(key)) throw fail("bad key '" + std::string(key) + "'");
+      std::string full = table.empty() ? std::string(key) : table + "." + std::string(key);
+
+      const KeySpec* spec = keys_.find(full);
+      if (!spec) {
+        std::string msg = "unknown key '" + full + "'";
+        std::string hint = keys_.suggest(full);
+        if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
+        throw fail(msg + "; see --help for the keys");
+      }
+      if (auto it = seen.find(full); it != seen.end())
+        throw fail("'" + full + "' is already set on line " + std::to_string(it->second));
+      seen.emplace(full, line_no);
+
+      std::string value;
+      std::string err = parse_value(trim(line.substr(eq + 1)), *spec, value);
+      if (!err.empty()) throw fail(full + ": " + err);
+      CLI::ConfigItem item;
+      item.name = full;
+      item.inputs = {value};
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+
+ private:
+  static std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    return s;
+  }
+  static bool valid_key(std::string_view k) {
+    if (k.empty() || k.front() == '.' || k.back() == '.') return false;
+    for (char c : k)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+    return k.find("..") == std::string_view::npos;
+  }
+
+  // Parses the text after '=' (value plus optional comment) into the string
+  // CLI11 will convert. Returns an error message, or "" on success.
+  static std::string parse_value(std::string_view text, const KeySpec& spec, std::string& out) {
+    if (text.empty()) return "missing value";
+    std::string_view rest;
+    if (text.front() == '"' || text.front() == '\'') {
+      const char q = text.front();
+      std::size_t i = 1;
+      for (; i < text.size() && text[i] != q; ++i) {
+        char c = text[i];
+        if (q == '"' && c == '\\') {
+          if (++i == text.size()) break;
+          switch (text[i]) {
+            case '"': out += '"'; break;
+            case '\\': out += '\\'; break;
+            case 'n': out += '\n'; break;
+            case 't': out += '\t'; break;
+            default: return std::string("unsupported escape '\\") + text[i] + "' in string";
+          }
+        } else {
+          out += c;
+        }
+      }
+      if (i >= text.size()) return "unterminated string";
+      rest = trim(text.substr(i + 1));
+      if (spec.type != KeySpec::Type::string) return std::string("expects ") + type_name(spec) + ", got a string";
+      if (!spec.choices.empty() &&
+          std::find(spec.choices.begin(), spec.choices.end(), out) == spec.choices.end())
+        return "'" + out + "' is not one of " + join(spec.choices);
+    } else {
+      auto end = text.find_first_of(" \t#");
+      std::string_view word = text.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view{} : trim(text.substr(end));
+      if (word == "true" || word == "false") {
+        if (spec.type != KeySpec::Type::boolean) return std::string("expects ") + type_name(spec) + ", got a boolean";
+        out = std::string(word);
+      } else {
+        std::string digits;
+        for (char c : word)
+          if (c != '_') digits += c;
+        long long v = 0;
+        const char* b = digits.data();
+        const char* e = b + digits.size();
+        if (!digits.empty() && *b == '+') ++b;
+        auto [p, ec] = std::from_chars(b, e, v);
+        if (digits.empty() || ec != std::errc{} || p != e) {
+          if (spec.type == KeySpec::Type::string) return "strings must be quoted, e.g. \"" + std::string(word) + "\"";
+          return std::string("expects ") + type_name(spec) + ", got '" + std::string(word) + "'";
+        }
+        if (spec.type != KeySpec::Type::integer) return std::string("expects ") + type_name(spec) + ", got an integer";
+        if (v < spec.lo || v > spec.hi)
+          return std::to_string(v) + " is out of range [" + std::to_string(spec.lo) + ", " + std::to_string(spec.hi) + "]";
+        out = std::to_string(v);
+      }
+    }
+    if (!rest.empty() && rest.front() != '#') return "unexpected text after the value: '" + std::string(rest) + "'";
+    return {};
+  }
+  static const char* type_name(const KeySpec& s) {
+    switch (s.type) {
+      case KeySpec::Type::integer: return "an integer";
+      case KeySpec::Type::boolean: return "true or false";
+      case KeySpec::Type::string: return "a quoted string";
+    }
+    return "?";
+  }
+  static std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + ("\"" + x + "\"");
+    return s;
+  }
+
+  const KeyTable& keys_;
+};
+
+void register_keys(KeyTable& k, Config& c) {
+  constexpr long long kMaxMs = 24LL * 3600 * 1000;
+  k.string("address", c.address, "Address to listen on (numeric IPv4 or IPv6)");
+  k.integer("port", c.port, 0, 65535, "TCP port; 0 picks a free one (printed on stdout)");
+  k.integer("threads", c.threads, 1, 256, "Worker threads, one event loop and one SO_REUSEPORT listener each");
+  k.string("tier", c.tier, "Wait tier for the loops: auto, generic, uring-futex",
+           {"auto", "generic", "uring-futex", "iocp"});
+  k.string("backend", c.backend, "Loop backend: auto, epoll, uring", {"auto", "epoll", "uring", "iocp"});
+  k.integer("max_connections", c.max_connections, 1, 1000000,
+            "Size of the connection semaphore: open connections beyond it wait in the listen backlog");
+  k.integer("backlog", c.backlog, 1, 65535, "listen(2) backlog per listener");
+  k.integer("retry_after_s", c.retry_after_s, 0, 3600, "Retry-After value (seconds) sent with 503 answers");
+  k.integer("drain_timeout_ms", c.drain_timeout_ms, 0, kMaxMs,
+            "On SIGTERM/SIGINT: how long in-flight requests may take before connections are cut");
+  k.boolean("access_log", c.access_log, "Write one JSON line per request to stdout");
+  k.integer("stats_interval_ms", c.stats_interval_ms, 10, 60000,
+            "Period of the stats tick (dashboard history, /events long-poll wake-ups)");
+  k.integer("stats_history", c.stats_history, 2, 3600, "Stats ticks kept for /stats and the dashboard");
+
+  k.integer("http.header_limit", c.header_limit, 512, 1 << 20, "Largest request header in bytes (431 beyond)");
+  k.integer("http.body_limit", c.body_limit, 0, 1LL << 32, "Largest request body in bytes (413 beyond)");
+  k.integer("http.header_timeout_ms", c.header_timeout_ms, 1, kMaxMs,
+            "Time allowed to receive a whole request header from its first byte (408 beyond)");
+  k.integer("http.body_timeout_ms", c.body_timeout_ms, 1, kMaxMs, "Time allowed to receive a request body");
+  k.integer("http.idle_timeout_ms", c.idle_timeout_ms, 1, kMaxMs,
+            "Keep-alive: how long a connection may wait for its next request");
+  k.integer("http.send_timeout_ms", c.send_timeout_ms, 1, kMaxMs,
+            "Time allowed to hand a response to a client that is not reading");
+  k.integer("http.max_requests", c.max_requests, 1, 1LL << 40,
+            "Requests served on one connection before it is closed");
+  k.integer("http.max_pipeline", c.max_pipeline, 1, 1024,
+            "Pipelined responses held back and written together at most");
+
+  k.integer("permits.work", c.permits_work, 0, 1000000, "Permits of the /work route semaphore");
+  k.integer("permits.events", c.permits_events, 0, 1000000, "Concurrent /events long-polls");
+
+  k.integer("work.queue_timeout_ms", c.work_queue_timeout_ms, 0, kMaxMs,
+            "How long /work may queue for its permits before it answers 503");
+  k.integer("work.max_ms", c.work_max_ms, 0, kMaxMs, "Largest ms= accepted by /work (400 beyond)");
+  k.integer("work.max_cost", c.work_max_cost, 1, 1000000, "Largest cost= (permits per request) accepted by /work");
+
+  k.integer("events.timeout_ms", c.events_timeout_ms, 1, kMaxMs, "Default /events long-poll timeout");
+  k.integer("events.max_timeout_ms", c.events_max_timeout_ms, 1, kMaxMs, "Largest timeout_ms= accepted by /events");
+
+  k.string("admin.token", c.admin_token,
+           "Bearer token for POST /admin/permits; empty disables the admin API");
+  k.string("admin.token_file", c.admin_token_file,
+           "Read the admin token from this file instead (e.g. a systemd credential)");
+}
+
+}  // namespace
+
+libsync::LoopOptions Config::loop_options() const {
+  libsync::LoopOptions o;
+  o.tier = libsync::parse_tier(tier).value_or(libsync::Tier::automatic);
+  o.backend = libsync::parse_backend(backend).value_or(libsync::BackendKind::automatic);
+  return o;
+}
+
+ParseOutcome parse_command_line(int argc, char** argv, Config& cfg) {
+  CLI::App app{
+      "demo-server: an HTTP/1.1 server whose handlers are gated by libsync semaphores on one event loop "
+      "per thread.\nEvery key of the config file is also a flag: [section] key -> --section.key.",
+      "demo-server"};
+  app.option_defaults()->always_capture_default();
+  KeyTable keys(app);
+  register_keys(keys, cfg);
+  app.set_config("--config", "", "Read settings from this TOML file (flags override it)")->group("Config");
+  bool print_config = false;
+  app.add_flag("--print-config", print_config, "Print the effective settings as TOML and exit")
+      ->group("Config")
+      ->configurable(false);
+  app.config_formatter(std::make_shared<StrictTomlReader>(keys));
+  app.allow_config_extras(CLI::config_extras_mode::error);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return {ParseOutcome::Action::exit, app.exit(e)};
+  } catch (const CLI::ConfigError& e) {
+    // Errors from the file reader carry "line N: ..."; say which file.
+    std::string file = app.get_config_ptr() && app.get_config_ptr()->count()
+                           ? app.get_config_ptr()->as<std::string>()
+                           : std::string("config");
+    std::cerr << "demo-server: " << file << ": " << e.what() << "\n";
+    return {ParseOutcome::Action::exit, 2};
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "demo-server: " << e.what() << "\nRun with --help for the options.\n";
+    return {ParseOutcome::Action::exit, 2};
+  }
+
+  if (!cfg.admin_token_file.empty()) {
+    std::ifstream f(cfg.admin_token_file);
+    if (!f) {
+      std::cerr << "demo-server: cannot read admin.token_file '" << cfg.admin_token_file << "'\n";
+      return {ParseOutcome::Action::exit, 2};
+    }
+    std::getline(f, cfg.admin_token);
+    while (!cfg.admin_token.empty() && std::isspace(static_cast<unsigned char>(cfg.admin_token.back())))
+      cfg.admin_token.pop_back();
+  }
+  if (cfg.events_timeout_ms > cfg.events_max_timeout_ms) cfg.events_timeout_ms = cfg.events_max_timeout_ms;
+  if (print_config) {
+    std::cout << app.config_to_str(true, false);
+    return {ParseOutcome::Action::exit, 0};
+  }
+  return {};
+}
+
+}  // namespace demo

@@ -1,0 +1,34 @@
+// Listener: the listening sockets and the accept loop.
+//
+// Each worker gets its own socket bound to the same address with
+// SO_REUSEPORT, so the kernel spreads new connections over the workers and
+// no connection is handed between threads. The accept loop is where the
+// connection semaphore applies backpressure: with `max_connections` sockets
+// open, the worker stops taking connections off the backlog until one closes.
+#pragma once
+
+#include <sync/task.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace demo {
+
+struct Config;
+class Worker;
+
+struct Listeners {
+  std::vector<int> fds;   // one per worker
+  std::uint16_t port = 0; // the port they are bound to (resolved when 0 was asked)
+  std::string error;      // set when binding failed
+};
+
+// Opens cfg.threads non-blocking listening sockets on cfg.address:cfg.port.
+Listeners open_listeners(const Config& cfg);
+
+// A worker's accept loop. Ends (closing the listener) when the worker stops
+// accepting, or when the connection semaphore closes.
+libsync::Task<void> accept_connections(Worker& w);
+
+}  // namespace demo

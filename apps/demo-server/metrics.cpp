@@ -1,0 +1,512 @@
+// Metrics: histogram arithmetic, the tick sampler, and the Prometheus and
+// JSON renderings. Readers sum every worker's shard at read time.
+#include "metrics.hpp"
+
+#include "server.hpp"
+#include "worker.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace demo {
+
+std::string_view route_name(RouteId r) noexcept {
+  switch (r) {
+    case RouteId::dashboard: return "dashboard";
+    case RouteId::healthz: return "healthz";
+    case RouteId::readyz: return "readyz";
+    case RouteId::metrics: return "metrics";
+    case RouteId::stats: return "stats";
+    case RouteId::work: return "work";
+    case RouteId::events: return "events";
+    case RouteId::admin: return "admin";
+    case RouteId::unmatched: return "unmatched";
+    case RouteId::invalid: return "invalid";
+  }
+  return "?";
+}
+
+std::size_t status_index(unsigned status) noexcept {
+  for (std::size_t i = 0; i + 1 < kStatusCount; ++i)
+    if (kStatusCodes[i] == status) return i;
+  return kStatusCount - 1;
+}
+
+std::string_view gate_name(GateId g) noexcept {
+  switch (g) {
+    case GateId::connections: return "connections";
+    case GateId::work: return "work";
+    case GateId::events: return "events";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr std::array<std::string_view, kOutcomeCount> kOutcomeNames = {"acquired", "timed_out", "cancelled",
+                                                                        "closed", "rejected"};
+constexpr std::array<std::string_view, kTimeoutKindCount> kTimeoutNames = {"header", "body", "idle", "send"};
+
+void add(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
+void add(std::string& out, double v) {
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%.3f", v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+void add(std::string& out, std::string_view s) { out.append(s); }
+
+template <class... Parts>
+void line(std::string& out, Parts&&... parts) {
+  (add(out, parts), ...);
+  out += '\n';
+}
+
+// Everything the renderers need, summed over shards once per render.
+struct Totals {
+  std::array<std::array<std::uint64_t, kStatusCount>, kRouteCount> requests{};
+  std::array<HistogramData, kRouteCount> latency{};
+  std::array<std::array<std::uint64_t, kOutcomeCount>, kGateCount> outcomes{};
+  HistogramData queue_wait;
+  std::uint64_t accepted = 0, open = 0, accept_waits = 0, aborts = 0, bytes_in = 0, bytes_out = 0;
+  std::array<std::uint64_t, kTimeoutKindCount> timeouts{};
+
+  std::uint64_t all_requests() const {
+    std::uint64_t n = 0;
+    for (const auto& r : requests)
+      for (auto v : r) n += v;
+    return n;
+  }
+  // Latency of the routes that answer at once or after a bounded wait; the
+  // long-poll is left out, its duration is the poll timeout by design.
+  HistogramData served_latency() const {
+    HistogramData h;
+    for (std::size_t r = 0; r < kRouteCount; ++r)
+      if (static_cast<RouteId>(r) != RouteId::events) h.add(latency[r]);
+    return h;
+  }
+};
+
+Totals totals(const Server& s) {
+  Totals t;
+  for (const auto& w : s.workers()) {
+    const MetricsShard& m = w->metrics();
+    for (std::size_t r = 0; r < kRouteCount; ++r) {
+      for (std::size_t c = 0; c < kStatusCount; ++c) t.requests[r][c] += m.requests[r][c].get();
+      t.latency[r].add(m.latency[r]);
+    }
+    for (std::size_t g = 0; g < kGateCount; ++g)
+      for (std::size_t o = 0; o < kOutcomeCount; ++o) t.outcomes[g][o] += m.outcomes[g][o].get();
+    t.queue_wait.add(m.work_queue_wait);
+    t.accepted += m.connections_accepted.get();
+    t.open += m.connections_open.get();
+    t.accept_waits += m.accept_waits.get();
+    t.aborts += m.client_aborts.get();
+    t.bytes_in += m.bytes_received.get();
+    t.bytes_out += m.bytes_sent.get();
+    for (std::size_t k = 0; k < kTimeoutKindCount; ++k) t.timeouts[k] += m.timeouts[k].get();
+  }
+  return t;
+}
+
+struct NamedLoop {
+  std::string name;
+  libsync::LoopStats stats;
+  libsync::Tier tier;
+  libsync::BackendKind backend;
+};
+
+std::vector<NamedLoop> loops(const Server& s) {
+  std::vector<NamedLoop> out;
+  for (const auto& w : s.workers())
+    if (const libsync::Loop* l = w->loop())
+      out.push_back({"worker-" + std::to_string(w->index()), l->stats(), l->tier(), l->backend_kind()});
+  if (const libsync::Loop* c = s.control_loop())
+    out.push_back({"control", c->stats(), c->tier(), c->backend_kind()});
+  return out;
+}
+
+// Wakes that crossed threads: futex-wait completions on the ring
+// (uring-futex) plus handles that came through a loop's remote queue
+// (generic tier, and posts).
+std::uint64_t cross_loop_wakes(const libsync::LoopStats& st) { return st.futex_wait_cqes + st.remote_wakes; }
+
+double seconds_since(libsync::Clock::time_point t0) {
+  return std::chrono::duration<double>(libsync::Clock::now() - t0).count();
+}
+
+void prom_histogram(std::string& out, std::string_view name, std::string_view labels, const HistogramData& h) {
+  std::uint64_t cum = 0;
+  const std::string sep = labels.empty() ? "" : ",";
+  for (std::size_t i = 0; i < kBucketCount; ++i) {
+    cum += h.buckets[i];
+    std::string le = "+Inf";
+    if (i < kBucketBoundsUs.size()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", static_cast<double>(kBucketBoundsUs[i]) / 1e6);
+      le = buf;
+    }
+    line(out, name, "_bucket{", labels, sep, "le=\"", le, "\"} ", cum);
+  }
+  line(out, name, "_sum{", labels, "} ", static_cast<double>(h.sum_us) / 1e6);
+  line(out, name, "_count{", labels, "} ", h.count());
+}
+
+void help(std::string& out, std::string_view name, std::string_view type, std::string_view text) {
+  line(out, "# HELP ", name, " ", text);
+  line(out, "# TYPE ", name, " ", type);
+}
+
+}  // namespace
+
+void Histogram::record(std::uint64_t us) noexcept {
+  std::size_t i = 0;
+  while (i < kBucketBoundsUs.size() && us > kBucketBoundsUs[i]) ++i;
+  buckets_[i].add();
+  sum_us_.add(us);
+}
+
+void HistogramData::add(const Histogram& h) noexcept {
+  for (std::size_t i = 0; i < kBucketCount; ++i) buckets[i] += h.bucket(i);
+  sum_us += h.sum_us();
+}
+
+void HistogramData::add(const HistogramData& h) noexcept {
+  for (std::size_t i = 0; i < kBucketCount; ++i) buckets[i] += h.buckets[i];
+  sum_us += h.sum_us;
+}
+
+std::uint64_t HistogramData::count() const noexcept {
+  std::uint64_t n = 0;
+  for (auto b : buckets) n += b;
+  return n;
+}
+
+HistogramData HistogramData::minus(const HistogramData& earlier) const noexcept {
+  HistogramData d;
+  for (std::size_t i = 0; i < kBucketCount; ++i) d.buckets[i] = buckets[i] - earlier.buckets[i];
+  d.sum_us = sum_us - earlier.sum_us;
+  return d;
+}
+
+double HistogramData::quantile_ms(double q) const noexcept {
+  const std::uint64_t n = count();
+  if (n == 0) return 0;
+  const double rank = q * static_cast<double>(n);
+  std::uint64_t cum = 0;
+  for (std::size_t i = 0; i < kBucketCount; ++i) {
+    if (buckets[i] == 0) continue;
+    if (static_cast<double>(cum + buckets[i]) >= rank) {
+      const double lo = i == 0 ? 0.0 : static_cast<double>(kBucketBoundsUs[i - 1]);
+      const double hi = i < kBucketBoundsUs.size() ? static_cast<double>(kBucketBoundsUs[i]) : lo * 2;
+      const double frac = (rank - static_cast<double>(cum)) / static_cast<double>(buckets[i]);
+      return (lo + (hi - lo) * std::clamp(frac, 0.0, 1.0)) / 1000.0;
+    }
+    cum += buckets[i];
+  }
+  return static_cast<double>(kBucketBoundsUs.back()) / 1000.0;
+}
+
+void StatsHistory::push(const StatsSample& s) {
+  std::lock_guard lk(mu_);
+  samples_.push_back(s);
+  while (samples_.size() > capacity_) samples_.pop_front();
+}
+
+std::vector<StatsSample> StatsHistory::copy() const {
+  std::lock_guard lk(mu_);
+  return {samples_.begin(), samples_.end()};
+}
+
+StatsSample StatsSampler::sample(const Server& s) {
+  const auto now = libsync::Clock::now();
+  const Totals t = totals(s);
+  const std::uint64_t requests = t.all_requests();
+  const HistogramData latency = t.served_latency();
+  std::uint64_t wakes = 0;
+  for (const auto& l : loops(s)) wakes += cross_loop_wakes(l.stats);
+
+  StatsSample out;
+  out.t_s = std::chrono::duration<double>(now - s.started()).count();
+  if (primed_) {
+    const double dt = std::chrono::duration<double>(now - last_t_).count();
+    if (dt > 0) out.rps = static_cast<double>(requests - last_requests_) / dt;
+    const HistogramData window = latency.minus(last_latency_);
+    out.p50_ms = window.quantile_ms(0.50);
+    out.p99_ms = window.quantile_ms(0.99);
+    out.cross_loop_wakes = wakes - last_cross_wakes_;
+  }
+  for (std::size_t g = 0; g < kGateCount; ++g) {
+    const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
+    out.in_use[g] = sem.in_use();
+    out.available[g] = sem.available();
+    out.waiters[g] = sem.waiters();
+    out.max[g] = sem.max();
+  }
+  out.connections = t.open;
+  primed_ = true;
+  last_t_ = now;
+  last_requests_ = requests;
+  last_latency_ = latency;
+  last_cross_wakes_ = wakes;
+  return out;
+}
+
+std::string render_prometheus(const Server& s) {
+  const Totals t = totals(s);
+  std::string out;
+  out.reserve(16384);
+
+  help(out, "demo_http_requests_total", "counter", "Requests answered, by route and status code.");
+  for (std::size_t r = 0; r < kRouteCount; ++r)
+    for (std::size_t c = 0; c < kStatusCount; ++c)
+      if (t.requests[r][c] != 0) {
+        const std::string code = kStatusCodes[c] ? std::to_string(kStatusCodes[c]) : "other";
+        line(out, "demo_http_requests_total{route=\"", route_name(static_cast<RouteId>(r)), "\",code=\"", code,
+             "\"} ", t.requests[r][c]);
+      }
+
+  help(out, "demo_http_request_duration_seconds", "histogram",
+       "From a request being parsed to its answer being ready to send (includes waiting for permits).");
+  for (std::size_t r = 0; r < kRouteCount; ++r)
+    if (t.latency[r].count() != 0)
+      prom_histogram(out, "demo_http_request_duration_seconds",
+                     "route=\"" + std::string(route_name(static_cast<RouteId>(r))) + "\"", t.latency[r]);
+
+  help(out, "demo_semaphore_permits", "gauge", "Permits of each semaphore, in use or available.");
+  for (std::size_t g = 0; g < kGateCount; ++g) {
+    const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
+    const std::string_view n = gate_name(static_cast<GateId>(g));
+    line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"in_use\"} ", std::uint64_t{sem.in_use()});
+    line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"available\"} ",
+         std::uint64_t{sem.available()});
+  }
+  help(out, "demo_semaphore_max_permits", "gauge", "Current size of each semaphore (changed by /admin/permits).");
+  for (std::size_t g = 0; g < kGateCount; ++g)
+    line(out, "demo_semaphore_max_permits{semaphore=\"", gate_name(static_cast<GateId>(g)), "\"} ",
+         std::uint64_t{s.gate(static_cast<GateId>(g)).max()});
+  help(out, "demo_semaphore_waiters", "gauge", "Tasks queued on each semaphore.");
+  for (std::size_t g = 0; g < kGateCount; ++g)
+    line(out, "demo_semaphore_waiters{semaphore=\"", gate_name(static_cast<GateId>(g)), "\"} ",
+         std::uint64_t{s.gate(static_cast<GateId>(g)).waiters()});
+  help(out, "demo_semaphore_acquires_total", "counter", "Attempts to take permits, by how they ended.");
+  for (std::size_t g = 0; g < kGateCount; ++g)
+    for (std::size_t o = 0; o < kOutcomeCount; ++o)
+      line(out, "demo_semaphore_acquires_total{semaphore=\"", gate_name(static_cast<GateId>(g)), "\",outcome=\"",
+           kOutcomeNames[o], "\"} ", t.outcomes[g][o]);
+  help(out, "demo_work_queue_wait_seconds", "histogram", "Time /work waited for its permits.");
+  prom_histogram(out, "demo_work_queue_wait_seconds", "", t.queue_wait);
+
+  help(out, "demo_connections_open", "gauge", "Open client connections.");
+  line(out, "demo_connections_open ", t.open);
+  help(out, "demo_connections_accepted_total", "counter", "Connections accepted.");
+  line(out, "demo_connections_accepted_total ", t.accepted);
+  help(out, "demo_accept_waits_total", "counter",
+       "Accepted connections that waited for a connection permit (max_connections reached).");
+  line(out, "demo_accept_waits_total ", t.accept_waits);
+  help(out, "demo_client_aborts_total", "counter", "Clients that went away while their request was handled.");
+  line(out, "demo_client_aborts_total ", t.aborts);
+  help(out, "demo_timeouts_total", "counter", "Connections closed by a timeout, by kind.");
+  for (std::size_t k = 0; k < kTimeoutKindCount; ++k)
+    line(out, "demo_timeouts_total{kind=\"", kTimeoutNames[k], "\"} ", t.timeouts[k]);
+  help(out, "demo_bytes_total", "counter", "Bytes received and sent on client connections.");
+  line(out, "demo_bytes_total{direction=\"received\"} ", t.bytes_in);
+  line(out, "demo_bytes_total{direction=\"sent\"} ", t.bytes_out);
+
+  const auto ls = loops(s);
+  help(out, "demo_loop_info", "gauge", "Each event loop with its wait tier and backend.");
+  for (const auto& l : ls)
+    line(out, "demo_loop_info{loop=\"", l.name, "\",tier=\"", libsync::to_string(l.tier), "\",backend=\"",
+         libsync::to_string(l.backend), "\"} 1");
+  help(out, "demo_loop_wakes_total", "counter",
+       "Synchronization wake-ups delivered to each loop, by kind: local (same loop, no syscall), "
+       "futex_cqe (FUTEX_WAIT completion on the ring), remote_queue (handed over through the loop's queue), "
+       "notifier (eventfd reads that woke a parked loop).");
+  for (const auto& l : ls) {
+    line(out, "demo_loop_wakes_total{loop=\"", l.name, "\",kind=\"local\"} ", l.stats.local_wakes);
+    line(out, "demo_loop_wakes_total{loop=\"", l.name, "\",kind=\"futex_cqe\"} ", l.stats.futex_wait_cqes);
+    line(out, "demo_loop_wakes_total{loop=\"", l.name, "\",kind=\"remote_queue\"} ", l.stats.remote_wakes);
+    line(out, "demo_loop_wakes_total{loop=\"", l.name, "\",kind=\"notifier\"} ", l.stats.notifier_reads);
+  }
+  help(out, "demo_loop_wakes_sent_total", "counter", "Futex wakes each loop sent to others, by path.");
+  for (const auto& l : ls) {
+    line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"sqe\"} ", l.stats.futex_wake_sqes);
+    line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"syscall\"} ", l.stats.futex_wake_syscalls);
+    line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"notifier\"} ", l.stats.notifier_writes);
+  }
+  help(out, "demo_loop_iterations_total", "counter", "Loop iterations.");
+  for (const auto& l : ls) line(out, "demo_loop_iterations_total{loop=\"", l.name, "\"} ", l.stats.iterations);
+  help(out, "demo_loop_syscalls_total", "counter", "Syscalls made by each loop itself.");
+  for (const auto& l : ls) line(out, "demo_loop_syscalls_total{loop=\"", l.name, "\"} ", l.stats.syscalls);
+  help(out, "demo_loop_io_completed_total", "counter", "I/O operations completed on each loop.");
+  for (const auto& l : ls) line(out, "demo_loop_io_completed_total{loop=\"", l.name, "\"} ", l.stats.io_completed);
+
+  help(out, "demo_draining", "gauge", "1 while the server drains for shutdown.");
+  line(out, "demo_draining ", std::uint64_t{s.draining() ? 1u : 0u});
+  help(out, "demo_uptime_seconds", "gauge", "Seconds since start.");
+  line(out, "demo_uptime_seconds ", seconds_since(s.started()));
+  return out;
+}
+
+std::string render_stats_json(const Server& s) {
+  const Totals t = totals(s);
+  std::string out;
+  out.reserve(8192);
+  out += "{\"uptime_s\":";
+  add(out, seconds_since(s.started()));
+  out += ",\"draining\":";
+  out += s.draining() ? "true" : "false";
+  out += ",\"tier\":\"";
+  out += libsync::to_string(s.tier());
+  out += "\",\"backend\":\"";
+  out += libsync::to_string(s.backend());
+  out += "\",\"threads\":";
+  add(out, std::uint64_t{s.workers().size()});
+  out += ",\"requests_total\":";
+  add(out, t.all_requests());
+
+  out += ",\"routes\":{";
+  bool first = true;
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    std::uint64_t n = 0;
+    for (auto v : t.requests[r]) n += v;
+    if (n == 0) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += route_name(static_cast<RouteId>(r));
+    out += "\":{\"requests\":";
+    add(out, n);
+    out += ",\"p50_ms\":";
+    add(out, t.latency[r].quantile_ms(0.5));
+    out += ",\"p99_ms\":";
+    add(out, t.latency[r].quantile_ms(0.99));
+    out += ",\"by_status\":{";
+    bool f2 = true;
+    for (std::size_t c = 0; c < kStatusCount; ++c) {
+      if (t.requests[r][c] == 0) continue;
+      if (!f2) out += ',';
+      f2 = false;
+      out += '"';
+      out += kStatusCodes[c] ? std::to_string(kStatusCodes[c]) : "other";
+      out += "\":";
+      add(out, t.requests[r][c]);
+    }
+    out += "}}";
+  }
+  out += '}';
+
+  out += ",\"semaphores\":{";
+  for (std::size_t g = 0; g < kGateCount; ++g) {
+    const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
+    if (g) out += ',';
+    out += '"';
+    out += gate_name(static_cast<GateId>(g));
+    out += "\":{\"max\":";
+    add(out, std::uint64_t{sem.max()});
+    out += ",\"available\":";
+    add(out, std::uint64_t{sem.available()});
+    out += ",\"in_use\":";
+    add(out, std::uint64_t{sem.in_use()});
+    out += ",\"waiters\":";
+    add(out, std::uint64_t{sem.waiters()});
+    out += ",\"closed\":";
+    out += sem.is_closed() ? "true" : "false";
+    for (std::size_t o = 0; o < kOutcomeCount; ++o) {
+      out += ",\"";
+      out += kOutcomeNames[o];
+      out += "\":";
+      add(out, t.outcomes[g][o]);
+    }
+    out += '}';
+  }
+  out += '}';
+
+  out += ",\"connections\":{\"open\":";
+  add(out, t.open);
+  out += ",\"accepted\":";
+  add(out, t.accepted);
+  out += ",\"accept_waits\":";
+  add(out, t.accept_waits);
+  out += ",\"client_aborts\":";
+  add(out, t.aborts);
+  out += ",\"timeouts\":{";
+  for (std::size_t k = 0; k < kTimeoutKindCount; ++k) {
+    if (k) out += ',';
+    out += '"';
+    out += kTimeoutNames[k];
+    out += "\":";
+    add(out, t.timeouts[k]);
+  }
+  out += "}}";
+
+  out += ",\"loops\":[";
+  first = true;
+  for (const auto& l : loops(s)) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"name\":\"";
+    out += l.name;
+    out += "\",\"tier\":\"";
+    out += libsync::to_string(l.tier);
+    out += "\",\"backend\":\"";
+    out += libsync::to_string(l.backend);
+    out += "\",\"wakes\":{\"local\":";
+    add(out, l.stats.local_wakes);
+    out += ",\"futex_cqe\":";
+    add(out, l.stats.futex_wait_cqes);
+    out += ",\"remote_queue\":";
+    add(out, l.stats.remote_wakes);
+    out += ",\"notifier\":";
+    add(out, l.stats.notifier_reads);
+    out += "},\"wakes_sent\":{\"sqe\":";
+    add(out, l.stats.futex_wake_sqes);
+    out += ",\"syscall\":";
+    add(out, l.stats.futex_wake_syscalls);
+    out += ",\"notifier\":";
+    add(out, l.stats.notifier_writes);
+    out += "},\"iterations\":";
+    add(out, l.stats.iterations);
+    out += ",\"syscalls\":";
+    add(out, l.stats.syscalls);
+    out += ",\"io_completed\":";
+    add(out, l.stats.io_completed);
+    out += '}';
+  }
+  out += ']';
+
+  // The tick history, one array per series (compact, and what the charts want).
+  const auto hist = s.history().copy();
+  out += ",\"history\":{\"interval_ms\":";
+  add(out, std::uint64_t{s.config().stats_interval_ms});
+  auto series = [&](std::string_view name, auto get) {
+    out += ",\"";
+    out += name;
+    out += "\":[";
+    for (std::size_t i = 0; i < hist.size(); ++i) {
+      if (i) out += ',';
+      add(out, get(hist[i]));
+    }
+    out += ']';
+  };
+  series("t_s", [](const StatsSample& x) { return x.t_s; });
+  series("rps", [](const StatsSample& x) { return x.rps; });
+  series("p50_ms", [](const StatsSample& x) { return x.p50_ms; });
+  series("p99_ms", [](const StatsSample& x) { return x.p99_ms; });
+  series("connections", [](const StatsSample& x) { return x.connections; });
+  series("cross_loop_wakes", [](const StatsSample& x) { return x.cross_loop_wakes; });
+  for (std::size_t g = 0; g < kGateCount; ++g) {
+    const std::string n(gate_name(static_cast<GateId>(g)));
+    series(n + "_in_use", [g](const StatsSample& x) { return x.in_use[g]; });
+    series(n + "_available", [g](const StatsSample& x) { return x.available[g]; });
+    series(n + "_waiters", [g](const StatsSample& x) { return x.waiters[g]; });
+    series(n + "_max", [g](const StatsSample& x) { return x.max[g]; });
+  }
+  out += "}}\n";
+  return out;
+}
+
+}  // namespace demo

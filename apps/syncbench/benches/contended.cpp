@@ -1,0 +1,133 @@
+// Family 6: contended throughput. M tasks spread over L loops (one thread
+// each) contend for P permits: acquire -> yield -> release, over and over.
+// One operation is one acquire/yield/release cycle of one task; the figure
+// is wall time per cycle across the whole system (1 / throughput).
+//
+// The std:: baseline is what the same job looks like with threads: T
+// threads (T far below M: a thread per task does not scale) doing
+// acquire -> std::this_thread::yield() -> release on a std::counting_semaphore.
+// The Boost.Asio subject (family 8) is added by asio_baseline.cpp.
+#include "benches/scenarios.hpp"
+
+#include <sync/semaphore.hpp>
+
+#include <atomic>
+#include <semaphore>
+#include <thread>
+
+namespace syncbench {
+namespace {
+
+constexpr unsigned kTasks = 1000;   // M
+constexpr unsigned kPermits = 10;   // P
+constexpr unsigned kLoops = 2;      // L: one per core on the project's machines
+constexpr unsigned kStdThreads = 64;
+
+class LibsyncContended final : public Subject {
+ public:
+  explicit LibsyncContended(const TierPair& p) {
+    for (unsigned i = 0; i < kLoops; ++i) loops_.push_back(std::make_unique<LoopThread>(p.options()));
+  }
+  ~LibsyncContended() override { loops_.clear(); }
+
+  RepResult run(std::uint64_t ops, std::vector<std::uint64_t>&) override {
+    const std::uint64_t per_task = std::max<std::uint64_t>(ops / kTasks, 1);
+    remaining_.store(kTasks);
+    done_.reset();
+    const std::uint64_t s0 = syscalls();
+    const std::uint64_t t0 = now_ns();
+    for (unsigned l = 0; l < kLoops; ++l) {
+      unsigned count = kTasks / kLoops + (l < kTasks % kLoops ? 1 : 0);
+      libsync::Loop* loop = &loops_[l]->loop();
+      loop->post([this, loop, count, per_task] {
+        for (unsigned i = 0; i < count; ++i) loop->spawn(worker(per_task));
+      });
+    }
+    done_.wait();
+    const std::uint64_t t1 = now_ns();
+    return {per_task * kTasks, t1 - t0, syscalls() - s0};
+  }
+
+ private:
+  std::uint64_t syscalls() {
+    std::uint64_t s = 0;
+    for (auto& l : loops_) s += loop_syscalls(l->loop().stats());
+    return s;
+  }
+  libsync::Task<> worker(std::uint64_t n) {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      auto permit = co_await sem_.acquire();
+      co_await libsync::yield();
+    }  // the permit goes back here, to the next waiter in FIFO order
+    if (remaining_.fetch_sub(1) == 1) done_.set();
+  }
+
+  libsync::Semaphore sem_{kPermits};
+  std::atomic<unsigned> remaining_{0};
+  DoneFlag done_;
+  std::vector<std::unique_ptr<LoopThread>> loops_;
+};
+
+class StdContended final : public Subject {
+ public:
+  StdContended() {
+    for (unsigned i = 0; i < kStdThreads; ++i)
+      threads_.emplace_back([this] {
+        for (;;) {
+          start_.acquire();
+          if (stop_.load()) return;
+          for (std::uint64_t k = 0; k < per_thread_; ++k) {
+            sem_.acquire();
+            std::this_thread::yield();
+            sem_.release();
+          }
+          if (remaining_.fetch_sub(1) == 1) done_.set();
+        }
+      });
+  }
+  ~StdContended() override {
+    stop_.store(true);
+    start_.release(kStdThreads);
+    for (auto& t : threads_) t.join();
+  }
+  RepResult run(std::uint64_t ops, std::vector<std::uint64_t>&) override {
+    per_thread_ = std::max<std::uint64_t>(ops / kStdThreads, 1);
+    remaining_.store(kStdThreads);
+    done_.reset();
+    const std::uint64_t t0 = now_ns();
+    start_.release(kStdThreads);
+    done_.wait();
+    return {per_thread_ * kStdThreads, now_ns() - t0, std::nullopt};
+  }
+
+ private:
+  std::counting_semaphore<> sem_{kPermits};
+  std::counting_semaphore<> start_{0};
+  std::uint64_t per_thread_ = 0;  // written before start_ is released
+  std::atomic<unsigned> remaining_{0};
+  std::atomic<bool> stop_{false};
+  DoneFlag done_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+void add_contended_scenarios(std::vector<Scenario>& out, const BenchPlan& plan) {
+  Scenario sc;
+  sc.family = 6;
+  sc.name = kContendedScenario;
+  sc.title = "M=" + std::to_string(kTasks) + " tasks over L=" + std::to_string(kLoops) + " loops contending for P=" +
+             std::to_string(kPermits) + " permits: acquire -> yield -> release";
+  sc.op_unit = "acquire + yield + release (system-wide time per cycle)";
+  sc.basis = StatBasis::per_repetition;
+  sc.baseline = "std::counting_semaphore";
+  sc.min_ops = kTasks * 4;
+  sc.subjects.push_back({"std::counting_semaphore", std::nullopt, std::to_string(kStdThreads) + " threads",
+                         [] { return std::make_unique<StdContended>(); }, ""});
+  for (const TierPair& p : plan.pairs)
+    sc.subjects.push_back({"libsync", p, std::to_string(kTasks) + " tasks / " + std::to_string(kLoops) + " loops",
+                           [p] { return std::make_unique<LibsyncContended>(p); }, ""});
+  out.push_back(std::move(sc));
+}
+
+}  // namespace syncbench

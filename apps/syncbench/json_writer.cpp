@@ -1,0 +1,102 @@
+// JsonWriter: pretty-printed with two-space indentation, one key per line.
+#include "json_writer.hpp"
+
+#include "format.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace syncbench {
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+void JsonWriter::newline() {
+  out_ << '\n';
+  for (std::size_t i = 0; i < stack_.size(); ++i) out_ << "  ";
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (stack_.empty()) return;
+  if (stack_.back().object) throw std::logic_error("JsonWriter: value without a key inside an object");
+  if (stack_.back().count++ > 0) out_ << ',';
+  newline();
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  if (stack_.empty() || !stack_.back().object || after_key_)
+    throw std::logic_error("JsonWriter: key outside an object");
+  if (stack_.back().count++ > 0) out_ << ',';
+  newline();
+  out_ << '"' << json_escape(k) << "\": ";
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  before_value();
+  out_ << '{';
+  stack_.push_back({true, 0});
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+  bool had = stack_.back().count > 0;
+  stack_.pop_back();
+  if (had) newline();
+  out_ << '}';
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  before_value();
+  out_ << '[';
+  stack_.push_back({false, 0});
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+  bool had = stack_.back().count > 0;
+  stack_.pop_back();
+  if (had) newline();
+  out_ << ']';
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view text) {
+  before_value();
+  out_ << text;
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(std::string_view s) { return raw('"' + json_escape(s) + '"'); }
+JsonWriter& JsonWriter::value(bool b) { return raw(b ? "true" : "false"); }
+JsonWriter& JsonWriter::value(std::nullptr_t) { return raw("null"); }
+JsonWriter& JsonWriter::value(double d) { return raw(std::isfinite(d) ? format_number(d) : "null"); }
+
+}  // namespace syncbench
