@@ -79,7 +79,7 @@ class Server {
   void worker_finished();
 
  private:
-  libsync::Task<void> control_main(int signal_fd);
+  libsync::Task<int> control_main(int signal_fd);
   libsync::Task<void> stats_ticker();
   libsync::Task<void> wait_for_second_signal(int signal_fd);
   libsync::Task<void> begin_drain();

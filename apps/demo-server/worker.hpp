@@ -40,9 +40,10 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Thread body. Builds the loop on this thread (its ring is single-issuer),
-  // counts down `built`, waits for `go`, then serves until drained. When
-  // `abort` is set by then, it returns without serving.
-  void run(std::latch& built, std::latch& go, const std::atomic<bool>& abort);
+  // counts down `built`, waits for `go`, then serves until drained (unless
+  // `abort` is set by then). The loop lives on, for its stats, until
+  // `teardown`.
+  void run(std::latch& built, std::latch& go, const std::atomic<bool>& abort, std::latch& teardown);
 
   // Valid once `built` was counted down; empty when the loop failed to build.
   libsync::Loop* loop() noexcept { return loop_ ? &*loop_ : nullptr; }

@@ -54,6 +54,9 @@ Loop::~Loop() {
   tasks_.clear();
   for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
   ready_.clear();
+  // Tearing tasks down can wake waiters elsewhere (permits handed back); a
+  // wake queued as an SQE on this ring must reach the kernel before it closes.
+  if (backend_->needs_flush()) backend_->wait(std::chrono::nanoseconds::zero());
   std::lock_guard lk(remote_mu_);
   remote_handles_.clear();
   remote_fns_.clear();
@@ -280,6 +283,14 @@ void Loop::run_loop(const std::atomic<bool>* done) {
     bool& flag;
     ~Reset() { flag = false; }
   } reset{running_loop_};
+  // Leaving the loop must not strand wakes queued for the kernel (a
+  // FUTEX_WAKE SQE for another loop's waiter, say).
+  struct Flush {
+    detail::Backend& b;
+    ~Flush() {
+      if (b.needs_flush()) b.wait(std::chrono::nanoseconds::zero());
+    }
+  } flush{*backend_};
   for (;;) {
     if (done && done->load(std::memory_order_acquire)) return;
     if (stop_requested_.exchange(false, std::memory_order_acq_rel)) {
