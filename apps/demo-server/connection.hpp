@@ -56,6 +56,8 @@ class Connection {
   void enter(Phase p) noexcept { phase_ = p; }
   // A fresh stop source after a stop, for a last bounded write (408).
   void rearm() noexcept;
+  // The task closed the socket itself.
+  void mark_closed() noexcept { fd_ = libsync::kInvalidSocket; }
 
   // ---- called by the worker's sweep ----
   // Stops the connection when its deadline has passed.

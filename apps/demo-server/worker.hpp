@@ -69,6 +69,9 @@ class Worker {
   void detach(Connection& c) noexcept;
   // The current time as an HTTP Date header value, refreshed by the sweep.
   std::string_view http_date() const noexcept { return {date_, date_len_}; }
+  // The time of the last sweep (at most 100 ms old): for deadlines, which
+  // the sweep enforces at that granularity anyway.
+  libsync::Clock::time_point coarse_now() const noexcept { return coarse_now_; }
 
  private:
   libsync::Task<void> sweep();
@@ -93,6 +96,7 @@ class Worker {
   std::vector<pollfd> probe_fds_;      // reused by probe_hangups
   std::vector<Connection*> probe_conns_;
 
+  libsync::Clock::time_point coarse_now_ = libsync::Clock::now();
   char date_[40] = {};
   std::size_t date_len_ = 0;
   std::time_t date_sec_ = 0;

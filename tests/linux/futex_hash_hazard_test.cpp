@@ -47,9 +47,11 @@ TEST_CASE("a futex wait armed while single-threaded is still woken after the fir
   o.tier = Tier::uring_futex;
   o.backend = BackendKind::uring;
   o.use_environment = false;  // forced: no self-test threads
-  Loop loop(o);
+  // Declared before the loop so they outlive it: in the demonstration run a
+  // waiter is still stuck when the loop is torn down.
   Semaphore sem(0);
   Event done;
+  Loop loop(o);
   int threads_when_armed = -1;
   bool woke = false;
   WaitStatus outcome = WaitStatus::would_block;
