@@ -42,6 +42,11 @@ class Backend {
   // (io_uring SQEs, e.g. a FUTEX_WAKE for another loop's waiter): a busy loop
   // polls at once for these, and only every few iterations otherwise.
   virtual bool needs_flush() const noexcept { return false; }
+  // Multishot accept. Backends without it keep the defaults, and Acceptor
+  // falls back to one accept() per connection.
+  virtual bool start_multishot_accept(MultishotAccept&) { return false; }
+  // Cancels it and returns once the kernel has let go of `ms`.
+  virtual void stop_multishot_accept(MultishotAccept&) noexcept {}
   // Any thread: makes a blocked wait() return (the generic tier's notifier).
   virtual void notify() noexcept = 0;
 };

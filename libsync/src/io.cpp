@@ -1,12 +1,14 @@
 // The socket awaitables: thin wrappers that hand an IoOp to the backend.
 #include "backend.hpp"
 
+#include <cerrno>
 #include <stdexcept>
 
 #if defined(_WIN32)
 #include <winsock2.h>
 #else
 #include <fcntl.h>
+#include <unistd.h>
 #endif
 
 namespace libsync {
@@ -69,6 +71,85 @@ IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_to
   return IoAwaiter(make_op(detail::IoOp::Kind::write, fd, const_cast<void*>(buf), len), std::move(st));
 }
 IoAwaiter close(socket_handle s) { return IoAwaiter(make_op(detail::IoOp::Kind::close, s, nullptr, 0)); }
+
+// ---- Acceptor ----
+
+namespace {
+void close_socket(socket_handle s) noexcept {
+#if defined(_WIN32)
+  ::closesocket(s);
+#else
+  ::close(s);
+#endif
+}
+}  // namespace
+
+Acceptor::~Acceptor() {
+  if (ms_.loop) ms_.loop->backend().stop_multishot_accept(ms_);
+  while (ms_.count) {
+    long long fd = ms_.ready[ms_.head];
+    ms_.head = (ms_.head + 1) % detail::MultishotAccept::kCapacity;
+    --ms_.count;
+    if (fd >= 0) close_socket(static_cast<socket_handle>(fd));
+  }
+}
+
+bool Acceptor::Awaiter::await_ready() noexcept {
+  auto& ms = a_.ms_;
+  if (ms.count == 0) return false;
+  result_ = ms.ready[ms.head];
+  ms.head = (ms.head + 1) % detail::MultishotAccept::kCapacity;
+  --ms.count;
+  return true;
+}
+
+bool Acceptor::Awaiter::await_suspend(std::coroutine_handle<> h) {
+  Loop* loop = Loop::current();
+  if (!loop) throw std::logic_error("libsync: Acceptor::accept awaited outside a running Loop");
+  auto& ms = a_.ms_;
+  if (ms.loop && ms.loop != loop) throw std::logic_error("libsync: an Acceptor belongs to one loop");
+  ms.loop = loop;
+  if (!ms.armed && loop->backend().start_multishot_accept(ms)) a_.multishot_ = true;
+  if (ms.armed) {
+    if (ms.waiter) {
+      result_ = -EBUSY;  // one accept() at a time per Acceptor
+      return false;
+    }
+    ms.waiter = h;
+    ms.waiter_result = &result_;
+    queued_ = true;
+    cancel_.arm(*loop, stop_, &Awaiter::on_cancel, this);
+    return true;
+  }
+  detail::IoOp op;
+  op.kind = detail::IoOp::Kind::accept;
+  op.fd = ms.fd;
+  single_.emplace(op, stop_);
+  if (single_->await_suspend(h)) return true;
+  return false;
+}
+
+void Acceptor::Awaiter::on_cancel(void* p) noexcept {
+  auto* self = static_cast<Awaiter*>(p);
+  auto& ms = self->a_.ms_;
+  if (!self->queued_ || !ms.waiter) return;
+  auto h = ms.waiter;
+  ms.waiter = {};
+  self->result_ = -ECANCELED;
+  ms.loop->schedule(h);
+}
+
+IoResult Acceptor::Awaiter::await_resume() noexcept {
+  cancel_.disarm();
+  queued_ = false;
+  if (single_) return single_->await_resume();
+  return IoResult{result_};
+}
+
+Acceptor::Awaiter::~Awaiter() {
+  cancel_.disarm();
+  if (queued_ && a_.ms_.waiter_result == &result_) a_.ms_.waiter = {};
+}
 
 bool make_nonblocking(socket_handle s) noexcept {
 #if defined(_WIN32)

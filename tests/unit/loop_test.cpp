@@ -239,6 +239,55 @@ TEST_CASE("accept and connect meet on loopback") {
   CHECK(received == "ping");
 }
 
+TEST_CASE("an Acceptor hands out every connection, multishot on io_uring") {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  REQUIRE(lfd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(lfd, 64) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  constexpr int kClients = 12;
+  Loop loop(tier_options());
+  int served = 0;
+  bool multishot = false;
+  loop.block_on([&]() -> Task<> {
+    Acceptor acceptor(lfd);
+    for (int i = 0; i < kClients; ++i)
+      loop.spawn([](sockaddr_in addr, int i) -> Task<> {
+        int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        auto r = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        REQUIRE(r.ok());
+        char b = static_cast<char>('a' + i);
+        REQUIRE((co_await libsync::send(c, &b, 1)).value == 1);
+        co_await libsync::close(c);
+      }(addr, i));
+    for (int i = 0; i < kClients; ++i) {
+      auto a = co_await acceptor.accept();
+      REQUIRE(a.ok());
+      char b = 0;
+      auto r = co_await libsync::recv(static_cast<int>(a.value), &b, 1);
+      CHECK(r.value == 1);
+      co_await libsync::close(static_cast<int>(a.value));
+      ++served;
+    }
+    multishot = acceptor.multishot();
+    // A pending accept is cancelled by its stop token.
+    std::stop_source src;
+    loop.spawn([](std::stop_source& s) -> Task<> {
+      co_await sleep_for(2ms);
+      s.request_stop();
+    }(src));
+    auto c = co_await acceptor.accept(src.get_token());
+    CHECK(c.error() == ECANCELED);
+  }());
+  ::close(lfd);
+  CHECK(served == kClients);
+  CHECK(multishot == (loop.backend_kind() == BackendKind::uring));
+}
+
 TEST_CASE("a loop destroyed with a recv in flight cancels it cleanly") {
   SocketPair sp;
   {

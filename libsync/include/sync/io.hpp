@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stop_token>
 
 struct sockaddr;
@@ -55,6 +56,20 @@ struct IoOp {
   void* backend_data = nullptr;  // IOCP: the OVERLAPPED block
 };
 
+// State of one multishot accept (io_uring, Linux >= 5.19): one SQE that keeps
+// producing connections. Owned by an Acceptor; the backend fills `ready`.
+struct MultishotAccept {
+  socket_handle fd = kInvalidSocket;
+  Loop* loop = nullptr;
+  static constexpr unsigned kCapacity = 64;
+  long long ready[kCapacity] = {};  // accepted sockets (or -errno), FIFO ring
+  unsigned head = 0, count = 0;
+  std::coroutine_handle<> waiter;   // a task waiting for the next connection
+  long long* waiter_result = nullptr;
+  bool armed = false;               // the SQE is live in the kernel
+  bool stopping = false;
+};
+
 }  // namespace detail
 
 struct IoResult {
@@ -90,6 +105,49 @@ IoAwaiter close(socket_handle s);
 // eventfd, signalfd, ...): POSIX only.
 IoAwaiter read(socket_handle fd, void* buf, std::size_t len, std::stop_token st = {});
 IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_token st = {});
+
+// Accepts connections on a listening socket, one co_await at a time. On the
+// io_uring backend, where the kernel has multishot accept (5.19+), a single
+// armed request keeps accepting and queues connections in the Acceptor until
+// they are asked for; elsewhere each accept() is one accept operation.
+// Belongs to the loop that first uses it; destroy it on that loop's thread
+// (connections it accepted but never handed out are closed).
+class Acceptor {
+ public:
+  explicit Acceptor(socket_handle listener) noexcept { ms_.fd = listener; }
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+  ~Acceptor();
+
+  class Awaiter {
+   public:
+    Awaiter(Acceptor& a, std::stop_token st) : a_(a), stop_(std::move(st)) {}
+    Awaiter(Awaiter&&) = delete;
+    ~Awaiter();
+    bool await_ready() noexcept;
+    bool await_suspend(std::coroutine_handle<> h);
+    IoResult await_resume() noexcept;
+
+   private:
+    static void on_cancel(void* self) noexcept;
+    Acceptor& a_;
+    std::stop_token stop_;
+    long long result_ = 0;
+    bool queued_ = false;
+    std::optional<IoAwaiter> single_;
+    detail::LoopCancel cancel_;
+  };
+
+  // The next connection (a socket >= 0) or -errno.
+  Awaiter accept(std::stop_token st = {}) { return Awaiter(*this, std::move(st)); }
+  // True once this acceptor runs a multishot accept.
+  bool multishot() const noexcept { return multishot_; }
+  socket_handle listener() const noexcept { return ms_.fd; }
+
+ private:
+  detail::MultishotAccept ms_;
+  bool multishot_ = false;
+};
 
 // Sets O_NONBLOCK (or FIONBIO); returns false on failure.
 bool make_nonblocking(socket_handle s) noexcept;

@@ -4,6 +4,8 @@
 #include "linux/uring_compat.hpp"
 #include "loop_counters.hpp"
 
+#include <sync/capabilities.hpp>
+
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
@@ -22,6 +24,11 @@ constexpr std::uint64_t kTagFutex = 1;
 constexpr std::uint64_t kTagIgnore = 2;
 constexpr std::uint64_t kTagEventfd = 3;
 constexpr std::uint64_t kTagDoorbell = 4;
+constexpr std::uint64_t kTagMultishotAccept = 5;
+// An Acceptor holding this many unclaimed connections stops accepting, so a
+// server that stops asking (backpressure) leaves the rest in the kernel's
+// listen backlog.
+constexpr unsigned kMultishotHighWater = 4;
 constexpr std::uint64_t kTagMask = 7;
 
 std::uint64_t tagged(const void* p, std::uint64_t tag) {
@@ -167,12 +174,12 @@ void UringBackend::reap() {
   unsigned head, count = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
     ++count;
-    handle_cqe(cqe->user_data, cqe->res);
+    handle_cqe(cqe->user_data, cqe->res, cqe->flags);
   }
   io_uring_cq_advance(&ring_, count);
 }
 
-void UringBackend::handle_cqe(std::uint64_t data, int res) {
+void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
   const std::uint64_t tag = data & kTagMask;
   void* ptr = reinterpret_cast<void*>(data & ~kTagMask);
   switch (tag) {
@@ -210,6 +217,9 @@ void UringBackend::handle_cqe(std::uint64_t data, int res) {
       break;
     case kTagDoorbell:
       doorbell_armed_ = false;
+      break;
+    case kTagMultishotAccept:
+      on_multishot_accept(*static_cast<MultishotAccept*>(ptr), res, flags & IORING_CQE_F_MORE);
       break;
     default:
       break;
@@ -274,6 +284,65 @@ void UringBackend::arm_doorbell(std::atomic<std::uint32_t>& word) {
                                 linux_detail::futex_mode().futex2_flags);
   io_uring_sqe_set_data64(sqe, tagged(&word, kTagDoorbell));
   doorbell_armed_ = true;
+}
+
+bool UringBackend::start_multishot_accept(MultishotAccept& ms) {
+  if (!capabilities().io_uring.multishot_accept) return false;
+  if (ms.armed) return true;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_multishot_accept(sqe, ms.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, tagged(&ms, kTagMultishotAccept));
+  ms.armed = true;
+  ++ops_in_flight_;
+  bump(loop_.counters().io_submitted);
+  return true;
+}
+
+void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) {
+  bump(loop_.counters().io_completed);
+  if (!more) {
+    ms.armed = false;
+    --ops_in_flight_;
+  }
+  if (res == -ECANCELED && !more) return;  // we stopped it
+  if (ms.stopping) {
+    if (res >= 0) ::close(res);
+    return;
+  }
+  if (ms.waiter) {
+    *ms.waiter_result = res;
+    auto h = ms.waiter;
+    ms.waiter = {};
+    loop_.schedule(h);
+    return;
+  }
+  if (ms.count == MultishotAccept::kCapacity) {
+    if (res >= 0) ::close(res);  // cannot happen below the high-water mark
+    return;
+  }
+  ms.ready[(ms.head + ms.count) % MultishotAccept::kCapacity] = res;
+  ++ms.count;
+  if (ms.count >= kMultishotHighWater && ms.armed) cancel_multishot(ms);
+}
+
+void UringBackend::cancel_multishot(MultishotAccept& ms) noexcept {
+  try {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, tagged(&ms, kTagMultishotAccept), 0);
+    io_uring_sqe_set_data64(sqe, kTagIgnore);
+  } catch (...) {
+  }
+}
+
+void UringBackend::stop_multishot_accept(MultishotAccept& ms) noexcept {
+  if (!ms.armed) return;
+  ms.stopping = true;
+  cancel_multishot(ms);
+  while (ms.armed) {
+    bump(loop_.counters().syscalls);
+    io_uring_submit_and_wait(&ring_, 1);
+    reap();
+  }
 }
 
 std::unique_ptr<Backend> make_uring_backend(Loop& loop, unsigned entries, bool futex_tier) {

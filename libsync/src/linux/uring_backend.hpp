@@ -37,6 +37,8 @@ class UringBackend final : public Backend {
   bool has_outstanding() const noexcept override;
   bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) != 0; }
   void notify() noexcept override;
+  bool start_multishot_accept(MultishotAccept& ms) override;
+  void stop_multishot_accept(MultishotAccept& ms) noexcept override;
 
   // ---- uring-futex tier ----
   // FUTEX_WAIT on n.word, expecting kWordArmed.
@@ -55,7 +57,9 @@ class UringBackend final : public Backend {
   io_uring_sqe* get_sqe();
   void enable_if_needed();
   void reap();
-  void handle_cqe(std::uint64_t data, int res);
+  void handle_cqe(std::uint64_t data, int res, unsigned flags);
+  void on_multishot_accept(MultishotAccept& ms, int res, bool more);
+  void cancel_multishot(MultishotAccept& ms) noexcept;
   void arm_eventfd_read();
 
   Loop& loop_;

@@ -1,0 +1,153 @@
+// The IOCP backend: one I/O completion port per loop.
+//
+// The loop blocks in GetQueuedCompletionStatusEx, which dequeues up to 64
+// packets at a time. Everything that can wake a loop arrives as a packet on
+// that one port, told apart by its completion key:
+//
+//   kIoKey          an overlapped Winsock operation finished. lpOverlapped is
+//                   the OVERLAPPED inside the op's OpBlock; its Internal
+//                   field holds the NTSTATUS, the entry the byte count.
+//   kWakeKey        a synchronization wake from another thread (the iocp
+//                   tier). lpOverlapped is the WaiterNode's address.
+//   kNotifyKey      a poke: the remote queue has work, or stop() was called
+//                   (the generic tier's notifier, and the sentinel that stops
+//                   a blocked loop: closing a port does not wake a waiter).
+//   kObjectWaitKey  a kernel object (event, process, ...) that an ObjectWait
+//                   watched was signalled. lpOverlapped is the ObjectWait.
+//
+// Sockets are associated with the port on first use and, where the provider
+// allows it, switched to FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so an
+// operation that completes at once returns its result from start() without a
+// packet. Results follow the io_uring convention used by io.hpp: >= 0 on
+// success, a negative errno on failure (-ECANCELED when cancelled).
+//
+// Sockets must be closed through libsync::close() on the loop that used them
+// (which forgets the per-socket state), so a reused SOCKET value starts clean.
+// A socket can belong to one port only: using it from a second loop fails
+// with -EINVAL.
+//
+// Thread safety: post_wake() and notify() are for any thread; everything else
+// belongs to the loop thread.
+#pragma once
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#include <windows.h>
+
+#include "backend.hpp"
+
+#include <sync/waiter_queue.hpp>
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace libsync::detail {
+
+struct OpBlock;
+
+// A wait for a kernel object handle, delivered through the loop's port. On
+// systems with NtAssociateWaitCompletionPacket the kernel could queue the
+// packet itself; this build uses the portable thread-pool wait (a
+// CreateThreadpoolWait callback posts the packet), which Wine also runs.
+// Lives in the awaiting frame; the backend owns it while `in_flight`.
+struct ObjectWait {
+  HANDLE object = nullptr;
+  long long result = 0;  // 0 signalled, -ECANCELED cancelled, -errno on failure
+  Loop* loop = nullptr;
+  std::coroutine_handle<> handle;
+  bool in_flight = false;
+
+  // Backend bookkeeping.
+  PTP_WAIT tp_wait = nullptr;
+  HANDLE port = nullptr;
+  std::atomic<bool> fired{false};  // the thread-pool callback posted the packet
+};
+
+class IocpBackend final : public Backend {
+ public:
+  explicit IocpBackend(Loop& loop);
+  ~IocpBackend() override;
+
+  BackendKind kind() const noexcept override { return BackendKind::iocp; }
+  bool start(IoOp& op) override;
+  void cancel(IoOp& op) noexcept override;
+  void abandon(IoOp& op) noexcept override;
+  void wait(std::optional<std::chrono::nanoseconds> timeout) override;
+  bool has_outstanding() const noexcept override;
+  void notify() noexcept override;
+
+  // ---- iocp tier ----
+  // Any thread. Queues a kWakeKey packet naming `n`. The caller has already
+  // stored kWordWoken in n.word, so this never reads *n: only its address
+  // travels, and the loop thread dereferences it when the packet arrives
+  // (the node stays alive until then; see IocpWakePath).
+  void post_wake(const WaiterNode* n) noexcept;
+  // Loop thread. Dequeues (handling everything else normally) until the wake
+  // packet naming `n` has arrived, so nothing refers to `n` afterwards.
+  void drain_wake(const WaiterNode& n) noexcept;
+
+  // ---- kernel object waits ----
+  // Starts waiting for `w.object` to be signalled; returns false when it
+  // failed at once (w.result set).
+  bool start_object_wait(ObjectWait& w);
+  // Ends a pending wait early: it completes with -ECANCELED unless the object
+  // was signalled first.
+  void cancel_object_wait(ObjectWait& w) noexcept;
+  // The waiting task is being destroyed: cancel and return only when no
+  // callback or packet refers to `w`.
+  void abandon_object_wait(ObjectWait& w) noexcept;
+
+  HANDLE port() const noexcept { return port_; }
+
+ private:
+  struct SocketState {
+    bool skip_on_success = false;  // no packet for an immediate success
+    int family = AF_INET;
+    int type = SOCK_STREAM;
+    int protocol = 0;
+    void* accept_ex = nullptr;   // LPFN_ACCEPTEX, looked up on first accept
+    void* connect_ex = nullptr;  // LPFN_CONNECTEX, looked up on first connect
+  };
+
+  SocketState* socket_state(SOCKET s, long long& error);
+  bool start_accept(IoOp& op, OpBlock& b, SocketState& st);
+  bool start_connect(IoOp& op, OpBlock& b, SocketState& st);
+  // After an overlapped call: true if a packet will follow, false when the
+  // op finished here (op.result set, block released).
+  bool settle(IoOp& op, OpBlock& b, SocketState& st, bool call_ok, DWORD bytes);
+  void complete_io(OpBlock& b, long status, DWORD bytes) noexcept;
+  long long finish_result(OpBlock& b, long status, DWORD bytes) noexcept;
+  void dequeue(DWORD timeout_ms) noexcept;
+  void handle_packet(const OVERLAPPED_ENTRY& e) noexcept;
+  void finish_object_wait(ObjectWait& w, long long result) noexcept;
+  OpBlock* take_block();
+  void release_block(OpBlock* b) noexcept;
+
+  Loop& loop_;
+  HANDLE port_ = nullptr;
+  bool wsa_started_ = false;
+  std::size_t ops_in_flight_ = 0;
+  std::size_t object_waits_in_flight_ = 0;
+  std::unordered_map<SOCKET, SocketState> sockets_;
+  std::vector<OpBlock*> free_blocks_;
+
+  // Packets other threads posted (wakes, notifies, object waits) and the ones
+  // this loop has taken; while they differ a poll may find something.
+  std::atomic<std::uint64_t> posted_{0};
+  std::uint64_t received_ = 0;
+  std::atomic<bool> notify_posted_{false};
+
+  // What abandon()/drain_wake() are waiting for, and whether it arrived.
+  const void* draining_ = nullptr;
+  bool drained_ = false;
+};
+
+}  // namespace libsync::detail
