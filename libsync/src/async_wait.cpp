@@ -67,6 +67,7 @@ AsyncWait::~AsyncWait() {
 WaitStatus block_until_woken(Waitable& owner, WaiterNode& n,
                              std::optional<Clock::time_point> deadline,
                              const std::stop_token& st) {
+  if (deadline && *deadline == Clock::time_point::max()) deadline.reset();
   struct OnStop {
     Waitable* owner;
     WaiterNode* node;

@@ -80,7 +80,7 @@ WaitStatus Event::wait_blocking_for(std::chrono::nanoseconds d, std::stop_token 
   if (is_set()) return WaitStatus::acquired;
   if (st.stop_requested()) return WaitStatus::cancelled;
   std::optional<Clock::time_point> deadline;
-  if (d != std::chrono::nanoseconds::max()) deadline = Clock::now() + d;
+  if (d != std::chrono::nanoseconds::max()) deadline = deadline_after(d);
   detail::WaiterNode node;
   node.owner = this;
   {

@@ -134,25 +134,26 @@ void Loop::spawn(Task<void> t) {
 
 void Loop::schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
 
+// Everything a remote waker does to this loop happens under remote_mu_, and
+// ~Loop takes remote_mu_ last: a waker that has started cannot still be
+// touching the loop (its counters, its notifier) once the woken task has
+// finished and the loop is being destroyed.
 void Loop::schedule_remote(std::coroutine_handle<> h) noexcept {
-  {
-    std::lock_guard lk(remote_mu_);
-    remote_handles_.push_back(h);
-  }
+  std::lock_guard lk(remote_mu_);
+  remote_handles_.push_back(h);
   remote_pending_.store(true, std::memory_order_seq_cst);
   if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
 }
 
 void Loop::post(std::function<void()> fn) {
-  {
-    std::lock_guard lk(remote_mu_);
-    remote_fns_.push_back(std::move(fn));
-  }
+  std::lock_guard lk(remote_mu_);
+  remote_fns_.push_back(std::move(fn));
   remote_pending_.store(true, std::memory_order_seq_cst);
   if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
 }
 
 void Loop::stop() noexcept {
+  std::lock_guard lk(remote_mu_);
   stop_requested_.store(true, std::memory_order_seq_cst);
   remote_pending_.store(true, std::memory_order_seq_cst);
   if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();

@@ -244,7 +244,7 @@ Semaphore::AcquireAwaiter Semaphore::acquire(std::size_t n, std::stop_token st) 
 }
 Semaphore::AcquireAwaiter Semaphore::acquire_for(std::chrono::nanoseconds d, std::size_t n,
                                                  std::stop_token st) {
-  return AcquireAwaiter(*this, n, Clock::now() + d, std::move(st));
+  return AcquireAwaiter(*this, n, deadline_after(d), std::move(st));
 }
 Semaphore::AcquireAwaiter Semaphore::acquire_until(Clock::time_point tp, std::size_t n,
                                                    std::stop_token st) {
@@ -304,7 +304,7 @@ AcquireResult Semaphore::acquire_blocking_for(std::chrono::nanoseconds d, std::s
   if (r.status != WaitStatus::would_block) return r;
   if (st.stop_requested()) return {WaitStatus::cancelled, Permit()};
   std::optional<Clock::time_point> deadline;
-  if (d != std::chrono::nanoseconds::max()) deadline = Clock::now() + d;
+  if (d != std::chrono::nanoseconds::max()) deadline = deadline_after(d);
   detail::WaiterNode node;
   node.owner = this;
   node.need = n;

@@ -129,9 +129,11 @@ class Canceller {
       if (items_.empty()) {
         cv_.wait(lk);
       } else {
-        auto next = std::min_element(items_.begin(), items_.end(),
-                                     [](const Item& a, const Item& b) { return a.when < b.when; });
-        cv_.wait_until(lk, next->when);
+        // A copy: the vector may reallocate while the lock is released.
+        Clock::time_point next = std::min_element(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
+                                   return a.when < b.when;
+                                 })->when;
+        cv_.wait_until(lk, next);
       }
     }
     for (auto& i : items_) i.src.request_stop();
@@ -270,7 +272,8 @@ Task<> mutex_op(LoopCtx& ctx, Rng& rng) {
   }
 }
 
-Task<> worker(LoopCtx& ctx, int index, Permit slot) {
+// `slot` is held for the task's whole life: it is what bounds the tasks in flight.
+Task<> worker(LoopCtx& ctx, int index, [[maybe_unused]] Permit slot) {
   Rng rng{ctx.seed ^ (static_cast<std::uint64_t>(index) * 0x632be59bd9b4e019ull)};
   for (int i = 0; i < kOpsPerTask; ++i) {
     if (rng.in(0, 4) == 0) co_await mutex_op(ctx, rng);

@@ -200,7 +200,8 @@ TEST_CASE("a task that must wait for a permit released by a plain thread allocat
       else std::this_thread::yield();
     }
   });
-  run([&]() -> Task<> {
+  Loop loop(tier_options());  // outlives the releaser (see event_test.cpp, "a loop can be destroyed ...")
+  loop.block_on([&]() -> Task<> {
     for (int i = 0; i < kWarmup + kCycles; ++i) {
       if (i == kWarmup) m.allocations = t_allocations;
       bool must_wait = s.available() == 0;
@@ -326,7 +327,8 @@ TEST_CASE("an event wait that is woken by a set on another thread allocates noth
       else std::this_thread::yield();
     }
   });
-  run([&]() -> Task<> {
+  Loop loop(tier_options());  // outlives the setter
+  loop.block_on([&]() -> Task<> {
     for (int i = 0; i < kWarmup + kCycles; ++i) {
       if (i == kWarmup) m.allocations = t_allocations;
       bool must_wait = !e.is_set();

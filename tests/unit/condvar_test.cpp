@@ -9,8 +9,21 @@
 #include <atomic>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <vector>
+
+// Readable failure messages for the order checks.
+namespace doctest {
+template <>
+struct StringMaker<std::vector<int>> {
+  static String convert(const std::vector<int>& v) {
+    std::string s = "{";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return (s + "}").c_str();
+  }
+};
+}  // namespace doctest
 
 using namespace libsync;
 using namespace libsync::test;
@@ -71,7 +84,7 @@ TEST_CASE("notify_one wakes exactly one waiter, in FIFO order") {
     for (int n = 1; n <= 3; ++n) {
       cv.notify_one();
       CHECK(cv.waiters() == static_cast<std::size_t>(3 - n));
-      co_await until([&] { return woke.size() == static_cast<std::size_t>(n); });
+      co_await until([&] { return woke.size() >= static_cast<std::size_t>(n); });
       // Give a wrongly woken second waiter every chance to show up.
       for (int k = 0; k < 20; ++k) co_await yield();
       co_await sleep_for(1ms);
@@ -296,22 +309,26 @@ TEST_CASE("a notify from a thread that takes the mutex when the waiter unlocks i
   Watchdog dog(60s, "cross-thread notify after unlock");
   Semaphore go(0);
   std::thread notifier([&] {
-    for (int i = 0; i < kRounds; ++i) {
+    for (;;) {
       auto p = go.acquire_blocking();
+      if (!p) return;  // closed: no more rounds
       p.permit.forget();
       auto g = m.lock_blocking();
       cv.notify_one();
     }
   });
-  run([&]() -> Task<> {
+  Loop loop(tier_options());  // outlives the notifier thread
+  loop.block_on([&]() -> Task<> {
     for (int i = 0; i < kRounds; ++i) {
       auto r = co_await m.lock();
       go.add_permits(1);
       co_await until([&] { return m.waiters() == 1; });
-      // 10 s stands in for "forever": a missed notify shows as timed_out.
-      if (co_await cv.wait_for(r.guard, 10s) == WaitStatus::acquired) ++acquired;
+      // 2 s stands in for "forever": a missed notify shows as timed_out.
+      if (co_await cv.wait_for(r.guard, 2s) != WaitStatus::acquired) break;
+      ++acquired;
     }
   }());
+  go.close();
   notifier.join();
   CHECK(acquired == kRounds);
   CHECK_FALSE(m.is_locked());
@@ -361,6 +378,23 @@ TEST_CASE("wait_blocking times out and returns with the mutex locked") {
   CHECK(cv.waiters() == 0);
 }
 
+TEST_CASE("a stop_token cancels a wait_blocking, which returns with the mutex locked") {
+  Mutex m;
+  Condvar cv;
+  std::stop_source src;
+  std::thread stopper([&] {
+    while (cv.waiters() == 0) std::this_thread::yield();
+    src.request_stop();
+  });
+  auto r = m.lock_blocking();
+  WaitStatus s = cv.wait_blocking(r.guard, std::nullopt, src.get_token());
+  stopper.join();
+  CHECK(s == WaitStatus::cancelled);
+  CHECK(r.guard.owns_lock());
+  CHECK(m.is_locked());
+  CHECK(cv.waiters() == 0);
+}
+
 TEST_CASE("a wait without the lock held is refused") {
   Mutex m;
   Condvar cv;
@@ -369,5 +403,30 @@ TEST_CASE("a wait without the lock held is refused") {
   auto r = m.try_lock();
   r.guard.unlock();
   CHECK_THROWS_AS(cv.wait_blocking(r.guard), std::logic_error);
+  CHECK(cv.waiters() == 0);
+}
+
+// Kept last in the file: under UBSan the bug below aborts the process.
+TEST_CASE("wait_for with the largest timeout waits like wait") {
+  // KNOWN LIBRARY BUG, left failing on purpose: Condvar::wait_for computes
+  // `Clock::now() + d`, which overflows for nanoseconds::max() (undefined
+  // behaviour; UBSan aborts here), so the wait times out at once. See the
+  // same test in mutex_test.cpp.
+  Mutex m;
+  Condvar cv;
+  Loop loop(tier_options());
+  auto s = loop.block_on([&]() -> Task<WaitStatus> {
+    auto r = co_await m.lock();
+    loop.spawn([](Mutex& m, Condvar& cv) -> Task<> {
+      co_await sleep_for(5ms);
+      auto g = co_await m.lock();
+      cv.notify_one();
+    }(m, cv));
+    auto st = co_await cv.wait_for(r.guard, std::chrono::nanoseconds::max());
+    CHECK(r.guard.owns_lock());
+    co_return st;
+  }());
+  INFO("wait_for(nanoseconds::max()) returned " << to_string(s));
+  CHECK(s == WaitStatus::acquired);
   CHECK(cv.waiters() == 0);
 }

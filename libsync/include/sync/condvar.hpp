@@ -28,7 +28,7 @@ class Condvar final : private detail::Waitable {
   Task<WaitStatus> wait(MutexGuard& guard, std::stop_token st = {});
   Task<WaitStatus> wait_until(MutexGuard& guard, Clock::time_point deadline, std::stop_token st = {});
   Task<WaitStatus> wait_for(MutexGuard& guard, std::chrono::nanoseconds d, std::stop_token st = {}) {
-    return wait_until(guard, Clock::now() + d, std::move(st));
+    return wait_until(guard, deadline_after(d), std::move(st));
   }
 
   // Waits until pred() is true (checked with the mutex held). Returns
@@ -53,7 +53,7 @@ class Condvar final : private detail::Waitable {
   template <std::predicate Pred>
   Task<WaitStatus> wait_for(MutexGuard& guard, std::chrono::nanoseconds d, Pred pred,
                             std::stop_token st = {}) {
-    return wait_until(guard, Clock::now() + d, std::move(pred), std::move(st));
+    return wait_until(guard, deadline_after(d), std::move(pred), std::move(st));
   }
 
   // Plain-thread forms.

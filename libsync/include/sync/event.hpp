@@ -36,7 +36,7 @@ class Event final : private detail::Waitable {
 
   WaitAwaiter wait(std::stop_token st = {}) { return {*this, std::nullopt, std::move(st)}; }
   WaitAwaiter wait_for(std::chrono::nanoseconds d, std::stop_token st = {}) {
-    return {*this, Clock::now() + d, std::move(st)};
+    return {*this, deadline_after(d), std::move(st)};
   }
   WaitAwaiter wait_until(Clock::time_point tp, std::stop_token st = {}) {
     return {*this, tp, std::move(st)};

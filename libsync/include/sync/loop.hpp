@@ -39,6 +39,15 @@ namespace libsync {
 
 using Clock = std::chrono::steady_clock;
 
+// now + d, saturating: a huge timeout (nanoseconds::max()) means "no
+// deadline", never an overflow into the past.
+inline Clock::time_point deadline_after(std::chrono::nanoseconds d) noexcept {
+  auto now = Clock::now();
+  if (d <= std::chrono::nanoseconds::zero()) return now;
+  if (d >= Clock::time_point::max() - now) return Clock::time_point::max();
+  return now + std::chrono::duration_cast<Clock::duration>(d);
+}
+
 namespace detail {
 class Backend;
 class WakePath;

@@ -60,7 +60,7 @@ class Mutex {
 
   LockAwaiter lock(std::stop_token st = {}) { return {*this, std::nullopt, std::move(st)}; }
   LockAwaiter lock_for(std::chrono::nanoseconds d, std::stop_token st = {}) {
-    return {*this, Clock::now() + d, std::move(st)};
+    return {*this, deadline_after(d), std::move(st)};
   }
   LockResult try_lock() noexcept { return wrap(sem_.try_acquire(1)); }
   LockResult lock_blocking(std::stop_token st = {}) { return wrap(sem_.acquire_blocking(1, std::move(st))); }

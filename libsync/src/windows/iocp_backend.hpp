@@ -41,11 +41,13 @@
 
 #include "backend.hpp"
 
+#include <sync/detail/loop_cancel.hpp>
 #include <sync/waiter_queue.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <stop_token>
 #include <unordered_map>
 #include <vector>
 
@@ -66,9 +68,9 @@ struct ObjectWait {
   bool in_flight = false;
 
   // Backend bookkeeping.
+  class IocpBackend* backend = nullptr;
   PTP_WAIT tp_wait = nullptr;
-  HANDLE port = nullptr;
-  std::atomic<bool> fired{false};  // the thread-pool callback posted the packet
+  std::atomic<bool> fired{false};  // the thread-pool callback is posting the packet
 };
 
 class IocpBackend final : public Backend {
@@ -117,6 +119,11 @@ class IocpBackend final : public Backend {
     void* connect_ex = nullptr;  // LPFN_CONNECTEX, looked up on first connect
   };
 
+  static void CALLBACK on_object_signalled(PTP_CALLBACK_INSTANCE, void* ctx, PTP_WAIT,
+                                          TP_WAIT_RESULT) noexcept;
+  // Any thread: PostQueuedCompletionStatus, retried while the system is
+  // short of resources (a lost packet would be a lost wake).
+  void post_packet(ULONG_PTR key, const void* p, DWORD bytes = 0) noexcept;
   SocketState* socket_state(SOCKET s, long long& error);
   bool start_accept(IoOp& op, OpBlock& b, SocketState& st);
   bool start_connect(IoOp& op, OpBlock& b, SocketState& st);
@@ -149,5 +156,33 @@ class IocpBackend final : public Backend {
   const void* draining_ = nullptr;
   bool drained_ = false;
 };
+
+// co_await wait_object(h): suspends the task until the kernel object `h` is
+// signalled, through the loop's port; the result is 0, or -ECANCELED when the
+// stop token fired first, or a negative errno. Internal for now: the public
+// API has no Windows handle type yet.
+class ObjectWaitAwaiter {
+ public:
+  explicit ObjectWaitAwaiter(HANDLE object, std::stop_token st = {}) : stop_(std::move(st)) {
+    wait_.object = object;
+  }
+  ObjectWaitAwaiter(ObjectWaitAwaiter&&) = delete;
+  ~ObjectWaitAwaiter();
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h);
+  long long await_resume() noexcept;
+
+ private:
+  static void on_cancel(void* self) noexcept;
+  ObjectWait wait_;
+  IocpBackend* backend_ = nullptr;
+  std::stop_token stop_;
+  LoopCancel cancel_;
+};
+
+inline ObjectWaitAwaiter wait_object(HANDLE object, std::stop_token st = {}) {
+  return ObjectWaitAwaiter(object, std::move(st));
+}
 
 }  // namespace libsync::detail

@@ -28,6 +28,7 @@ class AsyncWait {
   AsyncWait(Waitable& owner, std::optional<Clock::time_point> deadline, std::stop_token st) noexcept
       : owner_(&owner), deadline_(deadline), stop_(std::move(st)) {
     node.owner = &owner;
+    if (deadline_ && *deadline_ == Clock::time_point::max()) deadline_.reset();  // never
   }
   AsyncWait(const AsyncWait&) = delete;
   AsyncWait& operator=(const AsyncWait&) = delete;

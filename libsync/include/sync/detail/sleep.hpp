@@ -35,7 +35,7 @@ inline SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st) {
   return SleepAwaiter(tp, std::move(st));
 }
 inline SleepAwaiter sleep_for(std::chrono::nanoseconds d, std::stop_token st) {
-  return SleepAwaiter(Clock::now() + d, std::move(st));
+  return SleepAwaiter(deadline_after(d), std::move(st));
 }
 
 }  // namespace libsync

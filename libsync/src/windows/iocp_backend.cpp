@@ -1,0 +1,632 @@
+// The IOCP backend (see iocp_backend.hpp for the packet kinds).
+//
+// Every overlapped operation gets an OpBlock: the OVERLAPPED the kernel
+// writes its status into, plus what the call needs to stay alive while it is
+// in flight (the WSABUF, the recv flags, AcceptEx's address buffer and the
+// socket being accepted into). Blocks are recycled through a free list, so a
+// steady stream of I/O does not allocate. A block belongs to the kernel from
+// the overlapped call until its packet is dequeued (or the call failed at
+// once), which is why abandon() waits for that packet before returning.
+#include "windows/iocp_backend.hpp"
+
+#include "loop_counters.hpp"
+
+#include <mswsock.h>
+#include <ws2tcpip.h>
+#include <winternl.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace libsync::detail {
+namespace {
+
+constexpr ULONG_PTR kIoKey = 1;
+constexpr ULONG_PTR kWakeKey = 2;
+constexpr ULONG_PTR kNotifyKey = 3;
+constexpr ULONG_PTR kObjectWaitKey = 4;
+
+constexpr ULONG kBatch = 64;                  // packets per GetQueuedCompletionStatusEx
+constexpr std::size_t kMaxFreeBlocks = 256;   // recycled OpBlocks kept per loop
+// AcceptEx wants room for each address plus 16 bytes.
+constexpr DWORD kAcceptAddrSlot = sizeof(sockaddr_storage) + 16;
+
+// Win32 and Winsock error codes as the negative-errno results io.hpp promises.
+int errno_from_win32(DWORD e) noexcept {
+  switch (e) {
+    case ERROR_OPERATION_ABORTED: return ECANCELED;  // == WSA_OPERATION_ABORTED
+    case WSAECONNRESET:
+    case ERROR_NETNAME_DELETED: return ECONNRESET;
+    case WSAECONNABORTED:
+    case ERROR_CONNECTION_ABORTED: return ECONNABORTED;
+    case WSAECONNREFUSED:
+    case ERROR_CONNECTION_REFUSED: return ECONNREFUSED;
+    case WSAENOTCONN: return ENOTCONN;
+    case WSAETIMEDOUT:
+    case ERROR_SEM_TIMEOUT: return ETIMEDOUT;
+    case WSAENETUNREACH:
+    case ERROR_NETWORK_UNREACHABLE: return ENETUNREACH;
+    case WSAEHOSTUNREACH:
+    case ERROR_HOST_UNREACHABLE: return EHOSTUNREACH;
+    case WSAEADDRINUSE: return EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
+    case WSAENOTSOCK: return ENOTSOCK;
+    case ERROR_INVALID_HANDLE:
+    case WSAEBADF: return EBADF;
+    case WSAEINVAL:
+    case ERROR_INVALID_PARAMETER:
+    case WSANOTINITIALISED: return EINVAL;
+    case WSAEWOULDBLOCK: return EWOULDBLOCK;
+    case WSAEMSGSIZE:
+    case ERROR_MORE_DATA: return EMSGSIZE;
+    case WSAENOBUFS:
+    case ERROR_NO_SYSTEM_RESOURCES: return ENOBUFS;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY: return ENOMEM;
+    case WSAESHUTDOWN:
+    case ERROR_BROKEN_PIPE:
+    case ERROR_NO_DATA: return EPIPE;
+    case WSAEFAULT: return EFAULT;
+    case WSAENETDOWN: return ENETDOWN;
+    case WSAENETRESET: return ENETRESET;
+    case WSAEACCES:
+    case ERROR_ACCESS_DENIED: return EACCES;
+    case WSAEINTR: return EINTR;
+    case WSAEALREADY: return EALREADY;
+    case WSAEISCONN: return EISCONN;
+    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
+    case WSAEPROTONOSUPPORT: return EPROTONOSUPPORT;
+    case WSAEOPNOTSUPP:
+    case ERROR_NOT_SUPPORTED: return EOPNOTSUPP;
+    case WSAEMFILE: return EMFILE;
+    default: return EIO;
+  }
+}
+
+// A completion packet carries the NTSTATUS of the operation, not a Winsock
+// error. WSAGetOverlappedResult would translate it, but needs the socket,
+// which may already be closed when a cancelled operation's packet arrives, so
+// the statuses sockets produce are mapped here (the same table libuv keeps);
+// anything else goes through RtlNtStatusToDosError.
+int errno_from_ntstatus(LONG status) noexcept {
+  switch (static_cast<std::uint32_t>(status)) {
+    case 0xC0000120u: return ECANCELED;     // STATUS_CANCELLED
+    case 0xC000020Du:                       // STATUS_CONNECTION_RESET
+    case 0xC000013Cu: return ECONNRESET;    // STATUS_REMOTE_DISCONNECT
+    case 0xC0000241u:                       // STATUS_CONNECTION_ABORTED
+    case 0xC000013Bu:                       // STATUS_LOCAL_DISCONNECT
+    case 0xC000020Fu: return ECONNABORTED;  // STATUS_TRANSACTION_ABORTED
+    case 0xC0000236u: return ECONNREFUSED;  // STATUS_CONNECTION_REFUSED
+    case 0xC00000B5u: return ETIMEDOUT;     // STATUS_IO_TIMEOUT
+    case 0xC000023Cu: return ENETUNREACH;   // STATUS_NETWORK_UNREACHABLE
+    case 0xC000023Du: return EHOSTUNREACH;  // STATUS_HOST_UNREACHABLE
+    case 0xC0000140u:                       // STATUS_INVALID_CONNECTION
+    case 0xC000023Au: return ENOTCONN;      // STATUS_CONNECTION_INVALID
+    case 0xC000020Au: return EADDRINUSE;    // STATUS_ADDRESS_ALREADY_EXISTS
+    case 0xC0000008u: return EBADF;         // STATUS_INVALID_HANDLE
+    case 0x80000005u: return EMSGSIZE;      // STATUS_BUFFER_OVERFLOW (datagram cut short)
+    case 0xC00000B0u:                       // STATUS_PIPE_DISCONNECTED
+    case 0xC000014Bu: return EPIPE;         // STATUS_PIPE_BROKEN
+    case 0xC000009Au: return ENOBUFS;       // STATUS_INSUFFICIENT_RESOURCES
+    case 0xC0000017u: return ENOMEM;        // STATUS_NO_MEMORY
+    case 0xC000000Du: return EINVAL;        // STATUS_INVALID_PARAMETER
+    default: return errno_from_win32(RtlNtStatusToDosError(status));
+  }
+}
+
+DWORD timeout_ms(std::chrono::nanoseconds d) noexcept {
+  if (d.count() <= 0) return 0;
+  // Round up: waking before the deadline only costs an extra iteration, but
+  // rounding down would spin on timeouts under a millisecond.
+  long long ms = (d.count() + 999'999) / 1'000'000;
+  return ms >= static_cast<long long>(INFINITE) ? INFINITE - 1 : static_cast<DWORD>(ms);
+}
+
+}  // namespace
+
+struct OpBlock {
+  OVERLAPPED ov{};  // first: the lpOverlapped of the op's packet is the block
+  IoOp* op = nullptr;
+  SOCKET socket = INVALID_SOCKET;         // what the call was issued on (the listener for accept)
+  SOCKET accept_socket = INVALID_SOCKET;  // accept: the socket being accepted into
+  WSABUF wsabuf{};
+  DWORD flags = 0;  // WSARecv reads and writes it while in flight
+  char addresses[2 * kAcceptAddrSlot];
+};
+
+IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
+  // Winsock counts its users; the backend is one, so sockets and the
+  // extension lookups work even if the application has not called it yet.
+  WSADATA data;
+  wsa_started_ = WSAStartup(MAKEWORD(2, 2), &data) == 0;
+  port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
+  if (!port_) {
+    DWORD e = GetLastError();
+    if (wsa_started_) WSACleanup();
+    throw std::runtime_error("libsync: CreateIoCompletionPort failed: Windows error " + std::to_string(e));
+  }
+  free_blocks_.reserve(16);
+}
+
+IocpBackend::~IocpBackend() {
+  // The loop destroyed its tasks first and every in-flight operation was
+  // abandoned (each waited for its packet), so no block is still the
+  // kernel's. Leftover notify packets die with the port.
+  for (OpBlock* b : free_blocks_) delete b;
+  CloseHandle(port_);
+  if (wsa_started_) WSACleanup();
+}
+
+OpBlock* IocpBackend::take_block() {
+  if (free_blocks_.empty()) return new OpBlock;
+  OpBlock* b = free_blocks_.back();
+  free_blocks_.pop_back();
+  return b;
+}
+
+void IocpBackend::release_block(OpBlock* b) noexcept {
+  if (b->accept_socket != INVALID_SOCKET) closesocket(b->accept_socket);
+  *b = OpBlock{};
+  if (free_blocks_.size() >= kMaxFreeBlocks) {
+    delete b;
+    return;
+  }
+  try {
+    free_blocks_.push_back(b);
+  } catch (...) {
+    delete b;
+  }
+}
+
+// ---- sockets ----
+
+IocpBackend::SocketState* IocpBackend::socket_state(SOCKET s, long long& error) {
+  auto it = sockets_.find(s);
+  if (it != sockets_.end()) return &it->second;
+  bump(loop_.counters().syscalls);
+  if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), port_, kIoKey, 0)) {
+    DWORD e = GetLastError();
+    // ERROR_INVALID_PARAMETER: the handle already belongs to another port.
+    error = -errno_from_win32(e);
+    return nullptr;
+  }
+  SocketState st;
+  WSAPROTOCOL_INFOW info{};
+  int len = sizeof info;
+  if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, reinterpret_cast<char*>(&info), &len) == 0) {
+    st.family = info.iAddressFamily;
+    st.type = info.iSocketType;
+    st.protocol = info.iProtocol;
+    // Skipping the packet for an immediate success is only safe when the
+    // socket is a real kernel handle, not one from a layered (non-IFS)
+    // provider, which may still queue a packet.
+    if (info.dwServiceFlags1 & XP1_IFS_HANDLES) {
+      st.skip_on_success = SetFileCompletionNotificationModes(
+                               reinterpret_cast<HANDLE>(s),
+                               FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0;
+    }
+  }
+  return &sockets_.emplace(s, st).first->second;
+}
+
+bool IocpBackend::start(IoOp& op) {
+  bump(loop_.counters().io_submitted);
+  const SOCKET s = static_cast<SOCKET>(op.fd);
+  switch (op.kind) {
+    case IoOp::Kind::read:
+    case IoOp::Kind::write:
+      // Plain descriptors (pipes, eventfd, signalfd) are a POSIX notion.
+      op.result = -EOPNOTSUPP;
+      return false;
+    case IoOp::Kind::close:
+      // closesocket() aborts the socket's pending operations; their packets
+      // still arrive (STATUS_CANCELLED / LOCAL_DISCONNECT) and find their
+      // blocks alive.
+      sockets_.erase(s);
+      bump(loop_.counters().syscalls);
+      op.result = closesocket(s) == 0 ? 0 : -errno_from_win32(WSAGetLastError());
+      return false;
+    default:
+      break;
+  }
+
+  long long error = 0;
+  SocketState* st = socket_state(s, error);
+  if (!st) {
+    op.result = error;
+    return false;
+  }
+  OpBlock* b = take_block();
+  b->op = &op;
+  b->socket = s;
+  DWORD bytes = 0;
+  bump(loop_.counters().syscalls);
+  switch (op.kind) {
+    case IoOp::Kind::recv: {
+      // One WSARecv moves at most ULONG_MAX bytes; a shorter read is allowed.
+      b->wsabuf.len = static_cast<ULONG>(op.len > ULONG_MAX ? ULONG_MAX : op.len);
+      b->wsabuf.buf = static_cast<char*>(op.buf);
+      b->flags = static_cast<DWORD>(op.flags);
+      int r = WSARecv(s, &b->wsabuf, 1, &bytes, &b->flags, &b->ov, nullptr);
+      return settle(op, *b, *st, r == 0, bytes);
+    }
+    case IoOp::Kind::send: {
+      b->wsabuf.len = static_cast<ULONG>(op.len > ULONG_MAX ? ULONG_MAX : op.len);
+      b->wsabuf.buf = static_cast<char*>(op.buf);
+      int r = WSASend(s, &b->wsabuf, 1, &bytes, static_cast<DWORD>(op.flags), &b->ov, nullptr);
+      return settle(op, *b, *st, r == 0, bytes);
+    }
+    case IoOp::Kind::accept:
+      return start_accept(op, *b, *st);
+    case IoOp::Kind::connect:
+      return start_connect(op, *b, *st);
+    default:
+      release_block(b);
+      op.result = -EINVAL;
+      return false;
+  }
+}
+
+namespace {
+// Extension functions are per provider, so they are looked up through the
+// socket that will use them (once per socket).
+void* extension_function(SOCKET s, GUID guid, long long& error) {
+  void* fn = nullptr;
+  DWORD got = 0;
+  if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, &fn, sizeof fn, &got, nullptr,
+               nullptr) != 0) {
+    error = -errno_from_win32(WSAGetLastError());
+    return nullptr;
+  }
+  return fn;
+}
+}  // namespace
+
+bool IocpBackend::start_accept(IoOp& op, OpBlock& b, SocketState& st) {
+  long long error = 0;
+  if (!st.accept_ex) st.accept_ex = extension_function(b.socket, WSAID_ACCEPTEX, error);
+  if (!st.accept_ex) {
+    op.result = error;
+    release_block(&b);
+    return false;
+  }
+  // AcceptEx accepts into a socket we create, of the listener's kind.
+  SOCKET a = WSASocketW(st.family, st.type, st.protocol, nullptr, 0,
+                        WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (a == INVALID_SOCKET && WSAGetLastError() == WSAEINVAL)  // before Windows 7 SP1
+    a = WSASocketW(st.family, st.type, st.protocol, nullptr, 0, WSA_FLAG_OVERLAPPED);
+  if (a == INVALID_SOCKET) {
+    op.result = -errno_from_win32(WSAGetLastError());
+    release_block(&b);
+    return false;
+  }
+  b.accept_socket = a;
+  DWORD bytes = 0;
+  auto accept_ex = reinterpret_cast<LPFN_ACCEPTEX>(st.accept_ex);
+  BOOL ok = accept_ex(b.socket, a, b.addresses, 0, kAcceptAddrSlot, kAcceptAddrSlot, &bytes, &b.ov);
+  return settle(op, b, st, ok != FALSE, bytes);
+}
+
+bool IocpBackend::start_connect(IoOp& op, OpBlock& b, SocketState& st) {
+  long long error = 0;
+  if (!op.addr) {
+    op.result = -EFAULT;
+    release_block(&b);
+    return false;
+  }
+  if (!st.connect_ex) st.connect_ex = extension_function(b.socket, WSAID_CONNECTEX, error);
+  if (!st.connect_ex) {
+    op.result = error;
+    release_block(&b);
+    return false;
+  }
+  // ConnectEx insists on a bound socket; connect() would bind implicitly.
+  sockaddr_storage local{};
+  int len = sizeof local;
+  if (getsockname(b.socket, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+    int e = WSAGetLastError();
+    if (e == WSAEINVAL) {
+      sockaddr_storage any{};
+      any.ss_family = op.addr->sa_family;
+      int alen = op.addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+      if (bind(b.socket, reinterpret_cast<sockaddr*>(&any), alen) != 0) e = WSAGetLastError(); else e = 0;
+    }
+    if (e != 0) {
+      op.result = -errno_from_win32(static_cast<DWORD>(e));
+      release_block(&b);
+      return false;
+    }
+  }
+  DWORD bytes = 0;
+  auto connect_ex = reinterpret_cast<LPFN_CONNECTEX>(st.connect_ex);
+  BOOL ok = connect_ex(b.socket, op.addr, static_cast<int>(op.addrlen), nullptr, 0, &bytes, &b.ov);
+  return settle(op, b, st, ok != FALSE, bytes);
+}
+
+bool IocpBackend::settle(IoOp& op, OpBlock& b, SocketState& st, bool call_ok, DWORD bytes) {
+  if (call_ok) {
+    if (st.skip_on_success) {
+      op.result = finish_result(b, 0, bytes);
+      bump(loop_.counters().io_completed);
+      release_block(&b);
+      return false;
+    }
+    // Without the skip mode a packet follows even an immediate success.
+  } else {
+    int e = WSAGetLastError();
+    if (e != WSA_IO_PENDING) {
+      // Failed at once: no packet is queued in either mode.
+      op.result = -errno_from_win32(static_cast<DWORD>(e));
+      bump(loop_.counters().io_completed);
+      release_block(&b);
+      return false;
+    }
+  }
+  op.backend_data = &b;
+  op.in_flight = true;
+  ++ops_in_flight_;
+  return true;
+}
+
+long long IocpBackend::finish_result(OpBlock& b, long status, DWORD bytes) noexcept {
+  IoOp& op = *b.op;
+  if (status < 0) return -errno_from_ntstatus(status);  // NTSTATUS errors and warnings
+  switch (op.kind) {
+    case IoOp::Kind::accept: {
+      // Gives the accepted socket the listener's properties, so getpeername,
+      // shutdown and friends work on it.
+      SOCKET listener = b.socket;
+      if (setsockopt(b.accept_socket, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
+                     reinterpret_cast<const char*>(&listener), sizeof listener) != 0)
+        return -errno_from_win32(WSAGetLastError());
+      SOCKET a = b.accept_socket;
+      b.accept_socket = INVALID_SOCKET;  // handed to the caller
+      return static_cast<long long>(a);
+    }
+    case IoOp::Kind::connect:
+      if (setsockopt(b.socket, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) != 0)
+        return -errno_from_win32(WSAGetLastError());
+      return 0;
+    default:
+      return static_cast<long long>(bytes);
+  }
+}
+
+void IocpBackend::complete_io(OpBlock& b, long status, DWORD bytes) noexcept {
+  IoOp& op = *b.op;
+  op.result = finish_result(b, status, bytes);
+  op.in_flight = false;
+  op.backend_data = nullptr;
+  --ops_in_flight_;
+  bump(loop_.counters().io_completed);
+  release_block(&b);
+  if (&op == draining_) {
+    drained_ = true;  // its task is being destroyed: nothing to resume
+    return;
+  }
+  loop_.schedule(op.handle);
+}
+
+void IocpBackend::cancel(IoOp& op) noexcept {
+  if (!op.in_flight) return;
+  auto* b = static_cast<OpBlock*>(op.backend_data);
+  bump(loop_.counters().syscalls);
+  // ERROR_NOT_FOUND means it is already completing; its packet is on the way.
+  CancelIoEx(reinterpret_cast<HANDLE>(b->socket), &b->ov);
+}
+
+void IocpBackend::abandon(IoOp& op) noexcept {
+  if (!op.in_flight) return;
+  cancel(op);
+  // The kernel owns the block (and writes into the caller's buffer) until the
+  // packet arrives, cancelled or not; wait for it.
+  draining_ = &op;
+  drained_ = false;
+  while (!drained_) dequeue(INFINITE);
+  draining_ = nullptr;
+}
+
+// ---- the port ----
+
+bool IocpBackend::has_outstanding() const noexcept {
+  return ops_in_flight_ != 0 || posted_.load(std::memory_order_acquire) != received_;
+}
+
+void IocpBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
+  dequeue(timeout ? timeout_ms(*timeout) : INFINITE);
+}
+
+void IocpBackend::dequeue(DWORD timeout) noexcept {
+  OVERLAPPED_ENTRY entries[kBatch];
+  ULONG n = 0;
+  bump(loop_.counters().syscalls);
+  if (!GetQueuedCompletionStatusEx(port_, entries, kBatch, &n, timeout, FALSE)) {
+    DWORD e = GetLastError();
+    if (e == WAIT_TIMEOUT) return;
+    // The port is unusable: nothing could ever wake this loop again.
+    std::fprintf(stderr, "libsync: GetQueuedCompletionStatusEx failed: Windows error %lu\n",
+                 static_cast<unsigned long>(e));
+    std::abort();
+  }
+  for (ULONG i = 0; i < n; ++i) handle_packet(entries[i]);
+}
+
+void IocpBackend::handle_packet(const OVERLAPPED_ENTRY& e) noexcept {
+  switch (e.lpCompletionKey) {
+    case kIoKey: {
+      auto* b = reinterpret_cast<OpBlock*>(e.lpOverlapped);
+      complete_io(*b, static_cast<long>(b->ov.Internal), e.dwNumberOfBytesTransferred);
+      break;
+    }
+    case kWakeKey: {
+      ++received_;
+      auto* n = reinterpret_cast<WaiterNode*>(e.lpOverlapped);
+      // The waker stored kWordWoken (release) before posting; this acquire
+      // makes its writes to the node's outcome visible to the task.
+      (void)n->word.load(std::memory_order_acquire);
+      n->in_kernel = false;
+      bump(loop_.counters().remote_wakes);
+      if (n == draining_) {
+        drained_ = true;  // its frame is being destroyed
+        break;
+      }
+      loop_.schedule(n->handle);
+      break;
+    }
+    case kNotifyKey:
+      ++received_;
+      // An RMW, so that a notify() that found the flag still set (and posted
+      // nothing) happens-before this loop's next look at its remote queue.
+      notify_posted_.exchange(false, std::memory_order_acq_rel);
+      bump(loop_.counters().notifier_reads);
+      break;
+    case kObjectWaitKey: {
+      ++received_;
+      auto* w = reinterpret_cast<ObjectWait*>(e.lpOverlapped);
+      finish_object_wait(*w, e.dwNumberOfBytesTransferred == WAIT_OBJECT_0 ? 0 : -ETIMEDOUT);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void IocpBackend::post_packet(ULONG_PTR key, const void* p, DWORD bytes) noexcept {
+  // Counted first: once the packet is queued the loop may take it and be
+  // destroyed, so `this` must not be touched after a successful post.
+  posted_.fetch_add(1, std::memory_order_acq_rel);
+  HANDLE port = port_;
+  for (int attempt = 0;; ++attempt) {
+    if (PostQueuedCompletionStatus(port, bytes, key, reinterpret_cast<LPOVERLAPPED>(const_cast<void*>(p))))
+      return;
+    DWORD e = GetLastError();
+    // Out of kernel memory is transient; a bad handle or a minute of failure
+    // is not, and dropping the packet would strand a task forever.
+    if (e == ERROR_INVALID_HANDLE || attempt >= 60000) {
+      std::fprintf(stderr, "libsync: PostQueuedCompletionStatus failed: Windows error %lu\n",
+                   static_cast<unsigned long>(e));
+      std::abort();
+    }
+    Sleep(1);
+  }
+}
+
+void IocpBackend::notify() noexcept {
+  // One poke in flight is enough: the loop looks at its remote queue after
+  // every dequeue.
+  if (notify_posted_.exchange(true, std::memory_order_acq_rel)) return;
+  post_packet(kNotifyKey, nullptr);
+}
+
+// ---- iocp tier ----
+
+void IocpBackend::post_wake(const WaiterNode* n) noexcept {
+  if (Loop* cur = Loop::current()) bump(cur->counters().syscalls);
+  post_packet(kWakeKey, n);
+}
+
+void IocpBackend::drain_wake(const WaiterNode& n) noexcept {
+  draining_ = &n;
+  drained_ = false;
+  while (!drained_) dequeue(INFINITE);
+  draining_ = nullptr;
+}
+
+// ---- kernel object waits (thread-pool fallback) ----
+
+void CALLBACK IocpBackend::on_object_signalled(PTP_CALLBACK_INSTANCE, void* ctx, PTP_WAIT,
+                                               TP_WAIT_RESULT result) noexcept {
+  auto* w = static_cast<ObjectWait*>(ctx);
+  IocpBackend* self = w->backend;
+  // `fired` before the post: after the post the loop may free `w`. A loop
+  // cancelling the wait reads it only after this callback has returned.
+  w->fired.store(true, std::memory_order_release);
+  self->post_packet(kObjectWaitKey, w, result);
+}
+
+bool IocpBackend::start_object_wait(ObjectWait& w) {
+  w.backend = this;
+  w.fired.store(false, std::memory_order_relaxed);
+  bump(loop_.counters().syscalls);
+  w.tp_wait = CreateThreadpoolWait(&IocpBackend::on_object_signalled, &w, nullptr);
+  if (!w.tp_wait) {
+    w.result = -errno_from_win32(GetLastError());
+    return false;
+  }
+  w.in_flight = true;
+  ++object_waits_in_flight_;
+  SetThreadpoolWait(w.tp_wait, w.object, nullptr);
+  return true;
+}
+
+void IocpBackend::finish_object_wait(ObjectWait& w, long long result) noexcept {
+  CloseThreadpoolWait(w.tp_wait);
+  w.tp_wait = nullptr;
+  w.in_flight = false;
+  w.result = result;
+  --object_waits_in_flight_;
+  if (&w == draining_) {
+    drained_ = true;
+    return;
+  }
+  loop_.schedule(w.handle);
+}
+
+void IocpBackend::cancel_object_wait(ObjectWait& w) noexcept {
+  if (!w.in_flight || w.fired.load(std::memory_order_acquire)) return;
+  // Stop watching, drop a callback that is queued but not started, and wait
+  // for one that is running. Afterwards `fired` says whether a packet exists.
+  SetThreadpoolWait(w.tp_wait, nullptr, nullptr);
+  WaitForThreadpoolWaitCallbacks(w.tp_wait, TRUE);
+  if (w.fired.load(std::memory_order_acquire)) return;  // signalled first: the packet completes it
+  finish_object_wait(w, -ECANCELED);
+}
+
+void IocpBackend::abandon_object_wait(ObjectWait& w) noexcept {
+  if (!w.in_flight) return;
+  SetThreadpoolWait(w.tp_wait, nullptr, nullptr);
+  WaitForThreadpoolWaitCallbacks(w.tp_wait, TRUE);
+  draining_ = &w;
+  if (w.fired.load(std::memory_order_acquire)) {
+    drained_ = false;
+    while (!drained_) dequeue(INFINITE);
+  } else {
+    finish_object_wait(w, -ECANCELED);
+  }
+  draining_ = nullptr;
+}
+
+bool ObjectWaitAwaiter::await_suspend(std::coroutine_handle<> h) {
+  Loop* loop = Loop::current();
+  if (!loop || loop->backend_kind() != BackendKind::iocp)
+    throw std::logic_error("libsync: wait_object awaited outside a running iocp Loop");
+  backend_ = static_cast<IocpBackend*>(&loop->backend());
+  wait_.loop = loop;
+  wait_.handle = h;
+  if (!backend_->start_object_wait(wait_)) return false;
+  cancel_.arm(*loop, stop_, &ObjectWaitAwaiter::on_cancel, this);
+  return true;
+}
+
+void ObjectWaitAwaiter::on_cancel(void* p) noexcept {
+  auto* self = static_cast<ObjectWaitAwaiter*>(p);
+  self->backend_->cancel_object_wait(self->wait_);
+}
+
+long long ObjectWaitAwaiter::await_resume() noexcept {
+  cancel_.disarm();
+  return wait_.result;
+}
+
+ObjectWaitAwaiter::~ObjectWaitAwaiter() {
+  cancel_.disarm();
+  if (wait_.in_flight) backend_->abandon_object_wait(wait_);
+}
+
+std::unique_ptr<Backend> make_iocp_backend(Loop& loop) { return std::make_unique<IocpBackend>(loop); }
+
+}  // namespace libsync::detail
