@@ -107,7 +107,7 @@ void report(const char* what, const Measured& m) {
 // below would be a meaningless zero).
 TEST_CASE("the counting operator new sees allocations on this thread") {
   std::uint64_t before = t_allocations;
-  auto* p = new int(42);
+  int* volatile p = new int(42);  // volatile: the pair must not be elided
   std::uint64_t after = t_allocations;
   delete p;
   CHECK(after - before == 1);
