@@ -39,12 +39,14 @@ void aligned_free(void* p) noexcept {
 }
 }  // namespace
 
-std::uint64_t allocation_count() noexcept { return g_allocations.load(std::memory_order_relaxed); }
+std::uint64_t allocation_count() noexcept {
+  return g_allocations.load(std::memory_order_relaxed);
+}
 
 }  // namespace syncbench
 
-using syncbench::counted_alloc;
 using syncbench::counted_aligned_alloc;
+using syncbench::counted_alloc;
 
 void* operator new(std::size_t n) {
   if (void* p = counted_alloc(n)) return p;
@@ -54,8 +56,12 @@ void* operator new[](std::size_t n) {
   if (void* p = counted_alloc(n)) return p;
   throw std::bad_alloc();
 }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_alloc(n);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_alloc(n);
+}
 void* operator new(std::size_t n, std::align_val_t a) {
   if (void* p = counted_aligned_alloc(n, static_cast<std::size_t>(a))) return p;
   throw std::bad_alloc();
@@ -71,15 +77,39 @@ void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) n
   return counted_aligned_alloc(n, static_cast<std::size_t>(a));
 }
 
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { syncbench::aligned_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { syncbench::aligned_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { syncbench::aligned_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { syncbench::aligned_free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { syncbench::aligned_free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { syncbench::aligned_free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  syncbench::aligned_free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  syncbench::aligned_free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  syncbench::aligned_free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  syncbench::aligned_free(p);
+}
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  syncbench::aligned_free(p);
+}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  syncbench::aligned_free(p);
+}

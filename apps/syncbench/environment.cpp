@@ -1,12 +1,11 @@
 // Machine and build facts for the report headers.
 #include "environment.hpp"
 
-#include <sync/capabilities.hpp>
-#include <sync/tier.hpp>
-
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <sync/capabilities.hpp>
+#include <sync/tier.hpp>
 #include <thread>
 
 namespace syncbench {

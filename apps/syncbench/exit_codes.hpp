@@ -5,11 +5,11 @@
 namespace syncbench {
 
 enum ExitCode : int {
-  kExitOk = 0,              // done; for `probe --tier X`: X is available and its self-test passed
-  kExitFailure = 1,         // a run-time failure: a benchmark threw or hung, a report could not be written
-  kExitUsage = 2,           // bad command line: unknown flag, bad value, output path that cannot be opened
-  kExitTierUnavailable = 3, // the tier / backend asked for cannot run on this system
-  kExitSelfTestFailed = 4,  // `probe --tier X`: X is available but failed its live self-test
+  kExitOk = 0,               // done; for `probe --tier X`: X is available and its self-test passed
+  kExitFailure = 1,          // a run-time failure: a benchmark threw or hung, a report could not be written
+  kExitUsage = 2,            // bad command line: unknown flag, bad value, output path that cannot be opened
+  kExitTierUnavailable = 3,  // the tier / backend asked for cannot run on this system
+  kExitSelfTestFailed = 4,   // `probe --tier X`: X is available but failed its live self-test
 };
 
 // For --help and the README.

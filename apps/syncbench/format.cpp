@@ -48,10 +48,18 @@ std::string format_fixed(std::optional<double> v, int decimals) {
   return buf;
 }
 
+std::string format_ratio(double r) {
+  if (!std::isfinite(r)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, r >= 0.1 ? "%.2fx" : r >= 0.01 ? "%.3fx" : "%.4fx", r);
+  return buf;
+}
+
 std::string format_number(double v) {
   if (!std::isfinite(v)) return "null";
   char buf[48];
-  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+  if ((v == std::floor(v) && std::fabs(v) < 1e15) || (std::fabs(v) >= 1e5 && std::fabs(v) < 1e15)) {
+    // Large figures (ops/s) need no fraction, and no exponent either.
     std::snprintf(buf, sizeof buf, "%.0f", v);
   } else {
     std::snprintf(buf, sizeof buf, "%.6g", v);

@@ -14,6 +14,9 @@ std::string format_ns(double ns);
 std::string format_rate(double per_second);
 // Fixed decimals; "-" for an empty optional.
 std::string format_fixed(std::optional<double> v, int decimals);
+// A ratio with enough digits to stay informative when small: "1.23x",
+// "0.052x", "0.0026x".
+std::string format_ratio(double r);
 // Shortest round-trip-ish text for JSON/CSV ("1.5", "0.000123", "12345678").
 std::string format_number(double v);
 

@@ -2,9 +2,6 @@
 // repetition, and the statistics of each row.
 #include "harness.hpp"
 
-#include "alloc_counter.hpp"
-#include "syscall_counter.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
@@ -13,7 +10,9 @@
 #include <exception>
 #include <mutex>
 
+#include "alloc_counter.hpp"
 #include "exit_codes.hpp"
+#include "syscall_counter.hpp"
 
 namespace syncbench {
 
@@ -34,7 +33,9 @@ libsync::LoopOptions TierPair::options() const {
   return o;
 }
 
-std::uint64_t loop_syscalls(const libsync::LoopStats& s) noexcept { return s.syscalls + s.notifier_writes; }
+std::uint64_t loop_syscalls(const libsync::LoopStats& s) noexcept {
+  return s.syscalls + s.notifier_writes;
+}
 
 // ---- Watchdog ----
 
@@ -97,7 +98,7 @@ void Watchdog::disarm() {
 LoopThread::LoopThread(const libsync::LoopOptions& opts) {
   std::promise<libsync::Loop*> ready;
   auto fut = ready.get_future();
-  thread_ = std::thread([&ready, opts] {
+  thread_ = std::thread([this, &ready, opts] {
     std::unique_ptr<libsync::Loop> loop;
     try {
       loop = std::make_unique<libsync::Loop>(opts);
@@ -107,10 +108,11 @@ LoopThread::LoopThread(const libsync::LoopOptions& opts) {
     }
     ready.set_value(loop.get());
     loop->run();
-    loop.reset();  // destroyed on the thread that ran it
+    stop_returned_.wait();
+    loop.reset();
   });
   try {
-    loop_.reset(fut.get());
+    loop_ = fut.get();
   } catch (...) {
     thread_.join();
     throw;
@@ -118,13 +120,13 @@ LoopThread::LoopThread(const libsync::LoopOptions& opts) {
 }
 
 LoopThread::~LoopThread() {
-  libsync::Loop* l = loop_.release();  // owned by the thread
-  l->stop();
+  loop_->stop();
+  stop_returned_.set();
   thread_.join();
 }
 
 void LoopThread::spawn(std::function<libsync::Task<>()> make) {
-  libsync::Loop* l = loop_.get();
+  libsync::Loop* l = loop_;
   l->post([l, make = std::move(make)] { l->spawn(make()); });
 }
 
@@ -153,7 +155,10 @@ struct Live {
 };
 
 std::string what(const Scenario& sc, const SubjectSpec& s) {
-  return sc.name + " [" + s.subject + (s.pair ? " " + s.pair->label() : std::string()) + "]";
+  std::string w = sc.name;
+  w.append(" [").append(s.subject);
+  if (s.pair) w.append(" ").append(s.pair->label());
+  return w.append("]");
 }
 
 RepResult guarded_run(const Scenario& sc, Live& l, std::uint64_t ops, std::vector<std::uint64_t>& lat) {
@@ -303,10 +308,17 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
       m.median_ns = quantile(dist, 0.5);
       m.p99_ns = quantile(dist, 0.99);
       m.max_ns = dist.back();
-      for (double q : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0}) m.quantiles.emplace_back(q, quantile(dist, q));
+      for (double q : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0})
+        m.quantiles.emplace_back(q, quantile(dist, q));
       m.ops_per_s = l.total_ns ? static_cast<double>(l.total_ops) * 1e9 / static_cast<double>(l.total_ns) : 0;
+      if (sc.rate_from_latency && sc.basis == StatBasis::per_op && !dist.empty()) {
+        double sum = 0;
+        for (double v : dist) sum += v;
+        if (sum > 0) m.ops_per_s = static_cast<double>(dist.size()) * 1e9 / sum;
+      }
       m.ops_per_rep = l.ops;
-      if (l.has_loop_sys) m.loop_syscalls_per_op = static_cast<double>(l.loop_sys) / static_cast<double>(l.total_ops);
+      if (l.has_loop_sys)
+        m.loop_syscalls_per_op = static_cast<double>(l.loop_sys) / static_cast<double>(l.total_ops);
       if (m.kernel_syscalls_per_op) {
         m.syscalls_per_op = m.kernel_syscalls_per_op;
         m.syscalls_source = "kernel";

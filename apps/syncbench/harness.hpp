@@ -20,9 +20,6 @@
 // per-repetition means instead. Each row says which.
 #pragma once
 
-#include <sync/loop.hpp>
-#include <sync/tier.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -30,6 +27,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <sync/loop.hpp>
+#include <sync/tier.hpp>
 #include <thread>
 #include <vector>
 
@@ -64,8 +63,8 @@ void spin_for(std::uint64_t ns) noexcept;
 struct TierPair {
   libsync::Tier tier{};
   libsync::BackendKind backend{};
-  std::string label() const;              // "uring-futex/uring"
-  libsync::LoopOptions options() const;   // forced, environment ignored
+  std::string label() const;             // "uring-futex/uring"
+  libsync::LoopOptions options() const;  // forced, environment ignored
 };
 
 // Syscalls a set of loops report having made: LoopStats::syscalls plus the
@@ -93,31 +92,34 @@ class Subject {
 enum class StatBasis { per_op, per_repetition };
 
 struct SubjectSpec {
-  std::string subject;            // "libsync", "raw-futex", "std::counting_semaphore", ...
-  std::optional<TierPair> pair;   // the tier/backend a libsync subject runs on
-  std::string note;               // shown in reports, e.g. "64 threads"
+  std::string subject;           // "libsync", "raw-futex", "std::counting_semaphore", ...
+  std::optional<TierPair> pair;  // the tier/backend a libsync subject runs on
+  std::string note;              // shown in reports, e.g. "64 threads"
   std::function<std::unique_ptr<Subject>()> make;
   // Loop counters see only loop threads; say what they miss, if anything.
   std::string loop_counter_scope;
 };
 
 struct Scenario {
-  std::string name;      // "cross-loop/handoff": what --filter matches
-  int family = 0;        // the scenario number in issue 4 (1-8)
-  std::string title;     // one line: what is measured
-  std::string op_unit;   // what one operation is
+  std::string name;     // "cross-loop/handoff": what --filter matches
+  int family = 0;       // the scenario number in issue 4 (1-8)
+  std::string title;    // one line: what is measured
+  std::string op_unit;  // what one operation is
   StatBasis basis = StatBasis::per_repetition;
-  std::string baseline;  // the subject every ratio is taken against
-  std::uint64_t min_ops = 1;     // smallest sensible repetition
-  std::uint64_t max_ops = 0;     // 0 = no cap
+  std::string baseline;       // the subject every ratio is taken against
+  std::uint64_t min_ops = 1;  // smallest sensible repetition
+  std::uint64_t max_ops = 0;  // 0 = no cap
+  // ops_per_s from the mean operation latency instead of wall time (for
+  // per-op scenarios whose repetitions include untimed pauses).
+  bool rate_from_latency = false;
   std::vector<SubjectSpec> subjects;
 };
 
 struct Profile {
-  std::string name;   // "quick" / "full"
-  int reps = 7;       // timed repetitions per subject
-  double rep_ms = 10; // target wall time of one repetition
-  int warmups = 1;    // extra untimed repetitions after calibration
+  std::string name;    // "quick" / "full"
+  int reps = 7;        // timed repetitions per subject
+  double rep_ms = 10;  // target wall time of one repetition
+  int warmups = 1;     // extra untimed repetitions after calibration
 };
 
 // One row of the results: one subject of one scenario.
@@ -162,24 +164,6 @@ class Watchdog {
   std::shared_ptr<State> state_;
 };
 
-// A libsync Loop running on its own thread until destroyed. The loop is
-// constructed on that thread (an io_uring ring belongs to its submitter).
-class LoopThread {
- public:
-  explicit LoopThread(const libsync::LoopOptions& opts);
-  ~LoopThread();
-  LoopThread(const LoopThread&) = delete;
-  LoopThread& operator=(const LoopThread&) = delete;
-
-  libsync::Loop& loop() { return *loop_; }
-  // Starts the task make() returns on the loop thread.
-  void spawn(std::function<libsync::Task<>()> make);
-
- private:
-  std::unique_ptr<libsync::Loop> loop_;
-  std::thread thread_;
-};
-
 // A one-shot "the repetition is over" flag that worker threads set and the
 // main thread sleeps on (std::atomic::wait: a futex on Linux). Costs O(1)
 // syscalls per repetition, never per operation.
@@ -196,6 +180,28 @@ class DoneFlag {
 
  private:
   std::atomic<std::uint32_t> flag_{0};
+};
+
+// A libsync Loop running on its own thread until destroyed. The loop is
+// constructed and destroyed on that thread (an io_uring ring belongs to its
+// submitter), and only after stop() has returned on the destroying thread:
+// run() can return as soon as stop() has published the request, while
+// stop() still reads the loop.
+class LoopThread {
+ public:
+  explicit LoopThread(const libsync::LoopOptions& opts);
+  ~LoopThread();
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+
+  libsync::Loop& loop() { return *loop_; }
+  // Starts the task make() returns on the loop thread.
+  void spawn(std::function<libsync::Task<>()> make);
+
+ private:
+  libsync::Loop* loop_ = nullptr;  // owned by the thread
+  DoneFlag stop_returned_;
+  std::thread thread_;
 };
 
 }  // namespace syncbench

@@ -1,11 +1,11 @@
 // JsonWriter: pretty-printed with two-space indentation, one key per line.
 #include "json_writer.hpp"
 
-#include "format.hpp"
-
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+
+#include "format.hpp"
 
 namespace syncbench {
 
@@ -14,11 +14,21 @@ std::string json_escape(std::string_view s) {
   out.reserve(s.size() + 2);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -94,9 +104,17 @@ JsonWriter& JsonWriter::raw(std::string_view text) {
   return *this;
 }
 
-JsonWriter& JsonWriter::value(std::string_view s) { return raw('"' + json_escape(s) + '"'); }
-JsonWriter& JsonWriter::value(bool b) { return raw(b ? "true" : "false"); }
-JsonWriter& JsonWriter::value(std::nullptr_t) { return raw("null"); }
-JsonWriter& JsonWriter::value(double d) { return raw(std::isfinite(d) ? format_number(d) : "null"); }
+JsonWriter& JsonWriter::value(std::string_view s) {
+  return raw('"' + json_escape(s) + '"');
+}
+JsonWriter& JsonWriter::value(bool b) {
+  return raw(b ? "true" : "false");
+}
+JsonWriter& JsonWriter::value(std::nullptr_t) {
+  return raw("null");
+}
+JsonWriter& JsonWriter::value(double d) {
+  return raw(std::isfinite(d) ? format_number(d) : "null");
+}
 
 }  // namespace syncbench

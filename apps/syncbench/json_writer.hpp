@@ -30,8 +30,7 @@ class JsonWriter {
   JsonWriter& value(double d);  // non-finite -> null
   JsonWriter& value(std::nullptr_t);
   template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  JsonWriter& value(T v) {
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) JsonWriter& value(T v) {
     if constexpr (std::is_signed_v<T>)
       return raw(std::to_string(static_cast<long long>(v)));
     else

@@ -6,26 +6,25 @@
 // Each subcommand lives in its own file and stores its exit code; this file
 // only parses and maps command-line errors to exit code 2 (CLI11's own codes
 // vary per error kind, which scripts cannot rely on).
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+#include <sync/tier.hpp>
+
 #include "bench.hpp"
 #include "environment.hpp"
 #include "exit_codes.hpp"
 #include "probe.hpp"
 
-#include <sync/tier.hpp>
-
-#include <CLI/CLI.hpp>
-
-#include <exception>
-#include <iostream>
-
 int main(int argc, char** argv) {
   using namespace syncbench;
-  CLI::App app{"syncbench: probe what this system offers libsync, and benchmark every tier against std:: "
-               "and Boost.Asio baselines in the same run."};
+  CLI::App app{
+      "syncbench: probe what this system offers libsync, and benchmark every tier against std:: "
+      "and Boost.Asio baselines in the same run."};
   app.name("syncbench");
   const BuildInfo& b = build_info();
-  app.set_version_flag("--version", std::string("syncbench (libsync ") + b.version + ") commit " + b.git_commit +
-                                        " " + b.git_dirty + ", " + b.build_type + " build");
+  app.set_version_flag("--version", std::string("syncbench (libsync ") + b.version + ") commit " +
+                                        b.git_commit + " " + b.git_dirty + ", " + b.build_type + " build");
   app.require_subcommand(1, 1);
   app.footer(kExitCodeHelp);
 
@@ -33,6 +32,13 @@ int main(int argc, char** argv) {
   add_probe_command(app, exit_code);
   add_bench_command(app, exit_code);
 
+  // CLI11 reports an unknown subcommand as "A subcommand is required";
+  // name it instead.
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "probe" && std::string(argv[1]) != "bench") {
+    std::cerr << "syncbench: unknown subcommand '" << argv[1] << "' (expected probe or bench)\n"
+              << "Run with --help for more information.\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,16 +2,16 @@
 // library's own to_string() so that a new tier shows up here by itself.
 #pragma once
 
-#include <sync/tier.hpp>
-
 #include <string>
+#include <sync/tier.hpp>
 #include <vector>
 
 namespace syncbench {
 
 inline std::vector<std::string> tier_names() {
   std::vector<std::string> names;
-  for (auto t : {libsync::Tier::automatic, libsync::Tier::generic, libsync::Tier::uring_futex, libsync::Tier::iocp})
+  for (auto t :
+       {libsync::Tier::automatic, libsync::Tier::generic, libsync::Tier::uring_futex, libsync::Tier::iocp})
     names.emplace_back(libsync::to_string(t));
   return names;
 }

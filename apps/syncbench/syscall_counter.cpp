@@ -25,7 +25,9 @@ SyscallCounter& SyscallCounter::instance() {
 
 namespace {
 
-long current_tid() { return static_cast<long>(::syscall(SYS_gettid)); }
+long current_tid() {
+  return static_cast<long>(::syscall(SYS_gettid));
+}
 
 int open_counter(long long id, long tid) {
   perf_event_attr a{};
@@ -34,7 +36,8 @@ int open_counter(long long id, long tid) {
   a.config = static_cast<unsigned long long>(id);
   a.disabled = 1;
   a.exclude_hv = 1;
-  return static_cast<int>(::syscall(SYS_perf_event_open, &a, static_cast<pid_t>(tid), -1, -1, PERF_FLAG_FD_CLOEXEC));
+  return static_cast<int>(
+      ::syscall(SYS_perf_event_open, &a, static_cast<pid_t>(tid), -1, -1, PERF_FLAG_FD_CLOEXEC));
 }
 
 }  // namespace
@@ -62,8 +65,8 @@ SyscallCounter::SyscallCounter() {
     std::string paranoid;
     std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
     in >> paranoid;
-    status_ = std::string("unavailable: perf_event_open on raw_syscalls:sys_enter failed: ") + std::strerror(err) +
-              " (perf_event_paranoid=" + (paranoid.empty() ? "?" : paranoid) + ")";
+    status_ = std::string("unavailable: perf_event_open on raw_syscalls:sys_enter failed: ") +
+              std::strerror(err) + " (perf_event_paranoid=" + (paranoid.empty() ? "?" : paranoid) + ")";
     return;
   }
   ::close(fd);
@@ -78,7 +81,9 @@ SyscallCounter::SyscallCounter() {
   overhead_ = best == ~0ull ? 0 : best;
 }
 
-void SyscallCounter::ignore_current_thread() { ignored_tids_.push_back(current_tid()); }
+void SyscallCounter::ignore_current_thread() {
+  ignored_tids_.push_back(current_tid());
+}
 
 bool SyscallCounter::start() {
   if (!available()) return false;
@@ -137,11 +142,19 @@ std::optional<std::uint64_t> SyscallCounter::stop() {
 
 #else  // not Linux
 
-SyscallCounter::SyscallCounter() { status_ = "unavailable: syscall counting is implemented for Linux only"; }
+SyscallCounter::SyscallCounter() {
+  status_ = "unavailable: syscall counting is implemented for Linux only";
+}
 void SyscallCounter::ignore_current_thread() {}
-bool SyscallCounter::start() { return false; }
-std::optional<std::uint64_t> SyscallCounter::stop_raw() { return std::nullopt; }
-std::optional<std::uint64_t> SyscallCounter::stop() { return std::nullopt; }
+bool SyscallCounter::start() {
+  return false;
+}
+std::optional<std::uint64_t> SyscallCounter::stop_raw() {
+  return std::nullopt;
+}
+std::optional<std::uint64_t> SyscallCounter::stop() {
+  return std::nullopt;
+}
 
 #endif
 

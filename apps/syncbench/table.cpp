@@ -9,7 +9,8 @@ void TextTable::print(std::ostream& out) const {
   std::vector<std::size_t> width(columns_.size(), 0);
   for (std::size_t c = 0; c < columns_.size(); ++c) width[c] = columns_[c].header.size();
   for (const auto& row : rows_)
-    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c)
+      width[c] = std::max(width[c], row[c].size());
 
   auto emit = [&](const std::vector<std::string>& cells) {
     std::string line = indent_;

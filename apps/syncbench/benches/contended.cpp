@@ -7,20 +7,19 @@
 // threads (T far below M: a thread per task does not scale) doing
 // acquire -> std::this_thread::yield() -> release on a std::counting_semaphore.
 // The Boost.Asio subject (family 8) is added by asio_baseline.cpp.
-#include "benches/scenarios.hpp"
-
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <semaphore>
+#include <sync/semaphore.hpp>
 #include <thread>
+
+#include "benches/scenarios.hpp"
 
 namespace syncbench {
 namespace {
 
-constexpr unsigned kTasks = 1000;   // M
-constexpr unsigned kPermits = 10;   // P
-constexpr unsigned kLoops = 2;      // L: one per core on the project's machines
+constexpr unsigned kTasks = 1000;  // M
+constexpr unsigned kPermits = 10;  // P
+constexpr unsigned kLoops = 2;     // L: one per core on the project's machines
 constexpr unsigned kStdThreads = 64;
 
 class LibsyncContended final : public Subject {
@@ -76,7 +75,8 @@ class StdContended final : public Subject {
         for (;;) {
           start_.acquire();
           if (stop_.load()) return;
-          for (std::uint64_t k = 0; k < per_thread_; ++k) {
+          const std::uint64_t n = per_thread_;
+          for (std::uint64_t k = 0; k < n; ++k) {
             sem_.acquire();
             std::this_thread::yield();
             sem_.release();
@@ -116,8 +116,8 @@ void add_contended_scenarios(std::vector<Scenario>& out, const BenchPlan& plan) 
   Scenario sc;
   sc.family = 6;
   sc.name = kContendedScenario;
-  sc.title = "M=" + std::to_string(kTasks) + " tasks over L=" + std::to_string(kLoops) + " loops contending for P=" +
-             std::to_string(kPermits) + " permits: acquire -> yield -> release";
+  sc.title = "M=" + std::to_string(kTasks) + " tasks over L=" + std::to_string(kLoops) +
+             " loops contending for P=" + std::to_string(kPermits) + " permits: acquire -> yield -> release";
   sc.op_unit = "acquire + yield + release (system-wide time per cycle)";
   sc.basis = StatBasis::per_repetition;
   sc.baseline = "std::counting_semaphore";
@@ -125,7 +125,8 @@ void add_contended_scenarios(std::vector<Scenario>& out, const BenchPlan& plan) 
   sc.subjects.push_back({"std::counting_semaphore", std::nullopt, std::to_string(kStdThreads) + " threads",
                          [] { return std::make_unique<StdContended>(); }, ""});
   for (const TierPair& p : plan.pairs)
-    sc.subjects.push_back({"libsync", p, std::to_string(kTasks) + " tasks / " + std::to_string(kLoops) + " loops",
+    sc.subjects.push_back({"libsync", p,
+                           std::to_string(kTasks) + " tasks / " + std::to_string(kLoops) + " loops",
                            [p] { return std::make_unique<LibsyncContended>(p); }, ""});
   out.push_back(std::move(sc));
 }

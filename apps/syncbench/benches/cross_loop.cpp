@@ -5,10 +5,10 @@
 // sleep and wake through the tier's wake path: a FUTEX_WAIT completion on
 // uring-futex, a remote-queue push plus eventfd on generic. Each round trip
 // is timed; one hand-off is half of it, as for the thread baselines beside it.
+#include <sync/semaphore.hpp>
+
 #include "benches/scenarios.hpp"
 #include "benches/thread_pingpong.hpp"
-
-#include <sync/semaphore.hpp>
 
 namespace syncbench {
 namespace {
@@ -64,7 +64,8 @@ void add_cross_loop_scenarios(std::vector<Scenario>& out, const BenchPlan& plan)
   sc.min_ops = 200;
   add_thread_pingpong_subjects(sc.subjects, true);
   for (const TierPair& p : plan.pairs)
-    sc.subjects.push_back({"libsync", p, "2 loops, 2 threads", [p] { return std::make_unique<CrossLoopHandoff>(p); }, ""});
+    sc.subjects.push_back(
+        {"libsync", p, "2 loops, 2 threads", [p] { return std::make_unique<CrossLoopHandoff>(p); }, ""});
   out.push_back(std::move(sc));
 }
 

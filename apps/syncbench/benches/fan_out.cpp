@@ -13,25 +13,24 @@
 // Before each round the waker waits (spinning, no syscall) until all N are
 // queued *and* the waiter loop has gone back to sleep, so that a round always
 // measures waking sleepers, never catching a waiter still awake.
-#include "benches/scenarios.hpp"
-
-#include <sync/condvar.hpp>
-#include <sync/mutex.hpp>
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <semaphore>
+#include <sync/condvar.hpp>
+#include <sync/mutex.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
+
+#include "benches/scenarios.hpp"
 
 namespace syncbench {
 namespace {
 
 class LibsyncFanOut final : public Subject {
  public:
-  LibsyncFanOut(const TierPair& p, unsigned n, bool condvar) : n_(n), condvar_(condvar), waker_(p.options()),
-                                                               waiters_(p.options()) {
+  LibsyncFanOut(const TierPair& p, unsigned n, bool condvar)
+      : n_(n), condvar_(condvar), waker_(p.options()), waiters_(p.options()) {
     for (unsigned i = 0; i < n_; ++i) {
       if (condvar_)
         waiters_.spawn([this] { return cv_waiter(); });
@@ -137,15 +136,21 @@ class LibsyncFanOut final : public Subject {
 };
 
 // N threads blocked in std::counting_semaphore::acquire(); the waker calls
-// release(N). A thread counts itself "armed" just before it blocks; as the
-// std:: API cannot say whether it is asleep yet, the waker then lets them
-// settle for a time that grows with N.
+// release(N). A counting semaphore has no hand-off: a thread that wakes early
+// and loops back to acquire() could take a second permit of the same round
+// and leave a sleeper unwoken, so a woken thread waits for the round to end
+// (an atomic wait on the round number, after the round's end was recorded)
+// before it re-arms. A thread counts itself "armed" just before it blocks;
+// as the std:: API cannot say whether it is asleep yet, the waker then lets
+// them settle for a time that grows with N. The re-arm barrier's syscalls
+// are part of this row's syscall count.
 class StdSemaphoreFanOut final : public Subject {
  public:
   explicit StdSemaphoreFanOut(unsigned n) : n_(n) {
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i)
       threads_.emplace_back([this] {
+        std::uint32_t round = 0;
         for (;;) {
           armed_.fetch_add(1);
           sem_.acquire();
@@ -155,12 +160,16 @@ class StdSemaphoreFanOut final : public Subject {
             done_.store(0);
             round_done_.release();
           }
+          for (std::uint32_t r = round_.load(); r == round; r = round_.load()) round_.wait(r);
+          ++round;
         }
       });
   }
   ~StdSemaphoreFanOut() override {
     stop_.store(true);
     sem_.release(n_);
+    round_.fetch_add(1);
+    round_.notify_all();
     for (auto& t : threads_) t.join();
   }
   RepResult run(std::uint64_t ops, std::vector<std::uint64_t>& lat) override {
@@ -174,6 +183,8 @@ class StdSemaphoreFanOut final : public Subject {
       sem_.release(n_);
       round_done_.acquire();
       lat.push_back(t_end_.load() - t0);
+      round_.fetch_add(1);  // let the woken threads re-arm
+      round_.notify_all();
     }
     return {rounds, now_ns() - start, std::nullopt};
   }
@@ -183,6 +194,7 @@ class StdSemaphoreFanOut final : public Subject {
   std::counting_semaphore<> sem_{0};
   std::binary_semaphore round_done_{0};
   std::atomic<std::uint64_t> armed_{0}, t_end_{0};
+  std::atomic<std::uint32_t> round_{0};  // a futex-sized word: atomic::wait is a plain futex wait
   std::atomic<unsigned> done_{0};
   std::atomic<bool> stop_{false};
   std::uint64_t expected_armed_ = 0;
@@ -262,20 +274,25 @@ void add_fan_out_scenarios(std::vector<Scenario>& out, const BenchPlan& plan) {
       sc.family = 5;
       const std::string ns = std::to_string(n);
       sc.name = std::string("fan-out/") + (condvar ? "notify_all" : "release") + "/N=" + ns;
-      sc.title = condvar ? "Condvar::notify_all() to " + ns + " waiters on another loop, until all resumed"
-                         : "Semaphore::release(" + ns + ") to " + ns + " waiters on another loop, until all resumed";
+      sc.title = condvar ? "Condvar::notify_all() to " + ns + (n == 1 ? " waiter" : " waiters") +
+                               " on another loop, until all resumed"
+                         : "Semaphore::release(" + ns + ") to " + ns + (n == 1 ? " waiter" : " waiters") +
+                               " on another loop, until all resumed";
       sc.op_unit = "one round: wake " + ns + ", last one resumed";
       sc.basis = StatBasis::per_op;
       sc.baseline = condvar ? "std::condition_variable" : "std::counting_semaphore";
       sc.min_ops = 2;
-      sc.subjects.push_back({sc.baseline, std::nullopt, ns + " threads", [n, condvar]() -> std::unique_ptr<Subject> {
+      sc.rate_from_latency = true;  // rounds are separated by settle pauses
+      sc.subjects.push_back({sc.baseline, std::nullopt, ns + (n == 1 ? " thread" : " threads"),
+                             [n, condvar]() -> std::unique_ptr<Subject> {
                                if (condvar) return std::make_unique<StdCondvarFanOut>(n);
                                return std::make_unique<StdSemaphoreFanOut>(n);
-                             }, ""});
+                             },
+                             ""});
       for (const TierPair& p : plan.pairs)
-        sc.subjects.push_back({"libsync", p, ns + " tasks on 1 loop", [p, n, condvar] {
-                                 return std::make_unique<LibsyncFanOut>(p, n, condvar);
-                               }, ""});
+        sc.subjects.push_back({"libsync", p, ns + (n == 1 ? " task" : " tasks") + " on 1 loop",
+                               [p, n, condvar] { return std::make_unique<LibsyncFanOut>(p, n, condvar); },
+                               ""});
       out.push_back(std::move(sc));
     }
   }

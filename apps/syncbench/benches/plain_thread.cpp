@@ -5,10 +5,10 @@
 // whose task waits on `ping` through its tier and answers on `pong`. Both
 // directions cross between the blocking and the async side. The loop
 // counters cannot see the plain thread's syscalls; the kernel count can.
+#include <sync/semaphore.hpp>
+
 #include "benches/scenarios.hpp"
 #include "benches/thread_pingpong.hpp"
-
-#include <sync/semaphore.hpp>
 
 namespace syncbench {
 namespace {

@@ -6,10 +6,10 @@
 // own counters (and the kernel's, when available) show the count. The
 // baseline is the same hand-off between two threads, which is what the
 // coroutine version saves.
+#include <sync/semaphore.hpp>
+
 #include "benches/scenarios.hpp"
 #include "benches/thread_pingpong.hpp"
-
-#include <sync/semaphore.hpp>
 
 namespace syncbench {
 namespace {
@@ -61,7 +61,8 @@ void add_same_loop_scenarios(std::vector<Scenario>& out, const BenchPlan& plan) 
   sc.min_ops = 1000;
   add_thread_pingpong_subjects(sc.subjects, false);
   for (const TierPair& p : plan.pairs)
-    sc.subjects.push_back({"libsync", p, "2 tasks, 1 loop", [p] { return std::make_unique<SameLoopHandoff>(p); }, ""});
+    sc.subjects.push_back(
+        {"libsync", p, "2 tasks, 1 loop", [p] { return std::make_unique<SameLoopHandoff>(p); }, ""});
   out.push_back(std::move(sc));
 }
 

@@ -12,9 +12,9 @@
 //   8 asio_baseline.cpp Boost.Asio subjects added to scenarios 3 and 6
 #pragma once
 
-#include "harness.hpp"
-
 #include <vector>
+
+#include "harness.hpp"
 
 namespace syncbench {
 

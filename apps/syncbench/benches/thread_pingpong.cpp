@@ -151,8 +151,12 @@ std::unique_ptr<Subject> make_raw_futex_pingpong() {
   return nullptr;
 #endif
 }
-std::unique_ptr<Subject> make_binary_semaphore_pingpong() { return std::make_unique<BinarySemaphorePingPong>(); }
-std::unique_ptr<Subject> make_mutex_condvar_pingpong() { return std::make_unique<MutexCondvarPingPong>(); }
+std::unique_ptr<Subject> make_binary_semaphore_pingpong() {
+  return std::make_unique<BinarySemaphorePingPong>();
+}
+std::unique_ptr<Subject> make_mutex_condvar_pingpong() {
+  return std::make_unique<MutexCondvarPingPong>();
+}
 
 void add_thread_pingpong_subjects(std::vector<SubjectSpec>& out, bool with_all) {
 #if defined(__linux__)
@@ -165,7 +169,8 @@ void add_thread_pingpong_subjects(std::vector<SubjectSpec>& out, bool with_all) 
 #endif
     return;
   }
-  out.push_back({"std::binary_semaphore", std::nullopt, "2 threads", [] { return make_binary_semaphore_pingpong(); }, ""});
+  out.push_back({"std::binary_semaphore", std::nullopt, "2 threads",
+                 [] { return make_binary_semaphore_pingpong(); }, ""});
   out.push_back({"std::mutex+condition_variable", std::nullopt, "2 threads",
                  [] { return make_mutex_condvar_pingpong(); }, ""});
 }

@@ -4,9 +4,9 @@
 // recorded as round trip / 2.
 #pragma once
 
-#include "harness.hpp"
-
 #include <memory>
+
+#include "harness.hpp"
 
 namespace syncbench {
 
@@ -28,7 +28,8 @@ inline const char* handoff_baseline() {
 #endif
 }
 
-// The SubjectSpecs for the above (always including the handoff_baseline()); `with_all` adds the two std:: ones.
+// The SubjectSpecs for the above (always including the handoff_baseline()); `with_all` adds the two std::
+// ones.
 void add_thread_pingpong_subjects(std::vector<SubjectSpec>& out, bool with_all);
 
 }  // namespace syncbench

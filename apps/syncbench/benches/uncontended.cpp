@@ -6,12 +6,11 @@
 // std::counting_semaphore. The libsync fast path never touches the tier, so
 // the rows per tier differ only by noise; they run inside a task on a loop
 // of that tier so the co_await form has a loop to run on.
-#include "benches/scenarios.hpp"
-
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <semaphore>
+#include <sync/semaphore.hpp>
+
+#include "benches/scenarios.hpp"
 
 namespace syncbench {
 namespace {
@@ -113,7 +112,8 @@ void add_uncontended_scenarios(std::vector<Scenario>& out, const BenchPlan& plan
     sc.basis = StatBasis::per_repetition;
     sc.baseline = "atomic-floor";
     sc.min_ops = 1000;
-    sc.subjects.push_back({"atomic-floor", std::nullopt, "CAS + fetch_add", [] { return std::make_unique<AtomicFloor>(); }, ""});
+    sc.subjects.push_back({"atomic-floor", std::nullopt, "CAS + fetch_add",
+                           [] { return std::make_unique<AtomicFloor>(); }, ""});
     if (co_await_form)
       sc.subjects.push_back({"std::counting_semaphore", std::nullopt, "acquire + release",
                              [] { return std::make_unique<StdAcquire>(); }, ""});
@@ -121,9 +121,9 @@ void add_uncontended_scenarios(std::vector<Scenario>& out, const BenchPlan& plan
       sc.subjects.push_back({"std::counting_semaphore", std::nullopt, "try_acquire + release",
                              [] { return std::make_unique<StdTryAcquire>(); }, ""});
     for (const TierPair& p : plan.pairs)
-      sc.subjects.push_back({"libsync", p, "", [p, co_await_form] {
-                               return std::make_unique<LibsyncUncontended>(p, co_await_form);
-                             }, ""});
+      sc.subjects.push_back(
+          {"libsync", p, "",
+           [p, co_await_form] { return std::make_unique<LibsyncUncontended>(p, co_await_form); }, ""});
     out.push_back(std::move(sc));
   }
 }

@@ -1,0 +1,98 @@
+// `bench --csv FILE`: one row per result. The environment is repeated as
+// `env_*` columns on every row, so that the file stays one plain table that
+// spreadsheets and dataframes load without special handling.
+#include "format.hpp"
+#include "report.hpp"
+
+namespace syncbench {
+namespace {
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+std::string num(std::optional<double> v) {
+  return v ? format_number(*v) : std::string();
+}
+
+}  // namespace
+
+void write_csv(std::ostream& out, const BenchReport& r) {
+  const char* cols[] = {"scenario",
+                        "family",
+                        "subject",
+                        "tier",
+                        "backend",
+                        "note",
+                        "op_unit",
+                        "stat_basis",
+                        "median_ns",
+                        "p99_ns",
+                        "max_ns",
+                        "ops_per_s",
+                        "syscalls_per_op",
+                        "syscalls_source",
+                        "kernel_syscalls_per_op",
+                        "loop_syscalls_per_op",
+                        "allocs_per_op",
+                        "baseline",
+                        "ratio",
+                        "p99_ratio",
+                        "reps",
+                        "ops_per_rep",
+                        "samples",
+                        "error"};
+  std::string header;
+  for (const char* c : cols) {
+    if (!header.empty()) header += ',';
+    header += c;
+  }
+  for (const auto& [k, v] : r.env.fields) header += ",env_" + k;
+  out << header << ",profile\n";
+  for (const Measurement& m : r.results) {
+    const bool ok = m.error.empty() && m.reps > 0;
+    auto val = [&](double v) { return ok ? format_number(v) : std::string(); };
+    std::vector<std::string> cells = {m.scenario,
+                                      std::to_string(m.family),
+                                      m.subject,
+                                      m.tier == "-" ? "" : m.tier,
+                                      m.backend == "-" ? "" : m.backend,
+                                      m.note,
+                                      m.op_unit,
+                                      basis_name(m.basis),
+                                      val(m.median_ns),
+                                      val(m.p99_ns),
+                                      val(m.max_ns),
+                                      val(m.ops_per_s),
+                                      num(m.syscalls_per_op),
+                                      m.syscalls_source,
+                                      num(m.kernel_syscalls_per_op),
+                                      num(m.loop_syscalls_per_op),
+                                      num(m.allocs_per_op),
+                                      m.baseline,
+                                      num(m.ratio),
+                                      num(m.p99_ratio),
+                                      std::to_string(m.reps),
+                                      std::to_string(m.ops_per_rep),
+                                      std::to_string(m.samples),
+                                      m.error};
+    std::string line;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i) line += ',';
+      line += csv_cell(cells[i]);
+    }
+    for (const auto& [k, v] : r.env.fields) {
+      line += ',';
+      line += csv_cell(v);
+    }
+    out << line << "," << csv_cell(r.profile.name) << "\n";
+  }
+}
+
+}  // namespace syncbench

@@ -1,0 +1,380 @@
+// `bench --html FILE`: one self-contained page (inline CSS and SVG, no
+// scripts, no external fonts or images) that a reader can take in without
+// reading the numbers: per scenario a bar chart of medians on a log scale
+// with p99 whiskers and max marks against a line at the baseline, a
+// latency-distribution chart for the scenarios that time every operation,
+// throughput bars where throughput is the point, and the full table below.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "format.hpp"
+#include "report.hpp"
+
+namespace syncbench {
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
+    }
+  }
+  return o;
+}
+
+std::string fmt(double v, int decimals = 1) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string label(const Measurement& m) {
+  return m.tier == "-" ? m.subject : m.subject + " " + m.tier + "/" + m.backend;
+}
+
+// Colour per row: libsync by tier/backend (stable across scenarios),
+// the scenario's baseline dark grey, other baselines lighter, Asio purple.
+struct Palette {
+  std::map<std::string, std::string> libsync, others;
+  // Line style for the distribution chart: the baseline dashed, other
+  // non-libsync subjects dotted, libsync solid.
+  static const char* dash(const Measurement& m) {
+    if (m.tier != "-") return "";
+    return m.subject == m.baseline ? "6 3" : "2 3";
+  }
+  std::string color(const Measurement& m) {
+    if (m.tier != "-") {
+      static const char* fixed[][2] = {{"uring-futex/uring", "#0f766e"},
+                                       {"generic/uring", "#2563eb"},
+                                       {"generic/epoll", "#d97706"},
+                                       {"iocp/iocp", "#be123c"}};
+      std::string key = m.tier + "/" + m.backend;
+      for (auto& f : fixed)
+        if (key == f[0]) return f[1];
+      static const char* extra[] = {"#65a30d", "#db2777", "#0891b2"};
+      auto it = libsync.find(key);
+      if (it == libsync.end()) it = libsync.emplace(key, extra[libsync.size() % 3]).first;
+      return it->second;
+    }
+    if (m.subject == m.baseline) return "#374151";
+    if (m.subject.rfind("asio", 0) == 0) return "#7c3aed";
+    static const char* greys[] = {"#9ca3af", "#a16207", "#6b7280", "#78716c"};
+    auto it = others.find(m.subject);
+    if (it == others.end()) it = others.emplace(m.subject, greys[others.size() % 4]).first;
+    return it->second;
+  }
+};
+
+// Axis labels: "2 us", "10 us", "1 ms" (ticks are 1-2-5 multiples).
+std::string tick_label(double ns) {
+  const char* unit = "ns";
+  double v = ns;
+  if (ns >= 1e9) {
+    v = ns / 1e9;
+    unit = "s";
+  } else if (ns >= 1e6) {
+    v = ns / 1e6;
+    unit = "ms";
+  } else if (ns >= 1e3) {
+    v = ns / 1e3;
+    unit = "us";
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g %s", v, unit);
+  return buf;
+}
+
+// Log-scale mapping of [lo, hi] onto [x0, x1].
+struct LogScale {
+  double lo, hi, x0, x1;
+  double operator()(double v) const {
+    v = std::clamp(v, lo, hi);
+    return x0 + (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) * (x1 - x0);
+  }
+  // 1-2-5 ticks over a narrow range, powers of ten over a wide one, so
+  // that labels never collide.
+  std::vector<double> ticks() const {
+    const bool wide = std::log10(hi) - std::log10(lo) > 2.5;
+    std::vector<double> t;
+    for (double d = std::pow(10.0, std::floor(std::log10(lo))); d <= hi * 1.0001; d *= 10)
+      for (double k : {1.0, 2.0, 5.0})
+        if ((!wide || k == 1.0) && d * k >= lo && d * k <= hi) t.push_back(d * k);
+    return t;
+  }
+};
+
+void bar_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
+  double lo = 1e300, hi = 0, base = 0;
+  for (const auto* m : rows) {
+    lo = std::min(lo, m->median_ns);
+    hi = std::max({hi, m->max_ns, m->p99_ns});
+    if (m->subject == m->baseline) base = m->median_ns;
+  }
+  lo = std::max(lo / 2, 0.1);
+  hi *= 1.3;
+  const double W = 960, label_w = 300, right_w = 170, row_h = 26, top = 22;
+  const double H = top + row_h * static_cast<double>(rows.size()) + 28;
+  LogScale x{lo, hi, label_w, W - right_w};
+  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W << "\" height=\"" << H
+    << "\" role=\"img\" aria-label=\"median latency per subject, log scale\">\n";
+  o << "<text x=\"" << label_w
+    << "\" y=\"14\" class=\"axis\">median (bar), p99 (whisker), max (dot); log scale; "
+       "shorter is faster</text>\n";
+  for (double t : x.ticks()) {
+    double px = x(t);
+    o << "<line x1=\"" << fmt(px) << "\" x2=\"" << fmt(px) << "\" y1=\"" << top << "\" y2=\"" << H - 22
+      << "\" class=\"grid\"/><text x=\"" << fmt(px) << "\" y=\"" << H - 8 << "\" class=\"tick\">"
+      << esc(tick_label(t)) << "</text>\n";
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Measurement& m = *rows[i];
+    const double y = top + row_h * static_cast<double>(i);
+    const std::string c = pal.color(m);
+    o << "<g><title>" << esc(label(m)) << ": median " << esc(format_ns(m.median_ns)) << ", p99 "
+      << esc(format_ns(m.p99_ns)) << ", max " << esc(format_ns(m.max_ns))
+      << (m.ratio ? ", " + format_ratio(*m.ratio) + " " + esc(m.baseline) : std::string()) << "</title>";
+    o << "<text x=\"" << label_w - 8 << "\" y=\"" << y + 17 << "\" class=\"lbl\">" << esc(label(m))
+      << "</text>";
+    o << "<rect x=\"" << label_w << "\" y=\"" << y + 5 << "\" width=\""
+      << fmt(std::max(1.0, x(m.median_ns) - label_w)) << "\" height=\"" << row_h - 10 << "\" fill=\"" << c
+      << "\" rx=\"2\"/>";
+    o << "<line x1=\"" << fmt(x(m.median_ns)) << "\" x2=\"" << fmt(x(m.p99_ns)) << "\" y1=\"" << y + 13
+      << "\" y2=\"" << y + 13 << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>";
+    o << "<line x1=\"" << fmt(x(m.p99_ns)) << "\" x2=\"" << fmt(x(m.p99_ns)) << "\" y1=\"" << y + 7
+      << "\" y2=\"" << y + 19 << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>";
+    o << "<circle cx=\"" << fmt(x(m.max_ns)) << "\" cy=\"" << y + 13 << "\" r=\"3\" fill=\"none\" stroke=\""
+      << c << "\"/>";
+    o << "<text x=\"" << W - right_w + 8 << "\" y=\"" << y + 17 << "\" class=\"val\">"
+      << esc(format_ns(m.median_ns)) << (m.ratio ? "  " + format_ratio(*m.ratio) : std::string())
+      << "</text></g>\n";
+  }
+  if (base > 0) {
+    double px = x(base);
+    o << "<line x1=\"" << fmt(px) << "\" x2=\"" << fmt(px) << "\" y1=\"" << top - 4 << "\" y2=\"" << H - 22
+      << "\" class=\"baseline\"/>\n";
+  }
+  o << "</svg>\n";
+}
+
+void quantile_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
+  const char* names[] = {"min", "p10", "p25", "p50", "p75", "p90", "p99", "p99.9", "max"};
+  double lo = 1e300, hi = 0;
+  for (const auto* m : rows)
+    for (const auto& [q, v] : m->quantiles) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  if (hi <= 0) return;
+  lo = std::max(lo / 1.5, 0.1);
+  hi *= 1.5;
+  const double W = 960, left = 70, right = 300, top = 24, bottom = 40;
+  const double H = 300;
+  // Vertical log scale: reuse LogScale on the y range, inverted.
+  LogScale y{lo, hi, H - bottom, top};
+  auto px = [&](std::size_t i) { return left + (W - left - right) * static_cast<double>(i) / 8.0; };
+  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W << "\" height=\"" << H
+    << "\" role=\"img\" aria-label=\"latency distribution per subject\">\n";
+  o << "<text x=\"" << left
+    << "\" y=\"14\" class=\"axis\">latency distribution: each line is one subject, from the "
+       "fastest operation (left) to the slowest (right); log scale; lower is faster</text>\n";
+  for (double t : y.ticks()) {
+    o << "<line x1=\"" << left << "\" x2=\"" << W - right << "\" y1=\"" << fmt(y(t)) << "\" y2=\""
+      << fmt(y(t)) << "\" class=\"grid\"/><text x=\"" << left - 6 << "\" y=\"" << fmt(y(t) + 4)
+      << "\" class=\"ytick\">" << esc(tick_label(t)) << "</text>\n";
+  }
+  for (std::size_t i = 0; i < 9; ++i)
+    o << "<text x=\"" << fmt(px(i)) << "\" y=\"" << H - bottom + 18 << "\" class=\"tick\">" << names[i]
+      << "</text>\n";
+  std::size_t li = 0;
+  for (const auto* m : rows) {
+    if (m->quantiles.size() != 9) continue;
+    const std::string c = pal.color(*m);
+    const bool base = m->subject == m->baseline;
+    const std::string dash = Palette::dash(*m);
+    const std::string dash_attr = dash.empty() ? "" : " stroke-dasharray=\"" + dash + "\"";
+    o << "<g><title>" << esc(label(*m)) << "</title><polyline fill=\"none\" stroke=\"" << c
+      << "\" stroke-width=\"" << (base ? 3 : 2) << "\"" << dash_attr << " points=\"";
+    for (std::size_t i = 0; i < 9; ++i) o << fmt(px(i)) << "," << fmt(y(m->quantiles[i].second)) << " ";
+    o << "\"/>";
+    for (std::size_t i = 0; i < 9; ++i)
+      o << "<circle cx=\"" << fmt(px(i)) << "\" cy=\"" << fmt(y(m->quantiles[i].second))
+        << "\" r=\"2.5\" fill=\"" << c << "\"><title>" << esc(label(*m)) << " " << names[i] << ": "
+        << esc(format_ns(m->quantiles[i].second)) << "</title></circle>";
+    const double ly = top + 18 * static_cast<double>(li++);
+    o << "<line x1=\"" << W - right + 16 << "\" x2=\"" << W - right + 40 << "\" y1=\"" << ly << "\" y2=\""
+      << ly << "\" stroke=\"" << c << "\" stroke-width=\"3\"" << dash_attr << "/><text x=\"" << W - right + 46
+      << "\" y=\"" << ly + 4 << "\" class=\"legend\">" << esc(label(*m)) << "</text></g>\n";
+  }
+  o << "</svg>\n";
+}
+
+void throughput_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
+  double hi = 0;
+  for (const auto* m : rows) hi = std::max(hi, m->ops_per_s);
+  if (hi <= 0) return;
+  const double W = 960, label_w = 300, right_w = 170, row_h = 26, top = 22;
+  const double H = top + row_h * static_cast<double>(rows.size()) + 8;
+  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W << "\" height=\"" << H
+    << "\" role=\"img\" aria-label=\"throughput per subject\">\n";
+  o << "<text x=\"" << label_w
+    << "\" y=\"14\" class=\"axis\">throughput, operations per second (linear); longer "
+       "is better</text>\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Measurement& m = *rows[i];
+    const double y = top + row_h * static_cast<double>(i);
+    const double w = (W - right_w - label_w) * m.ops_per_s / hi;
+    o << "<g><title>" << esc(label(m)) << ": " << esc(format_rate(m.ops_per_s)) << " ops/s</title><text x=\""
+      << label_w - 8 << "\" y=\"" << y + 17 << "\" class=\"lbl\">" << esc(label(m)) << "</text><rect x=\""
+      << label_w << "\" y=\"" << y + 5 << "\" width=\"" << fmt(std::max(1.0, w)) << "\" height=\""
+      << row_h - 10 << "\" fill=\"" << pal.color(m) << "\" rx=\"2\"/><text x=\"" << W - right_w + 8
+      << "\" y=\"" << y + 17 << "\" class=\"val\">" << esc(format_rate(m.ops_per_s)) << "/s</text></g>\n";
+  }
+  o << "</svg>\n";
+}
+
+// One sentence a reader can take away without the chart.
+std::string verdict(const std::vector<const Measurement*>& rows) {
+  const Measurement* best = nullptr;
+  for (const auto* m : rows)
+    if (!best || m->median_ns < best->median_ns) best = m;
+  std::string s = best ? "Fastest median: " + label(*best) + " (" + format_ns(best->median_ns) + ")." : "";
+  std::string lib;
+  for (const auto* m : rows)
+    if (m->tier != "-" && m->ratio)
+      lib += (lib.empty() ? "" : ", ") + m->tier + "/" + m->backend + " " + format_ratio(*m->ratio);
+  if (!lib.empty() && !rows.empty()) s += " libsync vs " + rows.front()->baseline + ": " + lib + ".";
+  return s;
+}
+
+}  // namespace
+
+void write_html(std::ostream& o, const BenchReport& r) {
+  Palette pal;
+  o << R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>syncbench report</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1000px;color:#111827;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{margin-top:2.5rem;border-bottom:1px solid #e5e7eb}h3{margin-bottom:.2rem}
+.sub,.op{color:#4b5563;margin:.2rem 0}.verdict{font-weight:600;margin:.4rem 0}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}td,th{padding:.2rem .5rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
+td:first-child,th:first-child,td.l,th.l,td.w{text-align:left}td.w{white-space:normal;min-width:8rem}
+.chart{display:block;max-width:100%;height:auto;margin:.4rem 0}
+.chart text{font-size:12px;fill:#374151}.chart .lbl{text-anchor:end}.chart .tick{text-anchor:middle;fill:#6b7280}
+.chart .ytick{text-anchor:end;fill:#6b7280}.chart .axis{fill:#6b7280;font-size:11px}.chart .val{font-variant-numeric:tabular-nums}
+.grid{stroke:#e5e7eb}.baseline{stroke:#111827;stroke-dasharray:4 3;stroke-width:1.5}
+.legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.met{color:#047857;font-weight:600}.miss{color:#b91c1c;font-weight:600}.err{color:#b91c1c}
+</style></head><body>
+)";
+  o << "<h1>syncbench report</h1>\n<p class=\"sub\">libsync " << esc(r.env.get("libsync_version"))
+    << ", commit " << esc(r.env.get("git_commit")) << ", " << esc(r.env.get("build_type"))
+    << " build &middot; kernel " << esc(r.env.get("kernel")) << " &middot; " << esc(r.env.get("cpu_model"))
+    << " &times; " << esc(r.env.get("cpus")) << " &middot; " << esc(r.env.get("timestamp_utc")) << "</p>\n";
+  o << "<p class=\"sub\">Profile <b>" << esc(r.profile.name) << "</b>: " << r.profile.reps
+    << " timed repetitions of about " << fmt(r.profile.rep_ms, 0)
+    << " ms per subject, interleaved across the subjects of a scenario. Every figure was measured in this "
+       "run; "
+       "ratios compare each row with the scenario's baseline (the dashed line).</p>\n";
+
+  o << "<p class=\"legend\">";
+  o << "<span><i class=\"sw\" style=\"background:#374151\"></i>the scenario's baseline</span>";
+  o << "<span><i class=\"sw\" style=\"background:#9ca3af\"></i>other std:: / thread baselines (greys, dotted "
+       "lines)</span>";
+  o << "<span><i class=\"sw\" style=\"background:#7c3aed\"></i>Boost.Asio</span>";
+  for (const auto& p : r.pairs) {
+    Measurement fake;
+    auto slash = p.find('/');
+    fake.tier = p.substr(0, slash);
+    fake.backend = p.substr(slash + 1);
+    o << "<span><i class=\"sw\" style=\"background:" << pal.color(fake) << "\"></i>libsync " << esc(p)
+      << "</span>";
+  }
+  o << "</p>\n";
+
+  if (!r.targets.empty()) {
+    o << "<h2>Targets from issue 4</h2>\n<table><tr><th>target</th><th class=\"l\">result</th><th "
+         "class=\"l\">measured</th></tr>\n";
+    for (const auto& t : r.targets)
+      o << "<tr><td class=\"w\">" << esc(t.target) << "</td><td class=\"l\">"
+        << (!t.met   ? "not measured"
+            : *t.met ? "<span class=\"met\">&#10003; met</span>"
+                     : "<span class=\"miss\">&#10007; not met</span>")
+        << "</td><td class=\"w\">" << esc(t.measured) << "</td></tr>\n";
+    o << "</table>\n";
+  }
+
+  o << "<h2>Scenarios</h2>\n";
+  std::size_t i = 0;
+  while (i < r.results.size()) {
+    std::size_t j = i;
+    while (j < r.results.size() && r.results[j].scenario == r.results[i].scenario) ++j;
+    std::vector<const Measurement*> ok, all;
+    for (std::size_t k = i; k < j; ++k) {
+      all.push_back(&r.results[k]);
+      if (r.results[k].error.empty() && r.results[k].reps > 0) ok.push_back(&r.results[k]);
+    }
+    const Measurement& f = r.results[i];
+    o << "<section><h3>[" << f.family << "] " << esc(f.scenario) << "</h3>\n<p class=\"op\">" << esc(f.title)
+      << ". One operation = " << esc(f.op_unit) << ".</p>\n";
+    if (!ok.empty()) {
+      o << "<p class=\"verdict\">" << esc(verdict(ok)) << "</p>\n";
+      bar_chart(o, ok, pal);
+      if (f.basis == StatBasis::per_op) quantile_chart(o, ok, pal);
+      if (f.family == 6 || f.family == 7) throughput_chart(o, ok, pal);
+    }
+    o << "<div class=\"scroll\"><table><tr><th>subject</th><th "
+         "class=\"l\">tier/backend</th><th>median</th><th>p99</th><th>max</th>"
+         "<th>ops/s</th><th>syscalls/op</th><th>allocs/op</th><th>vs "
+      << esc(f.baseline) << "</th><th class=\"l\">setup</th></tr>\n";
+    for (const auto* m : all) {
+      if (!m->error.empty()) {
+        o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">" << esc(m->tier + "/" + m->backend)
+          << "</td><td colspan=\"8\" class=\"w err\">" << esc(m->error) << "</td></tr>\n";
+        continue;
+      }
+      o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">"
+        << esc(m->tier == "-" ? "-" : m->tier + "/" + m->backend) << "</td><td>"
+        << esc(format_ns(m->median_ns)) << "</td><td>" << esc(format_ns(m->p99_ns)) << "</td><td>"
+        << esc(format_ns(m->max_ns)) << "</td><td>" << esc(format_rate(m->ops_per_s)) << "</td><td>"
+        << esc(format_fixed(m->syscalls_per_op, 2)) << (m->syscalls_source == "loop-counters" ? "~" : "")
+        << "</td><td>" << esc(format_fixed(m->allocs_per_op, 2)) << "</td><td>"
+        << (m->ratio ? format_ratio(*m->ratio) : "-") << "</td><td class=\"w\">" << esc(m->note)
+        << "</td></tr>\n";
+    }
+    o << "</table></div></section>\n";
+    i = j;
+  }
+
+  o << "<h2>Environment</h2>\n<table>\n";
+  for (const auto& [k, v] : r.env.fields)
+    o << "<tr><td>" << esc(k) << "</td><td class=\"w\" style=\"text-align:left\">" << esc(v)
+      << "</td></tr>\n";
+  o << "</table>\n";
+  if (!r.notes.empty()) {
+    o << "<h2>Notes</h2>\n<ul>\n";
+    for (const auto& n : r.notes) o << "<li>" << esc(n) << "</li>\n";
+    o << "</ul>\n";
+  }
+  o << "<p class=\"sub\">Total wall time " << fmt(r.wall_seconds) << " s.</p>\n</body></html>\n";
+}
+
+}  // namespace syncbench
