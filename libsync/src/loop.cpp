@@ -142,21 +142,30 @@ void Loop::schedule_remote(std::coroutine_handle<> h) noexcept {
   std::lock_guard lk(remote_mu_);
   remote_handles_.push_back(h);
   remote_pending_.store(true, std::memory_order_seq_cst);
-  if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
+  poke_locked();
+}
+
+// One notification per parked period is enough: the loop takes everything
+// queued when it wakes, and clears `notified_` when it does.
+void Loop::poke_locked() noexcept {
+  if (parked_.load(std::memory_order_seq_cst) && !notified_) {
+    notified_ = true;
+    wake_path_->notify_loop();
+  }
 }
 
 void Loop::post(std::function<void()> fn) {
   std::lock_guard lk(remote_mu_);
   remote_fns_.push_back(std::move(fn));
   remote_pending_.store(true, std::memory_order_seq_cst);
-  if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
+  poke_locked();
 }
 
 void Loop::stop() noexcept {
   std::lock_guard lk(remote_mu_);
   stop_requested_.store(true, std::memory_order_seq_cst);
   remote_pending_.store(true, std::memory_order_seq_cst);
-  if (parked_.load(std::memory_order_seq_cst)) wake_path_->notify_loop();
+  poke_locked();
 }
 
 void Loop::drain_remote() {
@@ -164,6 +173,7 @@ void Loop::drain_remote() {
   {
     std::lock_guard lk(remote_mu_);
     remote_pending_.store(false, std::memory_order_relaxed);
+    notified_ = false;
     remote_swap_.swap(remote_handles_);
     remote_fns_swap_.swap(remote_fns_);
   }
@@ -257,7 +267,7 @@ void Loop::run_once(const std::atomic<bool>* done) {
     if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
     if (block) {
       bump(counters_->waits);
-      backend_->wait(next_timeout(Clock::now()));
+      backend_->wait(timers_.empty() ? std::nullopt : next_timeout(Clock::now()));
     }
     parked_.store(false, std::memory_order_relaxed);
   }

@@ -28,12 +28,6 @@ Permit& Permit::operator=(Permit&& o) noexcept {
   return *this;
 }
 
-void Permit::release() noexcept {
-  if (sem_ && n_) sem_->release(n_);
-  sem_ = nullptr;
-  n_ = 0;
-}
-
 void Permit::forget() noexcept {
   if (sem_ && n_) sem_->forget_held(n_);
   sem_ = nullptr;
@@ -85,33 +79,10 @@ std::size_t Semaphore::in_use() const noexcept {
   return m > not_held ? m - not_held : 0;
 }
 
-AcquireResult Semaphore::try_acquire(std::size_t n) noexcept {
-  if (n == 0) return {WaitStatus::acquired, Permit()};
-  std::size_t s = state_.load(std::memory_order_relaxed);
-  for (;;) {
-    if (s & kClosed) return {WaitStatus::closed, Permit()};
-    if ((s & kWaiters) || (s >> kShift) < n) return {WaitStatus::would_block, Permit()};
-    if (state_.compare_exchange_weak(s, s - (n << kShift), std::memory_order_acquire,
-                                     std::memory_order_relaxed))
-      return {WaitStatus::acquired, Permit(*this, n)};
-  }
-}
-
 OwnedAcquireResult Semaphore::try_acquire_owned(const std::shared_ptr<Semaphore>& self,
                                                 std::size_t n) noexcept {
   auto r = self->try_acquire(n);
   return {r.status, OwnedPermit(self, std::move(r.permit))};
-}
-
-void Semaphore::release(std::size_t n) noexcept {
-  if (n == 0) return;
-  std::size_t s = state_.load(std::memory_order_relaxed);
-  while (!(s & kWaiters)) {
-    if (state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_release,
-                                     std::memory_order_relaxed))
-      return;
-  }
-  release_slow(n);
 }
 
 void Semaphore::release_slow(std::size_t n) noexcept {
@@ -255,42 +226,20 @@ Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned(std::shared_ptr<Semaphor
   return OwnedAcquireAwaiter(std::move(self), n, std::move(st));
 }
 
-bool Semaphore::AcquireAwaiter::await_ready() noexcept {
-  if (n_ > kMaxPermits) {
-    early_ = WaitStatus::would_block;
-    return true;
-  }
-  auto r = sem_.try_acquire(n_);
-  if (r.status == WaitStatus::would_block) {
-    if (wait_.stop_requested()) {
-      early_ = WaitStatus::cancelled;
-      return true;
-    }
-    return false;
-  }
-  r.permit.detach();  // re-created in await_resume
-  early_ = r.status;
-  return true;
-}
-
 bool Semaphore::AcquireAwaiter::await_suspend(std::coroutine_handle<> h) {
-  wait_.bind(h);
-  wait_.node.need = n_;
+  wait_.emplace(static_cast<detail::Waitable&>(sem_), deadline_, std::move(stop_));
+  detail::AsyncWait& w = *wait_;
+  w.bind(h);
+  w.node.need = n_;
   {
     std::lock_guard lk(sem_.queue_.mutex());
-    if (sem_.take_or_enqueue(wait_.node) == Enqueue::done) {
-      early_ = wait_.node.status;
+    if (sem_.take_or_enqueue(w.node) == Enqueue::done) {
+      early_ = w.node.status;
       return false;
     }
   }
-  wait_.arm();
+  w.arm();
   return true;
-}
-
-AcquireResult Semaphore::AcquireAwaiter::await_resume() noexcept {
-  WaitStatus s = early_ ? *early_ : wait_.finish();
-  if (s == WaitStatus::acquired) return {s, Permit(sem_, n_)};
-  return {s, Permit()};
 }
 
 AcquireResult Semaphore::acquire_blocking(std::size_t n, std::stop_token st) {

@@ -166,6 +166,8 @@ class Loop {
   std::vector<std::coroutine_handle<>> remote_swap_;
   std::vector<std::function<void()>> remote_fns_swap_;
   std::atomic<bool> remote_pending_{false};
+  bool notified_ = false;  // guarded by remote_mu_
+  void poke_locked() noexcept;
   std::atomic<bool> parked_{false};
   std::atomic<bool> stop_requested_{false};
   bool running_loop_ = false;

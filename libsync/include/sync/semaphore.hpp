@@ -54,7 +54,7 @@ class Permit {
   Semaphore* semaphore() const noexcept { return sem_; }
 
   // Returns the permits now instead of at destruction.
-  void release() noexcept;
+  inline void release() noexcept;
   // The permits are gone for good: the semaphore's max() shrinks by count().
   void forget() noexcept;
   // Gives up ownership without releasing; the caller must later call
@@ -162,6 +162,8 @@ class Semaphore final : private detail::Waitable {
   static constexpr unsigned kShift = 2;
 
   enum class Enqueue { done, queued };
+  // Lock-free: take `n` free permits if nobody is queued.
+  WaitStatus take_fast(std::size_t n) noexcept;
   // Under the queue lock: take what is free for `n`, queue it if short.
   Enqueue take_or_enqueue(detail::WaiterNode& n) noexcept;
   // Under the queue lock: hand `n` permits to the queue head(s), the rest to
@@ -183,18 +185,72 @@ class Semaphore::AcquireAwaiter {
  public:
   AcquireAwaiter(Semaphore& s, std::size_t n, std::optional<Clock::time_point> deadline,
                  std::stop_token st) noexcept
-      : sem_(s), n_(n), wait_(s, deadline, std::move(st)) {}
+      : sem_(s), n_(n), deadline_(deadline), stop_(std::move(st)) {}
 
-  bool await_ready() noexcept;
+  // The uncontended path stays in this header: no out-of-line call and no
+  // waiter state is built unless the task really has to wait.
+  bool await_ready() noexcept {
+    if (n_ > kMaxPermits) {
+      early_ = WaitStatus::would_block;
+      return true;
+    }
+    WaitStatus s = sem_.take_fast(n_);
+    if (s == WaitStatus::would_block) {
+      if (!stop_.stop_requested()) return false;
+      s = WaitStatus::cancelled;
+    }
+    early_ = s;
+    return true;
+  }
   bool await_suspend(std::coroutine_handle<> h);
-  AcquireResult await_resume() noexcept;
+  AcquireResult await_resume() noexcept {
+    WaitStatus s = early_ ? *early_ : wait_->finish();
+    if (s == WaitStatus::acquired) return {s, Permit(sem_, n_)};
+    return {s, Permit()};
+  }
 
  private:
   Semaphore& sem_;
   std::size_t n_;
-  detail::AsyncWait wait_;
+  std::optional<Clock::time_point> deadline_;
+  std::stop_token stop_;
+  std::optional<detail::AsyncWait> wait_;
   std::optional<WaitStatus> early_;
 };
+
+inline WaitStatus Semaphore::take_fast(std::size_t n) noexcept {
+  if (n == 0) return WaitStatus::acquired;
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (s & kClosed) return WaitStatus::closed;
+    if ((s & kWaiters) || (s >> kShift) < n) return WaitStatus::would_block;
+    if (state_.compare_exchange_weak(s, s - (n << kShift), std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+      return WaitStatus::acquired;
+  }
+}
+
+inline AcquireResult Semaphore::try_acquire(std::size_t n) noexcept {
+  WaitStatus s = take_fast(n);
+  return {s, s == WaitStatus::acquired ? Permit(*this, n) : Permit()};
+}
+
+inline void Semaphore::release(std::size_t n) noexcept {
+  if (n == 0) return;
+  std::size_t s = state_.load(std::memory_order_relaxed);
+  while (!(s & kWaiters)) {
+    if (state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_release,
+                                     std::memory_order_relaxed))
+      return;
+  }
+  release_slow(n);
+}
+
+inline void Permit::release() noexcept {
+  if (sem_ && n_) sem_->release(n_);
+  sem_ = nullptr;
+  n_ = 0;
+}
 
 class Semaphore::OwnedAcquireAwaiter {
  public:

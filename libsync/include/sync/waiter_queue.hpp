@@ -77,8 +77,10 @@ struct WaiterNode {
 
   alignas(4) std::atomic<std::uint32_t> word{kWordWaiting};
 
-  // uring-futex tier bookkeeping; touched only by the waiter's loop thread.
-  bool in_kernel = false;  // a FUTEX_WAIT SQE for this node has not completed
+  // uring-futex tier bookkeeping; touched only by the waiter's loop thread:
+  // the ring's slot for this node's FUTEX_WAIT while it is in the kernel.
+  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+  std::uint32_t futex_slot = kNoSlot;
 };
 
 // The primitive side of a queued node, used by timeouts, cancellation and

@@ -13,7 +13,10 @@
 //   - a wake between the CAS and the kernel seeing the SQE makes the
 //     FUTEX_WAIT fail with -EAGAIN at once (the word changed), which the
 //     backend treats as the wake;
-//   - a wake after that is an ordinary futex wake of a sleeping waiter.
+//   - a wake after that is an ordinary futex wake of a sleeping waiter; if
+//     the waker is on the waiter's own loop, the task is scheduled at once and
+//     its FUTEX_WAIT is orphaned and retired in the background (see
+//     uring_backend.hpp), so even then a same-loop wake makes no syscall.
 // No interleaving leaves a kWordWoken node asleep in the kernel.
 //
 // The waker's futex wake goes out as a FUTEX_WAKE SQE on its own ring when
@@ -52,13 +55,22 @@ class FutexWakePath final : public WakePath {
 
   void deliver(WaiterNode& n) noexcept override {
     Loop* target = n.loop;
-    std::uint32_t prev = n.word.exchange(kWordWoken, std::memory_order_acq_rel);
-    // From here on only the word's address is used.
-    if (prev != kWordArmed) {
-      if (Loop::current() == target) bump(target->counters().local_wakes);
-      return;  // the target loop finds it before it next blocks
-    }
     Loop* cur = Loop::current();
+    std::uint32_t prev = n.word.exchange(kWordWoken, std::memory_order_acq_rel);
+    if (cur == target) {
+      // On the waiter's own loop the node cannot go away under us (its task
+      // resumes only on this thread, later), so the task is scheduled now; an
+      // armed FUTEX_WAIT is left to retire in the background.
+      bump(target->counters().local_wakes);
+      if (prev == kWordArmed) {
+        ring_.orphan_futex_wait(n);
+        loop_.schedule(n.handle);
+      }
+      // Not yet armed: poll() / prepare_sleep() find it on the pending list.
+      return;
+    }
+    // Another thread: from here on only the word's address is used.
+    if (prev != kWordArmed) return;  // the target loop finds it before it next blocks
     if (cur && cur->backend_kind() == BackendKind::uring) {
       try {
         static_cast<UringBackend&>(cur->backend()).queue_futex_wake(&n.word);
@@ -70,7 +82,9 @@ class FutexWakePath final : public WakePath {
       bump(cur->counters().futex_wake_syscalls);
       bump(cur->counters().syscalls);
     }
-    linux_detail::futex_wake(&n.word, 1);
+    // Wake every waiter on the word: besides this node's wait there can only
+    // be orphans (see uring_backend.hpp), which must not take the wake.
+    linux_detail::futex_wake(&n.word, 0x7fffffff);
   }
 
   void poll() noexcept override {
@@ -107,7 +121,7 @@ class FutexWakePath final : public WakePath {
   void forget(WaiterNode& n) noexcept override {
     auto it = std::find(pending_.begin(), pending_.end(), &n);
     if (it != pending_.end()) pending_.erase(it);
-    ring_.cancel_futex_wait_sync(n);
+    ring_.orphan_futex_wait(n);
   }
 
   void notify_loop() noexcept override {

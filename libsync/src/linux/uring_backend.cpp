@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <string_view>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -43,8 +45,19 @@ UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop
       IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
       0,
   };
+  // SYNC_URING_SETUP=coop|plain starts further down the list (for comparing
+  // ring modes in syncbench); the default takes the first the kernel accepts.
+  std::size_t first = 0;
+  if (const char* v = std::getenv("SYNC_URING_SETUP")) {
+    std::string_view mode(v);
+    if (mode == "coop") first = 1;
+    else if (mode == "plain") first = 2;
+    else if (mode != "defer" && !mode.empty())
+      throw std::runtime_error("libsync: SYNC_URING_SETUP=" + std::string(mode) + " is not defer, coop or plain");
+  }
   int ret = -EINVAL;
-  for (unsigned flags : attempts) {
+  for (std::size_t i = first; i < std::size(attempts); ++i) {
+    unsigned flags = attempts[i];
     io_uring_params p{};
     p.flags = flags;
     ret = io_uring_queue_init_params(entries, &ring_, &p);
@@ -86,6 +99,7 @@ io_uring_sqe* UringBackend::get_sqe() {
     // The submission queue is full: hand it to the kernel, which frees it.
     bump(loop_.counters().syscalls);
     io_uring_submit(&ring_);
+    lazy_sqes_ = 0;
     sqe = io_uring_get_sqe(&ring_);
     if (!sqe) throw std::runtime_error("libsync: io_uring submission queue stays full");
   }
@@ -166,6 +180,7 @@ void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
   } else {
     io_uring_submit_and_wait(&ring_, 1);
   }
+  lazy_sqes_ = 0;
   reap();
 }
 
@@ -193,17 +208,21 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
       break;
     }
     case kTagFutex: {
-      auto* n = static_cast<WaiterNode*>(ptr);
-      n->in_kernel = false;
+      auto slot = static_cast<std::uint32_t>(data >> 3);
+      WaiterNode* n = slots_[slot];
+      slots_[slot] = nullptr;
+      free_slots_.push_back(slot);
       --futex_waits_in_kernel_;
-      if (n == draining_) break;
+      if (!n) break;  // an orphan, retired
+      n->futex_slot = WaiterNode::kNoSlot;
       if (n->word.load(std::memory_order_acquire) == kWordWoken) {
         bump(loop_.counters().futex_wait_cqes);
         loop_.schedule(n->handle);
         break;
       }
-      // Still kWordArmed: a wake meant for memory this word reused, or the
-      // SQE raced a wake that has not landed yet. Either way, sleep again.
+      // Still kWordArmed: a wake meant for a waiter whose memory this word
+      // reused, or the SQE raced a wake that has not landed yet. Either way,
+      // sleep again.
       if (res == 0 || res == -EAGAIN || res == -EINTR || res == -ECANCELED) {
         arm_futex_wait(*n);
         break;
@@ -241,17 +260,26 @@ void UringBackend::arm_eventfd_read() {
 
 void UringBackend::arm_futex_wait(WaiterNode& n) {
   io_uring_sqe* sqe = get_sqe();
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = &n;
+  } else {
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(&n);
+  }
   linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(&n.word), kWordArmed,
                                 linux_detail::futex_mode().futex2_flags);
-  io_uring_sqe_set_data64(sqe, tagged(&n, kTagFutex));
-  n.in_kernel = true;
+  io_uring_sqe_set_data64(sqe, (static_cast<std::uint64_t>(slot) << 3) | kTagFutex);
+  n.futex_slot = slot;
   ++futex_waits_in_kernel_;
   bump(loop_.counters().futex_waits_armed);
 }
 
 void UringBackend::queue_futex_wake(const std::atomic<std::uint32_t>* word) {
   io_uring_sqe* sqe = get_sqe();
-  linux_detail::prep_futex_wake(sqe, reinterpret_cast<const std::uint32_t*>(word), 1,
+  linux_detail::prep_futex_wake(sqe, reinterpret_cast<const std::uint32_t*>(word), 0x7fffffff,
                                 linux_detail::futex_mode().futex2_flags);
   io_uring_sqe_set_data64(sqe, kTagIgnore);
   // Its result (how many woke) changes nothing here; a completion would only
@@ -260,21 +288,22 @@ void UringBackend::queue_futex_wake(const std::atomic<std::uint32_t>* word) {
   bump(loop_.counters().futex_wake_sqes);
 }
 
-void UringBackend::cancel_futex_wait_sync(WaiterNode& n) noexcept {
-  if (!n.in_kernel) return;
+void UringBackend::orphan_futex_wait(WaiterNode& n) noexcept {
+  if (n.futex_slot == WaiterNode::kNoSlot) return;
+  slots_[n.futex_slot] = nullptr;
+  n.futex_slot = WaiterNode::kNoSlot;
   try {
     io_uring_sqe* sqe = get_sqe();
-    io_uring_prep_cancel64(sqe, tagged(&n, kTagFutex), 0);
+    linux_detail::prep_futex_wake(sqe, reinterpret_cast<const std::uint32_t*>(&n.word), 0x7fffffff,
+                                  linux_detail::futex_mode().futex2_flags);
     io_uring_sqe_set_data64(sqe, kTagIgnore);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    ++lazy_sqes_;
   } catch (...) {
+    // No SQE: the orphan stays in the kernel until the ring closes. Its slot
+    // is already detached, and node wakes wake every waiter on a word, so it
+    // cannot take a wake from anyone.
   }
-  draining_ = &n;
-  while (n.in_kernel) {
-    bump(loop_.counters().syscalls);
-    io_uring_submit_and_wait(&ring_, 1);
-    reap();
-  }
-  draining_ = nullptr;
 }
 
 void UringBackend::arm_doorbell(std::atomic<std::uint32_t>& word) {

@@ -7,10 +7,15 @@
 // loop, because SINGLE_ISSUER binds a ring to the thread that enables it and
 // a loop is often built on one thread and run on another.
 //
-// user_data carries a pointer with a tag in its low three bits: an IoOp, a
-// WaiterNode sleeping in FUTEX_WAIT, the futex doorbell, the eventfd read
-// (generic tier), or an SQE whose completion needs no action (FUTEX_WAKE,
-// ASYNC_CANCEL).
+// user_data carries a tag in its low three bits and above it a pointer (an
+// IoOp, the futex doorbell, a multishot accept) or, for a waiter's
+// FUTEX_WAIT, the index of a slot in this ring's table. The slot, not the
+// node, is what the kernel's completion names: a wait whose task already
+// resumed (woken on this loop, or destroyed) is *orphaned* by clearing its
+// slot, so its late completion finds nothing to touch. Orphans are retired by
+// a FUTEX_WAKE of every waiter on their word, and every node wake wakes all
+// waiters on the word too, so a stale orphan can never swallow a wake meant
+// for a newer waiter whose node reuses the same memory.
 #pragma once
 
 #include "backend.hpp"
@@ -21,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 namespace libsync::detail {
 
@@ -35,7 +41,7 @@ class UringBackend final : public Backend {
   void abandon(IoOp& op) noexcept override;
   void wait(std::optional<std::chrono::nanoseconds> timeout) override;
   bool has_outstanding() const noexcept override;
-  bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) != 0; }
+  bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) > lazy_sqes_; }
   void notify() noexcept override;
   bool start_multishot_accept(MultishotAccept& ms) override;
   void stop_multishot_accept(MultishotAccept& ms) noexcept override;
@@ -43,10 +49,12 @@ class UringBackend final : public Backend {
   // ---- uring-futex tier ----
   // FUTEX_WAIT on n.word, expecting kWordArmed.
   void arm_futex_wait(WaiterNode& n);
-  // FUTEX_WAKE of one waiter on `word`, sent with this ring's next submit.
+  // FUTEX_WAKE of every waiter on `word`. Urgent: the loop hands it to the
+  // kernel at its next iteration (another loop's task is waiting on it).
   void queue_futex_wake(const std::atomic<std::uint32_t>* word);
-  // Cancels n's FUTEX_WAIT and reaps until its completion has arrived.
-  void cancel_futex_wait_sync(WaiterNode& n) noexcept;
+  // Detaches n from its FUTEX_WAIT (if one is in the kernel) and queues a
+  // lazy FUTEX_WAKE to retire it; n may be freed as soon as this returns.
+  void orphan_futex_wait(WaiterNode& n) noexcept;
   // FUTEX_WAIT on the loop's doorbell word, expecting 0, if not already armed.
   void arm_doorbell(std::atomic<std::uint32_t>& word);
 
@@ -71,8 +79,11 @@ class UringBackend final : public Backend {
   bool efd_armed_ = false;
   bool doorbell_armed_ = false;
   std::size_t ops_in_flight_ = 0;
-  std::size_t futex_waits_in_kernel_ = 0;
-  const void* draining_ = nullptr;  // the op / node abandon waits for
+  std::size_t futex_waits_in_kernel_ = 0;  // orphans included, until their CQE
+  unsigned lazy_sqes_ = 0;                // queued SQEs that may wait for the next enter
+  std::vector<WaiterNode*> slots_;        // FUTEX_WAIT slot -> node (null: orphan)
+  std::vector<std::uint32_t> free_slots_;
+  const void* draining_ = nullptr;        // the op abandon() waits for
 };
 
 }  // namespace libsync::detail

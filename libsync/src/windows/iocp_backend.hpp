@@ -87,10 +87,10 @@ class IocpBackend final : public Backend {
   void notify() noexcept override;
 
   // ---- iocp tier ----
-  // Any thread. Queues a kWakeKey packet naming `n`. The caller has already
-  // stored kWordWoken in n.word, so this never reads *n: only its address
-  // travels, and the loop thread dereferences it when the packet arrives
-  // (the node stays alive until then; see IocpWakePath).
+  // Any thread. Queues a kWakeKey packet naming `n`, an armed node whose
+  // word the caller has already turned to kWordWoken; so this never reads
+  // *n: only its address travels, and the loop thread dereferences it when
+  // the packet arrives (the node stays alive until then; see IocpWakePath).
   void post_wake(const WaiterNode* n) noexcept;
   // Loop thread. Dequeues (handling everything else normally) until the wake
   // packet naming `n` has arrived, so nothing refers to `n` afterwards.

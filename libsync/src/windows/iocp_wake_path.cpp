@@ -1,35 +1,46 @@
-// The iocp tier: a wake from another thread is a completion packet posted to
-// the waiter loop's port, carrying the WaiterNode's address under its own
-// completion key. The loop dequeues it with the same
-// GetQueuedCompletionStatusEx that returns its socket completions, so I/O
-// and synchronization wakeups reach a task through one queue, with no
-// remote-queue lock and no separate notifier. A wake on the waiter's own
-// loop thread only pushes the task onto the ready queue: no syscall.
+// The iocp tier: a wake from another thread to a loop blocked in its port is
+// a completion packet posted to that port, carrying the WaiterNode's address
+// under its own completion key. The loop dequeues it with the same
+// GetQueuedCompletionStatusEx that returns its socket completions, so I/O and
+// synchronization wakeups reach a task through one queue, with no
+// remote-queue lock and no separate notifier.
+//
+// A packet is only needed when the loop sleeps, so arming is lazy, as in the
+// uring-futex tier. A suspending node starts at kWordWaiting on the loop's
+// pending list; only when the loop is about to block does it CAS each
+// pending node to kWordArmed ("the loop sleeps in its port; wake it with a
+// packet"). A waker exchanges the word to kWordWoken and posts only if it saw
+// kWordArmed. So:
+//   - a wake before arming costs the waker one atomic exchange, and the loop
+//     finds the node in poll() or prepare_sleep(): a loop that is busy, or
+//     on its way to sleep, is never sent a packet, and a same-loop wake never
+//     makes a syscall;
+//   - the CAS and the exchange serialize on the word: either the loop armed
+//     first and the waker posts, or the waker came first and the loop does
+//     not block. No interleaving strands an armed node without a packet.
 //
 // The node's life, and why the packet can carry a bare pointer:
-//
-//   - on_suspend (loop thread) sets n.in_kernel: "a packet naming n may be
-//     on its way". Only the loop thread reads or writes that flag.
-//   - A remote waker copies nothing from the node it still needs after the
-//     wake, stores kWordWoken (release), and then posts the node's address.
-//     Storing kWordWoken is its last touch of the node, as waiter_queue.hpp
-//     requires; the post uses the address as a value only. The waiter's loop
-//     cannot go away in between: it either resumes the task (which needs
-//     this very packet) or destroys the frame, and then forget() waits for
-//     the packet (below).
-//   - The loop dequeues the packet, clears in_kernel and resumes the task.
-//     Until then nothing else resumes it, so the node is alive when the
-//     packet is read.
-//   - If the frame is destroyed while a wake is pending (loop teardown),
-//     AsyncWait's destructor first waits for kWordWoken and then calls
-//     forget(). With in_kernel still set the packet is posted or about to be;
-//     forget() dequeues until it arrives (handling everything else as usual),
-//     so no packet naming freed memory is left in the port. A node that was
-//     never woken (the destructor took it out of its queue itself) still reads
-//     kWordWaiting and has no packet.
+//   - `in_kernel` (loop thread only) means "armed: a packet may name this
+//     node". Set by prepare_sleep(), cleared when the packet is dequeued.
+//   - After its exchange the waker never reads the node again, as
+//     waiter_queue.hpp requires; the post uses the address as a value only.
+//     The loop cannot be gone before that post: it either resumes the task
+//     (which needs this very packet) or destroys the frame, and then forget()
+//     waits for the packet.
+//   - Until the packet is dequeued nothing else resumes the task, so the node
+//     is alive when the loop reads it.
+//   - If the frame is destroyed first (loop teardown), AsyncWait's destructor
+//     waits for kWordWoken and calls forget(): an armed, woken node's packet
+//     is posted or about to be, and forget() dequeues until it arrives
+//     (handling everything else as usual), so no packet naming freed memory
+//     is left in the port. A node still reading kWordWaiting or kWordArmed
+//     was taken out of its queue by the destructor itself and has no packet.
 #include "loop_counters.hpp"
 #include "wake_path.hpp"
 #include "windows/iocp_backend.hpp"
+
+#include <algorithm>
+#include <vector>
 
 namespace libsync::detail {
 namespace {
@@ -37,29 +48,66 @@ namespace {
 class IocpWakePath final : public WakePath {
  public:
   explicit IocpWakePath(Loop& loop)
-      : loop_(loop), port_(static_cast<IocpBackend&>(loop.backend())) {}
+      : loop_(loop), port_(static_cast<IocpBackend&>(loop.backend())) {
+    pending_.reserve(16);
+  }
   Tier tier() const noexcept override { return Tier::iocp; }
 
-  void on_suspend(WaiterNode& n) noexcept override { n.in_kernel = true; }
+  void on_suspend(WaiterNode& n) noexcept override {
+    n.in_kernel = false;
+    try {
+      pending_.push_back(&n);
+    } catch (...) {
+      arm_now(n);  // no room on the pending list: arm at once instead
+    }
+  }
 
   void deliver(WaiterNode& n) noexcept override {
     if (Loop::current() == &loop_) {
-      // Same loop: the node is ours to touch until kWordWoken, and no packet
-      // will name it.
-      std::coroutine_handle<> h = n.handle;
-      n.in_kernel = false;
-      n.word.store(kWordWoken, std::memory_order_release);
+      // Same loop, so the node is ours to read until kWordWoken, and no
+      // packet is pending for it unless it is armed.
       bump(loop_.counters().local_wakes);
-      loop_.schedule(h);
+      if (n.in_kernel) {
+        // Armed while the loop slept, woken now by a task or timer of this
+        // loop: resume it directly; nobody else will post for it.
+        std::coroutine_handle<> h = n.handle;
+        n.in_kernel = false;
+        n.word.store(kWordWoken, std::memory_order_release);
+        loop_.schedule(h);
+        return;
+      }
+      n.word.store(kWordWoken, std::memory_order_release);  // poll() picks it up
       return;
     }
-    n.word.store(kWordWoken, std::memory_order_release);
+    std::uint32_t prev = n.word.exchange(kWordWoken, std::memory_order_acq_rel);
     // From here on only the node's address is used.
-    port_.post_wake(&n);
+    if (prev == kWordArmed) port_.post_wake(&n);
+  }
+
+  void poll() noexcept override {
+    if (pending_.empty()) return;
+    auto woken = [this](WaiterNode* n) {
+      if (n->word.load(std::memory_order_acquire) != kWordWoken) return false;
+      loop_.schedule(n->handle);
+      return true;
+    };
+    pending_.erase(std::remove_if(pending_.begin(), pending_.end(), woken), pending_.end());
+  }
+
+  bool prepare_sleep() noexcept override {
+    bool found = false;
+    for (WaiterNode* n : pending_) found |= !arm_now(*n);
+    pending_.clear();
+    return !found;
   }
 
   void forget(WaiterNode& n) noexcept override {
-    if (!n.in_kernel) return;  // woken on this thread, or its packet already came
+    auto it = std::find(pending_.begin(), pending_.end(), &n);
+    if (it != pending_.end()) {
+      pending_.erase(it);  // never armed: no waker posts for it
+      return;
+    }
+    if (!n.in_kernel) return;  // not armed, or its packet already came
     n.in_kernel = false;
     if (n.word.load(std::memory_order_acquire) != kWordWoken) return;  // never woken: no packet
     port_.drain_wake(n);
@@ -71,8 +119,20 @@ class IocpWakePath final : public WakePath {
   }
 
  private:
+  // Arms `n`, or, if a waker got there first, schedules it. True when armed.
+  bool arm_now(WaiterNode& n) noexcept {
+    std::uint32_t expected = kWordWaiting;
+    if (n.word.compare_exchange_strong(expected, kWordArmed, std::memory_order_acq_rel)) {
+      n.in_kernel = true;
+      return true;
+    }
+    loop_.schedule(n.handle);  // woken before it was armed
+    return false;
+  }
+
   Loop& loop_;
   IocpBackend& port_;
+  std::vector<WaiterNode*> pending_;  // suspended since the loop last slept; not armed
 };
 
 }  // namespace
