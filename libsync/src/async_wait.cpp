@@ -13,6 +13,7 @@ namespace libsync::detail {
 void AsyncWait::bind(std::coroutine_handle<> h) {
   Loop* loop = Loop::current();
   if (!loop) throw std::logic_error("libsync: co_await on a primitive outside a running Loop");
+  if (deadline_) loop->reserve_timer();  // arm() runs after enqueueing and must not throw
   node.loop = loop;
   node.handle = h;
   node.word.store(kWordWaiting, std::memory_order_relaxed);

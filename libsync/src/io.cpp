@@ -86,20 +86,15 @@ void close_socket(socket_handle s) noexcept {
 
 Acceptor::~Acceptor() {
   if (ms_.loop) ms_.loop->backend().stop_multishot_accept(ms_);
-  while (ms_.count) {
-    long long fd = ms_.ready[ms_.head];
-    ms_.head = (ms_.head + 1) % detail::MultishotAccept::kCapacity;
-    --ms_.count;
+  for (long long fd : ms_.ready)
     if (fd >= 0) close_socket(static_cast<socket_handle>(fd));
-  }
 }
 
 bool Acceptor::Awaiter::await_ready() noexcept {
   auto& ms = a_.ms_;
-  if (ms.count == 0) return false;
-  result_ = ms.ready[ms.head];
-  ms.head = (ms.head + 1) % detail::MultishotAccept::kCapacity;
-  --ms.count;
+  if (ms.ready.empty()) return false;
+  result_ = ms.ready.front();
+  ms.ready.pop_front();
   return true;
 }
 

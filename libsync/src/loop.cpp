@@ -138,9 +138,10 @@ void Loop::schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
 // ~Loop takes remote_mu_ last: a waker that has started cannot still be
 // touching the loop (its counters, its notifier) once the woken task has
 // finished and the loop is being destroyed.
-void Loop::schedule_remote(std::coroutine_handle<> h) noexcept {
+void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
   std::lock_guard lk(remote_mu_);
   remote_handles_.push_back(h);
+  if (woken) woken->store(detail::kWordWoken, std::memory_order_release);
   remote_pending_.store(true, std::memory_order_seq_cst);
   poke_locked();
 }
@@ -180,8 +181,10 @@ void Loop::drain_remote() {
   bump(counters_->remote_wakes, remote_swap_.size());
   for (auto h : remote_swap_) ready_.push_back(h);
   remote_swap_.clear();
-  for (auto& fn : remote_fns_swap_) fn();
-  remote_fns_swap_.clear();
+  // Take them out first: if one throws, none of them runs twice.
+  std::vector<std::function<void()>> fns;
+  fns.swap(remote_fns_swap_);
+  for (auto& fn : fns) fn();
 }
 
 // ---- timers: a binary min-heap of intrusive nodes that know their index ----
@@ -284,10 +287,14 @@ void Loop::run_once(const std::atomic<bool>* done) {
   }
 }
 
-void Loop::run_loop(const std::atomic<bool>* done) {
+void Loop::check_can_run() const {
   if (running_loop_) throw std::logic_error("libsync: Loop::run/block_on called re-entrantly");
   if (t_current != nullptr && t_current != this)
     throw std::logic_error("libsync: another loop is already running on this thread");
+}
+
+void Loop::run_loop(const std::atomic<bool>* done) {
+  check_can_run();
   CurrentScope scope(this);
   running_loop_ = true;
   struct Reset {

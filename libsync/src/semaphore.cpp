@@ -225,6 +225,11 @@ Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned(std::shared_ptr<Semaphor
                                                         std::size_t n, std::stop_token st) {
   return OwnedAcquireAwaiter(std::move(self), n, std::move(st));
 }
+Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned_for(std::shared_ptr<Semaphore> self,
+                                                            std::chrono::nanoseconds d, std::size_t n,
+                                                            std::stop_token st) {
+  return OwnedAcquireAwaiter(std::move(self), n, std::move(st), deadline_after(d));
+}
 
 bool Semaphore::AcquireAwaiter::await_suspend(std::coroutine_handle<> h) {
   wait_.emplace(static_cast<detail::Waitable&>(sem_), deadline_, std::move(stop_));

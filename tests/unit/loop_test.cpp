@@ -288,6 +288,70 @@ TEST_CASE("an Acceptor hands out every connection, multishot on io_uring") {
   CHECK(multishot == (loop.backend_kind() == BackendKind::uring));
 }
 
+TEST_CASE("an Acceptor hands out a whole burst and keeps accepting after pausing at its high-water mark") {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  REQUIRE(lfd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(lfd, 128) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  // 70 connections wait in the backlog before the first accept: one multishot
+  // burst takes them all, past the high-water mark.
+  constexpr int kBurst = 70;
+  std::vector<int> clients;
+  for (int i = 0; i < kBurst + 1; ++i) {
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(c >= 0);
+    if (i < kBurst) REQUIRE(::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    clients.push_back(c);
+  }
+  Loop loop(tier_options());
+  Watchdog dog(20s, "acceptor burst");
+  int accepted = 0;
+  loop.block_on([&]() -> Task<> {
+    Acceptor acceptor(lfd);
+    for (int i = 0; i < kBurst; ++i) {
+      auto a = co_await acceptor.accept();
+      REQUIRE(a.ok());
+      ::close(static_cast<int>(a.value));
+      ++accepted;
+    }
+    // The queue is drained and this accept waits at once, possibly while
+    // the pause at the high-water mark is still being cancelled; one more
+    // client arrives only later, from another thread.
+    std::thread late([&] {
+      std::this_thread::sleep_for(50ms);
+      ::connect(clients.back(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    });
+    auto a = co_await acceptor.accept();
+    late.join();
+    REQUIRE(a.ok());
+    ::close(static_cast<int>(a.value));
+    ++accepted;
+  }());
+  for (int c : clients) ::close(c);
+  ::close(lfd);
+  CHECK(accepted == kBurst + 1);
+}
+
+TEST_CASE("a refused nested block_on leaves nothing behind on the loop") {
+  Loop loop(tier_options());
+  bool refused = false;
+  loop.block_on([&]() -> Task<> {
+    try {
+      loop.block_on([]() -> Task<> { co_return; }());
+    } catch (const std::logic_error&) {
+      refused = true;
+    }
+    co_return;
+  }());
+  CHECK(refused);
+  CHECK(loop.spawned_tasks() == 0);
+}
+
 TEST_CASE("a loop destroyed with a recv in flight cancels it cleanly") {
   SocketPair sp;
   {

@@ -190,6 +190,7 @@ TEST_CASE("close wakes every waiter with closed and the semaphore stays closed")
     CHECK(s.forget_permits(1) == 1);
     CHECK(s.is_closed());
     CHECK(s.try_acquire(1).status == WaitStatus::closed);
+    CHECK(s.try_acquire(0).status == WaitStatus::closed);
     CHECK((co_await s.acquire(1)).status == WaitStatus::closed);
     held.permit.release();  // permits held at close still come back
   }());

@@ -18,6 +18,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <stop_token>
 
@@ -61,9 +62,7 @@ struct IoOp {
 struct MultishotAccept {
   socket_handle fd = kInvalidSocket;
   Loop* loop = nullptr;
-  static constexpr unsigned kCapacity = 64;
-  long long ready[kCapacity] = {};  // accepted sockets (or -errno), FIFO ring
-  unsigned head = 0, count = 0;
+  std::deque<long long> ready;      // accepted sockets (or -errno), oldest first
   std::coroutine_handle<> waiter;   // a task waiting for the next connection
   long long* waiter_result = nullptr;
   bool armed = false;               // the SQE is live in the kernel

@@ -124,8 +124,13 @@ class Loop {
 
   // ---- for awaitables and wake paths (loop thread unless noted) ----
   void schedule(std::coroutine_handle<> h);
-  void schedule_remote(std::coroutine_handle<> h) noexcept;  // any thread
+  // Any thread. If `woken` is given, stores kWordWoken to it under the
+  // remote lock, after the push (see GenericWakePath).
+  void schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken = nullptr) noexcept;
   void add_timer(detail::TimerNode& t);
+  // Makes the next add_timer() unable to fail (it is then a push into
+  // reserved space): waits reserve before they enqueue themselves.
+  void reserve_timer() { timers_.reserve(timers_.size() + 1); }
   void cancel_timer(detail::TimerNode& t) noexcept;
   detail::Backend& backend() noexcept { return *backend_; }
   detail::WakePath& wake_path() noexcept { return *wake_path_; }
@@ -138,6 +143,7 @@ class Loop {
   friend struct detail::RootTask;
 
   void run_loop(const std::atomic<bool>* done);
+  void check_can_run() const;
   void run_once(const std::atomic<bool>* done);
   void drain_remote();
   void fire_timers(Clock::time_point now);
@@ -218,6 +224,7 @@ inline Task<void> capture_result(Task<void> t, std::optional<std::monostate>& ou
 template <class T>
 T Loop::block_on(Task<T> t) {
   using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+  check_can_run();  // before the root exists: a refused call leaves nothing behind
   std::optional<Stored> result;
   std::exception_ptr error;
   std::atomic<bool> done{false};

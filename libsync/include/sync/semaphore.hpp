@@ -135,6 +135,8 @@ class Semaphore final : private detail::Waitable {
   class OwnedAcquireAwaiter;
   static OwnedAcquireAwaiter acquire_owned(std::shared_ptr<Semaphore> self, std::size_t n = 1,
                                            std::stop_token st = {});
+  static OwnedAcquireAwaiter acquire_owned_for(std::shared_ptr<Semaphore> self, std::chrono::nanoseconds timeout,
+                                               std::size_t n = 1, std::stop_token st = {});
   static OwnedAcquireResult try_acquire_owned(const std::shared_ptr<Semaphore>& self,
                                               std::size_t n = 1) noexcept;
 
@@ -151,7 +153,9 @@ class Semaphore final : private detail::Waitable {
   std::size_t available() const noexcept { return state_.load(std::memory_order_acquire) >> kShift; }
   std::size_t max() const noexcept { return max_.load(std::memory_order_acquire); }
   // Permits held by Permits (max minus free minus those already handed to
-  // waiters that are still queued for more).
+  // waiters that are still queued for more). A snapshot for statistics: it
+  // reads three counters separately, so under concurrent change it can be
+  // off for a moment.
   std::size_t in_use() const noexcept;
   std::size_t waiters() const noexcept { return queue_.size(); }
 
@@ -219,8 +223,8 @@ class Semaphore::AcquireAwaiter {
 };
 
 inline WaitStatus Semaphore::take_fast(std::size_t n) noexcept {
-  if (n == 0) return WaitStatus::acquired;
   std::size_t s = state_.load(std::memory_order_relaxed);
+  if (n == 0) return (s & kClosed) ? WaitStatus::closed : WaitStatus::acquired;
   for (;;) {
     if (s & kClosed) return WaitStatus::closed;
     if ((s & kWaiters) || (s >> kShift) < n) return WaitStatus::would_block;
@@ -254,8 +258,9 @@ inline void Permit::release() noexcept {
 
 class Semaphore::OwnedAcquireAwaiter {
  public:
-  OwnedAcquireAwaiter(std::shared_ptr<Semaphore> s, std::size_t n, std::stop_token st)
-      : sem_(std::move(s)), inner_(*sem_, n, std::nullopt, std::move(st)) {}
+  OwnedAcquireAwaiter(std::shared_ptr<Semaphore> s, std::size_t n, std::stop_token st,
+                      std::optional<Clock::time_point> deadline = std::nullopt)
+      : sem_(std::move(s)), inner_(*sem_, n, deadline, std::move(st)) {}
   bool await_ready() noexcept { return inner_.await_ready(); }
   bool await_suspend(std::coroutine_handle<> h) { return inner_.await_suspend(h); }
   OwnedAcquireResult await_resume() noexcept {

@@ -16,13 +16,15 @@ class GenericWakePath final : public WakePath {
   void deliver(WaiterNode& n) noexcept override {
     Loop* target = n.loop;
     std::coroutine_handle<> h = n.handle;
-    // Last touch of the node: after this the waker only uses its copies.
-    n.word.store(kWordWoken, std::memory_order_release);
     if (Loop::current() == target) {
+      n.word.store(kWordWoken, std::memory_order_release);
       bump(target->counters().local_wakes);
       target->schedule(h);
     } else {
-      target->schedule_remote(h);
+      // The word is stored under the loop's remote lock, after the push: a
+      // waiter being torn down with its loop waits for kWordWoken, then ~Loop
+      // takes the same lock, so the loop outlives this call.
+      target->schedule_remote(h, &n.word);
     }
   }
 

@@ -48,8 +48,11 @@ class FutexWakePath final : public WakePath {
     try {
       pending_.push_back(&n);
     } catch (...) {
-      // Out of memory for the pending list: arm right away instead.
-      arm_now(n);
+      // Out of memory for the pending list: arm right away instead (or
+      // schedule it, if a wake already landed).
+      std::uint32_t expected = kWordWaiting;
+      if (n.word.compare_exchange_strong(expected, kWordArmed, std::memory_order_acq_rel)) arm_now(n);
+      else loop_.schedule(n.handle);
     }
   }
 

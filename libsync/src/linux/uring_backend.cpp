@@ -153,11 +153,7 @@ void UringBackend::abandon(IoOp& op) noexcept {
   if (!op.in_flight) return;
   cancel(op);
   draining_ = &op;
-  while (op.in_flight) {
-    bump(loop_.counters().syscalls);
-    io_uring_submit_and_wait(&ring_, 1);
-    reap();
-  }
+  while (op.in_flight) submit_wait_reap();
   draining_ = nullptr;
 }
 
@@ -184,14 +180,26 @@ void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
   reap();
 }
 
+// Every submission goes through wait(), get_sqe()'s overflow flush or this:
+// each resets lazy_sqes_, because after a submit nothing queued is lazy.
+void UringBackend::submit_wait_reap() {
+  bump(loop_.counters().syscalls);
+  io_uring_submit_and_wait(&ring_, 1);
+  lazy_sqes_ = 0;
+  reap();
+}
+
 void UringBackend::reap() {
   io_uring_cqe* cqe;
-  unsigned head, count = 0;
-  io_uring_for_each_cqe(&ring_, head, cqe) {
-    ++count;
-    handle_cqe(cqe->user_data, cqe->res, cqe->flags);
+  // One at a time, marking each seen before acting on it: if handling one
+  // throws, the ones already handled are not handled again.
+  while (io_uring_peek_cqe(&ring_, &cqe) == 0 && cqe) {
+    std::uint64_t data = cqe->user_data;
+    int res = cqe->res;
+    unsigned flags = cqe->flags;
+    io_uring_cqe_seen(&ring_, cqe);
+    handle_cqe(data, res, flags);
   }
-  io_uring_cq_advance(&ring_, count);
 }
 
 void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
@@ -333,9 +341,14 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
     ms.armed = false;
     --ops_in_flight_;
   }
-  if (res == -ECANCELED && !more) return;  // we stopped it
   if (ms.stopping) {
     if (res >= 0) ::close(res);
+    return;
+  }
+  if (res == -ECANCELED && !more) {
+    // We stopped it at the high-water mark. If a task has since drained the
+    // queue and is waiting, accepting must resume now: nothing else will.
+    if (ms.waiter && ms.ready.empty()) start_multishot_accept(ms);
     return;
   }
   if (ms.waiter) {
@@ -343,15 +356,14 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
     auto h = ms.waiter;
     ms.waiter = {};
     loop_.schedule(h);
-    return;
+  } else {
+    // A burst can deliver the whole listen backlog before the high-water
+    // cancel lands, so the queue grows rather than dropping a connection.
+    ms.ready.push_back(res);
+    if (ms.ready.size() >= kMultishotHighWater && ms.armed) cancel_multishot(ms);
   }
-  if (ms.count == MultishotAccept::kCapacity) {
-    if (res >= 0) ::close(res);  // cannot happen below the high-water mark
-    return;
-  }
-  ms.ready[(ms.head + ms.count) % MultishotAccept::kCapacity] = res;
-  ++ms.count;
-  if (ms.count >= kMultishotHighWater && ms.armed) cancel_multishot(ms);
+  // The kernel ended it on its own (an error): a waiting task re-arms it.
+  if (!more && ms.waiter && ms.ready.empty()) start_multishot_accept(ms);
 }
 
 void UringBackend::cancel_multishot(MultishotAccept& ms) noexcept {
@@ -367,11 +379,7 @@ void UringBackend::stop_multishot_accept(MultishotAccept& ms) noexcept {
   if (!ms.armed) return;
   ms.stopping = true;
   cancel_multishot(ms);
-  while (ms.armed) {
-    bump(loop_.counters().syscalls);
-    io_uring_submit_and_wait(&ring_, 1);
-    reap();
-  }
+  while (ms.armed) submit_wait_reap();
 }
 
 std::unique_ptr<Backend> make_uring_backend(Loop& loop, unsigned entries, bool futex_tier) {

@@ -65,6 +65,7 @@ class UringBackend final : public Backend {
   io_uring_sqe* get_sqe();
   void enable_if_needed();
   void reap();
+  void submit_wait_reap();
   void handle_cqe(std::uint64_t data, int res, unsigned flags);
   void on_multishot_accept(MultishotAccept& ms, int res, bool more);
   void cancel_multishot(MultishotAccept& ms) noexcept;
