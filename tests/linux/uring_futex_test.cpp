@@ -172,9 +172,9 @@ TEST_CASE("echo over a socket pair keeps going while tasks contend for a semapho
         for (int r = 0; r < kRounds; ++r) {
           auto p = co_await s.acquire();
           REQUIRE(p);
-          ++n;
           co_await yield();
           p.permit.forget();  // consumed: the feeder supplies exactly enough
+          ++n;
         }
       }(sem, acquired));
     // Echo server on one end...

@@ -68,6 +68,10 @@ UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop
     }
   }
   if (ret != 0) throw std::runtime_error(std::string("libsync: io_uring_queue_init: ") + std::strerror(-ret));
+  // Room for many waits in the kernel at once, so arming and retiring them
+  // does not allocate in the steady state.
+  slots_.reserve(256);
+  free_slots_.reserve(256);
   if (!futex_tier) {
     efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd_ < 0) {

@@ -468,7 +468,7 @@ void IocpBackend::handle_packet(const OVERLAPPED_ENTRY& e) noexcept {
       // The waker stored kWordWoken (release) before posting; this acquire
       // makes its writes to the node's outcome visible to the task.
       (void)n->word.load(std::memory_order_acquire);
-      n->in_kernel = false;
+      set_iocp_armed(*n, false);
       bump(loop_.counters().remote_wakes);
       if (n == draining_) {
         drained_ = true;  // its frame is being destroyed

@@ -73,6 +73,16 @@ struct ObjectWait {
   std::atomic<bool> fired{false};  // the thread-pool callback is posting the packet
 };
 
+// The iocp tier's one bit of per-node state, "armed: the loop slept in its
+// port, so a wake packet may name this node", is kept in the node's
+// loop-thread-only tier field (WaiterNode::futex_slot, whose ring-slot
+// meaning belongs to the uring-futex tier; a node lives on one loop, of one
+// tier): kNoSlot when not armed.
+inline bool iocp_armed(const WaiterNode& n) noexcept { return n.futex_slot != WaiterNode::kNoSlot; }
+inline void set_iocp_armed(WaiterNode& n, bool armed) noexcept {
+  n.futex_slot = armed ? 0 : WaiterNode::kNoSlot;
+}
+
 class IocpBackend final : public Backend {
  public:
   explicit IocpBackend(Loop& loop);

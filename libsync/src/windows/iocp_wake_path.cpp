@@ -20,8 +20,9 @@
 //     not block. No interleaving strands an armed node without a packet.
 //
 // The node's life, and why the packet can carry a bare pointer:
-//   - `in_kernel` (loop thread only) means "armed: a packet may name this
-//     node". Set by prepare_sleep(), cleared when the packet is dequeued.
+//   - The node's armed mark (iocp_armed(), loop thread only) means "a packet
+//     may name this node". Set by prepare_sleep(), cleared when the packet
+//     is dequeued or a same-loop wake takes the node instead.
 //   - After its exchange the waker never reads the node again, as
 //     waiter_queue.hpp requires; the post uses the address as a value only.
 //     The loop cannot be gone before that post: it either resumes the task
@@ -54,7 +55,7 @@ class IocpWakePath final : public WakePath {
   Tier tier() const noexcept override { return Tier::iocp; }
 
   void on_suspend(WaiterNode& n) noexcept override {
-    n.in_kernel = false;
+    set_iocp_armed(n, false);
     try {
       pending_.push_back(&n);
     } catch (...) {
@@ -67,11 +68,11 @@ class IocpWakePath final : public WakePath {
       // Same loop, so the node is ours to read until kWordWoken, and no
       // packet is pending for it unless it is armed.
       bump(loop_.counters().local_wakes);
-      if (n.in_kernel) {
+      if (iocp_armed(n)) {
         // Armed while the loop slept, woken now by a task or timer of this
         // loop: resume it directly; nobody else will post for it.
         std::coroutine_handle<> h = n.handle;
-        n.in_kernel = false;
+        set_iocp_armed(n, false);
         n.word.store(kWordWoken, std::memory_order_release);
         loop_.schedule(h);
         return;
@@ -107,8 +108,8 @@ class IocpWakePath final : public WakePath {
       pending_.erase(it);  // never armed: no waker posts for it
       return;
     }
-    if (!n.in_kernel) return;  // not armed, or its packet already came
-    n.in_kernel = false;
+    if (!iocp_armed(n)) return;  // not armed, or its packet already came
+    set_iocp_armed(n, false);
     if (n.word.load(std::memory_order_acquire) != kWordWoken) return;  // never woken: no packet
     port_.drain_wake(n);
   }
@@ -123,7 +124,7 @@ class IocpWakePath final : public WakePath {
   bool arm_now(WaiterNode& n) noexcept {
     std::uint32_t expected = kWordWaiting;
     if (n.word.compare_exchange_strong(expected, kWordArmed, std::memory_order_acq_rel)) {
-      n.in_kernel = true;
+      set_iocp_armed(n, true);
       return true;
     }
     loop_.schedule(n.handle);  // woken before it was armed
