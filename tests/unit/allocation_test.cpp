@@ -39,9 +39,21 @@ void* counted_alloc_aligned(std::size_t n, std::align_val_t al) {
   std::size_t a = static_cast<std::size_t>(al);
   if (a < sizeof(void*)) a = sizeof(void*);
   if (n == 0) n = 1;
+#if defined(_WIN32)
+  return _aligned_malloc(n, a);  // Windows has no posix_memalign
+#else
   void* p = nullptr;
   if (posix_memalign(&p, a, n) != 0) return nullptr;
   return p;
+#endif
+}
+// What the aligned operator deletes free with: Windows needs _aligned_free.
+void aligned_free(void* p) noexcept {
+#if defined(_WIN32)
+  _aligned_free(p);
+#else
+  std::free(p);
+#endif
 }
 }  // namespace
 
@@ -75,12 +87,12 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { aligned_free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { aligned_free(p); }
 
 using namespace libsync;
 using namespace libsync::test;

@@ -77,6 +77,7 @@ struct WindowsInfo {
   bool wait_on_address = false;
   bool wait_completion_packet = false;  // NtAssociateWaitCompletionPacket exported
   std::string event_wait_path;          // "wait-completion-packet" or "threadpool-wait"
+  std::string wine_version;             // set when running under Wine, where timings mean little
 };
 
 struct Capabilities {

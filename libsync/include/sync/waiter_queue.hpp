@@ -23,10 +23,14 @@
 //     node (a waker, a timeout, a cancellation); read by the waiter after its
 //     wake was delivered (the delivery carries release/acquire ordering).
 //   - `word`: the waiter's sleep word. kWaiting until delivery, kWoken when
-//     the waker is done with the node. The uring-futex tier also uses kArmed
-//     (a FUTEX_WAIT is in the kernel on this word). After a waker has stored
-//     kWoken it never dereferences the node again; at most it futex-wakes the
-//     word's address, which is harmless if the memory was reused.
+//     the waker is done with the node. The uring-futex and iocp tiers also
+//     use kArmed (uring-futex: a FUTEX_WAIT is in the kernel on this word;
+//     iocp: the loop sleeps in its port and a waker must post a packet).
+//     After a waker on another thread has stored kWoken it never
+//     dereferences the node again; at most it futex-wakes the word's
+//     address, which is harmless if the memory was reused. (A waker on the
+//     waiter's own loop thread may use the node until it returns: the task
+//     cannot resume before then.)
 #pragma once
 
 #include <atomic>

@@ -71,6 +71,7 @@ void probe_windows(WindowsInfo& w) {
   w.wait_completion_packet = lookup<FARPROC>(L"ntdll.dll", "NtCreateWaitCompletionPacket") != nullptr &&
                              lookup<FARPROC>(L"ntdll.dll", "NtAssociateWaitCompletionPacket") != nullptr;
   w.event_wait_path = "threadpool-wait";
+  if (auto wine = lookup<const char* (*)()>(L"ntdll.dll", "wine_get_version")) w.wine_version = wine();
 }
 
 }  // namespace
