@@ -17,7 +17,7 @@ done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
       liburing-dev libcli11-dev libboost1.81-dev doctest-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(chromium g++-mingw-w64-x86-64-posix wine wine64)
+  pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64)
 fi
 if [ "$want_bench" = 1 ]; then
   pkgs+=(wrk nginx-light)

@@ -3,7 +3,6 @@
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -70,11 +69,14 @@ class KeyTable {
 
  private:
   static std::string group_of(const std::string& name) {
-    auto dot = name.find('.');
-    if (dot == std::string::npos) return "Server";
-    std::string g = name.substr(0, dot);
-    g[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(g[0])));
-    return "[" + name.substr(0, dot) + "] " + g;
+    const std::string section = name.substr(0, name.find('.'));
+    if (section == name) return "Server (top-level keys)";
+    if (section == "http") return "[http] HTTP limits and timeouts";
+    if (section == "permits") return "[permits] Semaphore sizes";
+    if (section == "work") return "[work] The /work route";
+    if (section == "events") return "[events] The /events long-poll";
+    if (section == "admin") return "[admin] The admin API";
+    return "[" + section + "]";
   }
   static std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
@@ -180,11 +182,20 @@ class StrictTomlReader final : public CLI::ConfigBase {
         if (q == '"' && c == '\\') {
           if (++i == text.size()) break;
           switch (text[i]) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            default: return std::string("unsupported escape '\\") + text[i] + "' in string";
+            case '"':
+              out += '"';
+              break;
+            case '\\':
+              out += '\\';
+              break;
+            case 'n':
+              out += '\n';
+              break;
+            case 't':
+              out += '\t';
+              break;
+            default:
+              return std::string("unsupported escape '\\") + text[i] + "' in string";
           }
         } else {
           out += c;
@@ -192,7 +203,8 @@ class StrictTomlReader final : public CLI::ConfigBase {
       }
       if (i >= text.size()) return "unterminated string";
       rest = trim(text.substr(i + 1));
-      if (spec.type != KeySpec::Type::string) return std::string("expects ") + type_name(spec) + ", got a string";
+      if (spec.type != KeySpec::Type::string)
+        return std::string("expects ") + type_name(spec) + ", got a string";
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), out) == spec.choices.end())
         return "'" + out + "' is not one of " + join(spec.choices);
@@ -201,7 +213,8 @@ class StrictTomlReader final : public CLI::ConfigBase {
       std::string_view word = text.substr(0, end);
       rest = end == std::string_view::npos ? std::string_view{} : trim(text.substr(end));
       if (word == "true" || word == "false") {
-        if (spec.type != KeySpec::Type::boolean) return std::string("expects ") + type_name(spec) + ", got a boolean";
+        if (spec.type != KeySpec::Type::boolean)
+          return std::string("expects ") + type_name(spec) + ", got a boolean";
         out = std::string(word);
       } else {
         std::string digits;
@@ -213,23 +226,30 @@ class StrictTomlReader final : public CLI::ConfigBase {
         if (!digits.empty() && *b == '+') ++b;
         auto [p, ec] = std::from_chars(b, e, v);
         if (digits.empty() || ec != std::errc{} || p != e) {
-          if (spec.type == KeySpec::Type::string) return "strings must be quoted, e.g. \"" + std::string(word) + "\"";
+          if (spec.type == KeySpec::Type::string)
+            return "strings must be quoted, e.g. \"" + std::string(word) + "\"";
           return std::string("expects ") + type_name(spec) + ", got '" + std::string(word) + "'";
         }
-        if (spec.type != KeySpec::Type::integer) return std::string("expects ") + type_name(spec) + ", got an integer";
+        if (spec.type != KeySpec::Type::integer)
+          return std::string("expects ") + type_name(spec) + ", got an integer";
         if (v < spec.lo || v > spec.hi)
-          return std::to_string(v) + " is out of range [" + std::to_string(spec.lo) + ", " + std::to_string(spec.hi) + "]";
+          return std::to_string(v) + " is out of range [" + std::to_string(spec.lo) + ", " +
+                 std::to_string(spec.hi) + "]";
         out = std::to_string(v);
       }
     }
-    if (!rest.empty() && rest.front() != '#') return "unexpected text after the value: '" + std::string(rest) + "'";
+    if (!rest.empty() && rest.front() != '#')
+      return "unexpected text after the value: '" + std::string(rest) + "'";
     return {};
   }
   static const char* type_name(const KeySpec& s) {
     switch (s.type) {
-      case KeySpec::Type::integer: return "an integer";
-      case KeySpec::Type::boolean: return "true or false";
-      case KeySpec::Type::string: return "a quoted string";
+      case KeySpec::Type::integer:
+        return "an integer";
+      case KeySpec::Type::boolean:
+        return "true or false";
+      case KeySpec::Type::string:
+        return "a quoted string";
     }
     return "?";
   }
@@ -246,7 +266,8 @@ void register_keys(KeyTable& k, Config& c) {
   constexpr long long kMaxMs = 24LL * 3600 * 1000;
   k.string("address", c.address, "Address to listen on (numeric IPv4 or IPv6)");
   k.integer("port", c.port, 0, 65535, "TCP port; 0 picks a free one (printed on stdout)");
-  k.integer("threads", c.threads, 1, 256, "Worker threads, one event loop and one SO_REUSEPORT listener each");
+  k.integer("threads", c.threads, 1, 256,
+            "Worker threads, one event loop and one SO_REUSEPORT listener each");
   k.string("tier", c.tier, "Wait tier for the loops: auto, generic, uring-futex",
            {"auto", "generic", "uring-futex", "iocp"});
   k.string("backend", c.backend, "Loop backend: auto, epoll, uring", {"auto", "epoll", "uring", "iocp"});
@@ -261,7 +282,8 @@ void register_keys(KeyTable& k, Config& c) {
             "Period of the stats tick (dashboard history, /events long-poll wake-ups)");
   k.integer("stats_history", c.stats_history, 2, 3600, "Stats ticks kept for /stats and the dashboard");
 
-  k.integer("http.header_limit", c.header_limit, 512, 1 << 20, "Largest request header in bytes (431 beyond)");
+  k.integer("http.header_limit", c.header_limit, 512, 1 << 20,
+            "Largest request header in bytes (431 beyond)");
   k.integer("http.body_limit", c.body_limit, 0, 1LL << 32, "Largest request body in bytes (413 beyond)");
   k.integer("http.header_timeout_ms", c.header_timeout_ms, 1, kMaxMs,
             "Time allowed to receive a whole request header from its first byte (408 beyond)");
@@ -281,10 +303,12 @@ void register_keys(KeyTable& k, Config& c) {
   k.integer("work.queue_timeout_ms", c.work_queue_timeout_ms, 0, kMaxMs,
             "How long /work may queue for its permits before it answers 503");
   k.integer("work.max_ms", c.work_max_ms, 0, kMaxMs, "Largest ms= accepted by /work (400 beyond)");
-  k.integer("work.max_cost", c.work_max_cost, 1, 1000000, "Largest cost= (permits per request) accepted by /work");
+  k.integer("work.max_cost", c.work_max_cost, 1, 1000000,
+            "Largest cost= (permits per request) accepted by /work");
 
   k.integer("events.timeout_ms", c.events_timeout_ms, 1, kMaxMs, "Default /events long-poll timeout");
-  k.integer("events.max_timeout_ms", c.events_max_timeout_ms, 1, kMaxMs, "Largest timeout_ms= accepted by /events");
+  k.integer("events.max_timeout_ms", c.events_max_timeout_ms, 1, kMaxMs,
+            "Largest timeout_ms= accepted by /events");
 
   k.string("admin.token", c.admin_token,
            "Bearer token for POST /admin/permits; empty disables the admin API");
@@ -345,7 +369,13 @@ ParseOutcome parse_command_line(int argc, char** argv, Config& cfg) {
   }
   if (cfg.events_timeout_ms > cfg.events_max_timeout_ms) cfg.events_timeout_ms = cfg.events_max_timeout_ms;
   if (print_config) {
-    std::cout << app.config_to_str(true, false);
+    // The admin token is a secret: say that it is set, not what it is.
+    std::istringstream lines(app.config_to_str(true, false));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("admin.token=", 0) == 0 && !cfg.admin_token.empty())
+        line = "# admin.token is set (not printed)";
+      std::cout << line << "\n";
+    }
     return {ParseOutcome::Action::exit, 0};
   }
   return {};

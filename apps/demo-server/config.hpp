@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-
 #include <sync/tier.hpp>
 
 namespace demo {
@@ -78,6 +77,8 @@ struct ParseOutcome {
 // returns Action::exit with the code to exit with.
 ParseOutcome parse_command_line(int argc, char** argv, Config& cfg);
 
-inline std::chrono::milliseconds ms(std::uint64_t v) { return std::chrono::milliseconds(v); }
+inline std::chrono::milliseconds ms(std::uint64_t v) {
+  return std::chrono::milliseconds(v);
+}
 
 }  // namespace demo

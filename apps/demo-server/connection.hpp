@@ -17,12 +17,11 @@
 // that stop_token, so a stop cancels whatever the task is waiting on.
 #pragma once
 
+#include <cstdint>
+#include <stop_token>
 #include <sync/io.hpp>
 #include <sync/loop.hpp>
 #include <sync/semaphore.hpp>
-
-#include <cstdint>
-#include <stop_token>
 
 namespace demo {
 
@@ -47,6 +46,10 @@ class Connection {
 
   libsync::socket_handle fd() const noexcept { return fd_; }
   Phase phase() const noexcept { return phase_; }
+  // True while not one byte of the next request has arrived (a new
+  // connection, or keep-alive between requests): what a drain may close.
+  bool awaiting_request() const noexcept { return awaiting_request_; }
+  void set_awaiting_request(bool v) noexcept { awaiting_request_ = v; }
   StopReason stop_reason() const noexcept { return reason_; }
   std::stop_token token() const noexcept { return stop_.get_token(); }
 
@@ -62,9 +65,6 @@ class Connection {
   // ---- called by the worker's sweep ----
   // Stops the connection when its deadline has passed.
   void check_deadline(libsync::Clock::time_point now) noexcept;
-  // Draining: a connection waiting for a new request is closed now; one in
-  // the middle of a request finishes it and then closes.
-  void on_drain() noexcept;
   void stop(StopReason why) noexcept;
 
   // Intrusive list links, owned by the worker.
@@ -75,6 +75,7 @@ class Connection {
   Worker& worker_;
   libsync::socket_handle fd_;
   Phase phase_ = Phase::idle;
+  bool awaiting_request_ = true;
   StopReason reason_ = StopReason::none;
   libsync::Clock::time_point deadline_{};  // epoch: none
   std::stop_source stop_;

@@ -15,28 +15,30 @@ namespace demo {
 
 enum class Method : std::uint8_t { get, head, post, put, del, options, patch, other };
 
-constexpr std::uint8_t method_bit(Method m) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(m)); }
+constexpr std::uint8_t method_bit(Method m) {
+  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(m));
+}
 
 struct Request {
   Method method = Method::other;
   std::string_view target;  // as sent: path and query
   std::string_view path;
-  std::string_view query;   // after '?', without it
+  std::string_view query;  // after '?', without it
   std::string_view authorization;
   std::string_view body;
-  unsigned version = 11;    // 10 or 11
+  unsigned version = 11;  // 10 or 11
 };
 
 struct Response {
   unsigned status = 200;
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
-  std::string_view allow;          // 405: the methods the path accepts
-  unsigned retry_after_s = 0;      // 503: sent as Retry-After when status is 503
-  bool bearer_challenge = false;   // 401: WWW-Authenticate: Bearer
-  bool no_store = false;           // Cache-Control: no-store (live data)
-  bool close = false;              // end the connection after this response
-  bool abort = false;              // the client is gone or the server is cutting it: send nothing
+  std::string_view allow;         // 405: the methods the path accepts
+  unsigned retry_after_s = 0;     // 503: sent as Retry-After when status is 503
+  bool bearer_challenge = false;  // 401: WWW-Authenticate: Bearer
+  bool no_store = false;          // Cache-Control: no-store (live data)
+  bool close = false;             // end the connection after this response
+  bool abort = false;             // the client is gone or the server is cutting it: send nothing
 };
 
 // The value of `name` in a query string (`a=1&b=2`), or nullopt-like empty

@@ -7,10 +7,9 @@
 // open, the worker stops taking connections off the backlog until one closes.
 #pragma once
 
-#include <sync/task.hpp>
-
 #include <cstdint>
 #include <string>
+#include <sync/task.hpp>
 #include <vector>
 
 namespace demo {
@@ -19,9 +18,9 @@ struct Config;
 class Worker;
 
 struct Listeners {
-  std::vector<int> fds;   // one per worker
-  std::uint16_t port = 0; // the port they are bound to (resolved when 0 was asked)
-  std::string error;      // set when binding failed
+  std::vector<int> fds;    // one per worker
+  std::uint16_t port = 0;  // the port they are bound to (resolved when 0 was asked)
+  std::string error;       // set when binding failed
 };
 
 // Opens cfg.threads non-blocking listening sockets on cfg.address:cfg.port.

@@ -6,11 +6,11 @@
 //
 // See server.hpp for the thread layout and the shutdown sequence,
 // connection.hpp for the HTTP side, routes.hpp for the endpoints.
-#include "config.hpp"
-#include "server.hpp"
-
 #include <cstdio>
 #include <exception>
+
+#include "config.hpp"
+#include "server.hpp"
 
 int main(int argc, char** argv) {
   demo::Config cfg;

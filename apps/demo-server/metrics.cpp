@@ -2,26 +2,37 @@
 // JSON renderings. Readers sum every worker's shard at read time.
 #include "metrics.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
 #include "server.hpp"
 #include "worker.hpp"
-
-#include <algorithm>
-#include <cstdio>
 
 namespace demo {
 
 std::string_view route_name(RouteId r) noexcept {
   switch (r) {
-    case RouteId::dashboard: return "dashboard";
-    case RouteId::healthz: return "healthz";
-    case RouteId::readyz: return "readyz";
-    case RouteId::metrics: return "metrics";
-    case RouteId::stats: return "stats";
-    case RouteId::work: return "work";
-    case RouteId::events: return "events";
-    case RouteId::admin: return "admin";
-    case RouteId::unmatched: return "unmatched";
-    case RouteId::invalid: return "invalid";
+    case RouteId::dashboard:
+      return "dashboard";
+    case RouteId::healthz:
+      return "healthz";
+    case RouteId::readyz:
+      return "readyz";
+    case RouteId::metrics:
+      return "metrics";
+    case RouteId::stats:
+      return "stats";
+    case RouteId::work:
+      return "work";
+    case RouteId::events:
+      return "events";
+    case RouteId::admin:
+      return "admin";
+    case RouteId::unmatched:
+      return "unmatched";
+    case RouteId::invalid:
+      return "invalid";
   }
   return "?";
 }
@@ -34,9 +45,12 @@ std::size_t status_index(unsigned status) noexcept {
 
 std::string_view gate_name(GateId g) noexcept {
   switch (g) {
-    case GateId::connections: return "connections";
-    case GateId::work: return "work";
-    case GateId::events: return "events";
+    case GateId::connections:
+      return "connections";
+    case GateId::work:
+      return "work";
+    case GateId::events:
+      return "events";
   }
   return "?";
 }
@@ -44,7 +58,7 @@ std::string_view gate_name(GateId g) noexcept {
 namespace {
 
 constexpr std::array<std::string_view, kOutcomeCount> kOutcomeNames = {"acquired", "timed_out", "cancelled",
-                                                                        "closed", "rejected"};
+                                                                       "closed", "rejected"};
 constexpr std::array<std::string_view, kTimeoutKindCount> kTimeoutNames = {"header", "body", "idle", "send"};
 
 void add(std::string& out, std::uint64_t v) {
@@ -57,7 +71,9 @@ void add(std::string& out, double v) {
   int n = std::snprintf(buf, sizeof buf, "%.3f", v);
   out.append(buf, static_cast<std::size_t>(n));
 }
-void add(std::string& out, std::string_view s) { out.append(s); }
+void add(std::string& out, std::string_view s) {
+  out.append(s);
+}
 
 template <class... Parts>
 void line(std::string& out, Parts&&... parts) {
@@ -132,13 +148,16 @@ std::vector<NamedLoop> loops(const Server& s) {
 // Wakes that crossed threads: futex-wait completions on the ring
 // (uring-futex) plus handles that came through a loop's remote queue
 // (generic tier, and posts).
-std::uint64_t cross_loop_wakes(const libsync::LoopStats& st) { return st.futex_wait_cqes + st.remote_wakes; }
+std::uint64_t cross_loop_wakes(const libsync::LoopStats& st) {
+  return st.futex_wait_cqes + st.remote_wakes;
+}
 
 double seconds_since(libsync::Clock::time_point t0) {
   return std::chrono::duration<double>(libsync::Clock::now() - t0).count();
 }
 
-void prom_histogram(std::string& out, std::string_view name, std::string_view labels, const HistogramData& h) {
+void prom_histogram(std::string& out, std::string_view name, std::string_view labels,
+                    const HistogramData& h) {
   std::uint64_t cum = 0;
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i < kBucketCount; ++i) {
@@ -265,8 +284,8 @@ std::string render_prometheus(const Server& s) {
     for (std::size_t c = 0; c < kStatusCount; ++c)
       if (t.requests[r][c] != 0) {
         const std::string code = kStatusCodes[c] ? std::to_string(kStatusCodes[c]) : "other";
-        line(out, "demo_http_requests_total{route=\"", route_name(static_cast<RouteId>(r)), "\",code=\"", code,
-             "\"} ", t.requests[r][c]);
+        line(out, "demo_http_requests_total{route=\"", route_name(static_cast<RouteId>(r)), "\",code=\"",
+             code, "\"} ", t.requests[r][c]);
       }
 
   help(out, "demo_http_request_duration_seconds", "histogram",
@@ -284,7 +303,8 @@ std::string render_prometheus(const Server& s) {
     line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"available\"} ",
          std::uint64_t{sem.available()});
   }
-  help(out, "demo_semaphore_max_permits", "gauge", "Current size of each semaphore (changed by /admin/permits).");
+  help(out, "demo_semaphore_max_permits", "gauge",
+       "Current size of each semaphore (changed by /admin/permits).");
   for (std::size_t g = 0; g < kGateCount; ++g)
     line(out, "demo_semaphore_max_permits{semaphore=\"", gate_name(static_cast<GateId>(g)), "\"} ",
          std::uint64_t{s.gate(static_cast<GateId>(g)).max()});
@@ -295,8 +315,8 @@ std::string render_prometheus(const Server& s) {
   help(out, "demo_semaphore_acquires_total", "counter", "Attempts to take permits, by how they ended.");
   for (std::size_t g = 0; g < kGateCount; ++g)
     for (std::size_t o = 0; o < kOutcomeCount; ++o)
-      line(out, "demo_semaphore_acquires_total{semaphore=\"", gate_name(static_cast<GateId>(g)), "\",outcome=\"",
-           kOutcomeNames[o], "\"} ", t.outcomes[g][o]);
+      line(out, "demo_semaphore_acquires_total{semaphore=\"", gate_name(static_cast<GateId>(g)),
+           "\",outcome=\"", kOutcomeNames[o], "\"} ", t.outcomes[g][o]);
   help(out, "demo_work_queue_wait_seconds", "histogram", "Time /work waited for its permits.");
   prom_histogram(out, "demo_work_queue_wait_seconds", "", t.queue_wait);
 
@@ -334,15 +354,18 @@ std::string render_prometheus(const Server& s) {
   help(out, "demo_loop_wakes_sent_total", "counter", "Futex wakes each loop sent to others, by path.");
   for (const auto& l : ls) {
     line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"sqe\"} ", l.stats.futex_wake_sqes);
-    line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"syscall\"} ", l.stats.futex_wake_syscalls);
+    line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"syscall\"} ",
+         l.stats.futex_wake_syscalls);
     line(out, "demo_loop_wakes_sent_total{loop=\"", l.name, "\",via=\"notifier\"} ", l.stats.notifier_writes);
   }
   help(out, "demo_loop_iterations_total", "counter", "Loop iterations.");
-  for (const auto& l : ls) line(out, "demo_loop_iterations_total{loop=\"", l.name, "\"} ", l.stats.iterations);
+  for (const auto& l : ls)
+    line(out, "demo_loop_iterations_total{loop=\"", l.name, "\"} ", l.stats.iterations);
   help(out, "demo_loop_syscalls_total", "counter", "Syscalls made by each loop itself.");
   for (const auto& l : ls) line(out, "demo_loop_syscalls_total{loop=\"", l.name, "\"} ", l.stats.syscalls);
   help(out, "demo_loop_io_completed_total", "counter", "I/O operations completed on each loop.");
-  for (const auto& l : ls) line(out, "demo_loop_io_completed_total{loop=\"", l.name, "\"} ", l.stats.io_completed);
+  for (const auto& l : ls)
+    line(out, "demo_loop_io_completed_total{loop=\"", l.name, "\"} ", l.stats.io_completed);
 
   help(out, "demo_draining", "gauge", "1 while the server drains for shutdown.");
   line(out, "demo_draining ", std::uint64_t{s.draining() ? 1u : 0u});
@@ -413,7 +436,7 @@ std::string render_stats_json(const Server& s) {
     add(out, std::uint64_t{sem.in_use()});
     out += ",\"waiters\":";
     add(out, std::uint64_t{sem.waiters()});
-    out += ",\"closed\":";
+    out += ",\"is_closed\":";
     out += sem.is_closed() ? "true" : "false";
     for (std::size_t o = 0; o < kOutcomeCount; ++o) {
       out += ",\"";

@@ -23,7 +23,18 @@ namespace demo {
 
 class Server;
 
-enum class RouteId : std::uint8_t { dashboard, healthz, readyz, metrics, stats, work, events, admin, unmatched, invalid };
+enum class RouteId : std::uint8_t {
+  dashboard,
+  healthz,
+  readyz,
+  metrics,
+  stats,
+  work,
+  events,
+  admin,
+  unmatched,
+  invalid
+};
 inline constexpr std::size_t kRouteCount = 10;
 std::string_view route_name(RouteId r) noexcept;
 
@@ -63,8 +74,8 @@ class Counter {
 
 // Upper bounds of the latency buckets, in microseconds (the last bucket is +Inf).
 inline constexpr std::array<std::uint64_t, 16> kBucketBoundsUs = {
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-    1000000, 2500000, 5000000, 10000000};
+    100,   250,    500,    1000,   2500,    5000,    10000,   25000,
+    50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 inline constexpr std::size_t kBucketCount = kBucketBoundsUs.size() + 1;
 
 class Histogram {
@@ -98,8 +109,8 @@ struct MetricsShard {
   Histogram work_queue_wait;  // time /work spent waiting for its permits
   Counter connections_accepted;
   Counter connections_open;
-  Counter accept_waits;       // accepted sockets that had to wait for a connection permit
-  Counter client_aborts;      // clients that went away while their request was being handled
+  Counter accept_waits;   // accepted sockets that had to wait for a connection permit
+  Counter client_aborts;  // clients that went away while their request was being handled
   std::array<Counter, kTimeoutKindCount> timeouts;
   Counter bytes_received;
   Counter bytes_sent;
@@ -107,8 +118,8 @@ struct MetricsShard {
 
 // One tick of the history behind the dashboard's charts.
 struct StatsSample {
-  double t_s = 0;             // since the server started
-  double rps = 0;             // requests completed per second over the tick
+  double t_s = 0;  // since the server started
+  double rps = 0;  // requests completed per second over the tick
   double p50_ms = 0, p99_ms = 0;
   std::array<std::uint64_t, kGateCount> in_use{}, available{}, waiters{}, max{};
   std::uint64_t connections = 0;

@@ -3,17 +3,16 @@
 // condition) and their Worker (metrics shard).
 #include "routes.hpp"
 
-#include "dashboard.hpp"
-#include "server.hpp"
-#include "worker.hpp"
-
-#include <sync/semaphore.hpp>
-
 #include <array>
 #include <charconv>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <sync/semaphore.hpp>
+
+#include "dashboard.hpp"
+#include "server.hpp"
+#include "worker.hpp"
 
 namespace demo {
 namespace {
@@ -25,11 +24,16 @@ constexpr std::uint8_t kPost = method_bit(Method::post);
 
 Outcome outcome_of(WaitStatus s) {
   switch (s) {
-    case WaitStatus::acquired: return Outcome::acquired;
-    case WaitStatus::timed_out: return Outcome::timed_out;
-    case WaitStatus::cancelled: return Outcome::cancelled;
-    case WaitStatus::closed: return Outcome::closed;
-    case WaitStatus::would_block: return Outcome::rejected;
+    case WaitStatus::acquired:
+      return Outcome::acquired;
+    case WaitStatus::timed_out:
+      return Outcome::timed_out;
+    case WaitStatus::cancelled:
+      return Outcome::cancelled;
+    case WaitStatus::closed:
+      return Outcome::closed;
+    case WaitStatus::would_block:
+      return Outcome::rejected;
   }
   return Outcome::rejected;
 }
@@ -40,7 +44,8 @@ void count(RouteContext& ctx, GateId g, WaitStatus s) {
 
 // Unsigned decimal query parameter: nullopt when present but not a number;
 // `fallback` when absent.
-std::optional<std::uint64_t> uint_param(std::string_view query, std::string_view name, std::uint64_t fallback) {
+std::optional<std::uint64_t> uint_param(std::string_view query, std::string_view name,
+                                        std::uint64_t fallback) {
   QueryValue q = query_param(query, name);
   if (!q.found) return fallback;
   std::uint64_t v = 0;
@@ -92,12 +97,14 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-// Compares without an early exit, so the time taken does not tell how much
-// of a guessed token was right.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.size() ? b.size() : 1)]);
-  return diff == 0 && !b.empty();
+// Looks at every byte of what was presented whatever it holds, so the time
+// taken does not tell how much of a guessed token was right. `secret` is
+// never empty here (an empty token disables the API).
+bool same_secret(std::string_view presented, std::string_view secret) {
+  unsigned char diff = presented.size() == secret.size() ? 0 : 1;
+  for (std::size_t i = 0; i < presented.size(); ++i)
+    diff |= static_cast<unsigned char>(presented[i] ^ secret[i % secret.size()]);
+  return diff == 0;
 }
 
 void admin_permits(RouteContext& ctx, const Request& req, Response& res) {
@@ -115,10 +122,14 @@ void admin_permits(RouteContext& ctx, const Request& req, Response& res) {
 
   QueryValue route = query_param(req.query, "route");
   GateId gate;
-  if (route.value == "work") gate = GateId::work;
-  else if (route.value == "events") gate = GateId::events;
-  else if (route.value == "connections") gate = GateId::connections;
-  else return error_response(res, 400, "route= must be work, events or connections");
+  if (route.value == "work")
+    gate = GateId::work;
+  else if (route.value == "events")
+    gate = GateId::events;
+  else if (route.value == "connections")
+    gate = GateId::connections;
+  else
+    return error_response(res, 400, "route= must be work, events or connections");
 
   QueryValue nq = query_param(req.query, "n");
   long long n = 0;
@@ -198,8 +209,8 @@ libsync::Task<void> events(RouteContext& ctx, const Request& req, Response& res)
   const Config& cfg = ctx.server.config();
   auto timeout = uint_param(req.query, "timeout_ms", cfg.events_timeout_ms);
   if (!timeout || *timeout == 0 || *timeout > cfg.events_max_timeout_ms) {
-    error_response(res, 400,
-                   "timeout_ms= must be an integer in [1, " + std::to_string(cfg.events_max_timeout_ms) + "]");
+    error_response(
+        res, 400, "timeout_ms= must be an integer in [1, " + std::to_string(cfg.events_max_timeout_ms) + "]");
     co_return;
   }
   res.no_store = true;
@@ -234,8 +245,8 @@ libsync::Task<void> events(RouteContext& ctx, const Request& req, Response& res)
     co_return;
   }
   char buf[96];
-  std::snprintf(buf, sizeof buf, "{\"tick\":%llu,\"timed_out\":%s}\n", static_cast<unsigned long long>(now_gen),
-                status == WaitStatus::timed_out ? "true" : "false");
+  std::snprintf(buf, sizeof buf, "{\"tick\":%llu,\"timed_out\":%s}\n",
+                static_cast<unsigned long long>(now_gen), status == WaitStatus::timed_out ? "true" : "false");
   res.content_type = "application/json";
   res.body = buf;
 }

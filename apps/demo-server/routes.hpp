@@ -17,15 +17,14 @@
 //   POST /admin/permits?route=R&n=N   grows (N>0) or shrinks (N<0) semaphore R; bearer token
 #pragma once
 
-#include "http_message.hpp"
-#include "metrics.hpp"
-
-#include <sync/loop.hpp>
-#include <sync/task.hpp>
-
 #include <cstdint>
 #include <stop_token>
 #include <string_view>
+#include <sync/loop.hpp>
+#include <sync/task.hpp>
+
+#include "http_message.hpp"
+#include "metrics.hpp"
 
 namespace demo {
 

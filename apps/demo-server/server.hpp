@@ -18,21 +18,20 @@
 // them all and run() returns 0. A second signal exits at once.
 #pragma once
 
-#include "config.hpp"
-#include "metrics.hpp"
-
-#include <sync/condvar.hpp>
-#include <sync/event.hpp>
-#include <sync/loop.hpp>
-#include <sync/mutex.hpp>
-#include <sync/semaphore.hpp>
-
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <sync/condvar.hpp>
+#include <sync/event.hpp>
+#include <sync/loop.hpp>
+#include <sync/mutex.hpp>
+#include <sync/semaphore.hpp>
 #include <vector>
+
+#include "config.hpp"
+#include "metrics.hpp"
 
 namespace demo {
 
@@ -55,7 +54,8 @@ class Server {
 
   bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
   libsync::Clock::time_point drain_deadline() const noexcept {
-    return libsync::Clock::time_point(libsync::Clock::duration(drain_deadline_.load(std::memory_order_acquire)));
+    return libsync::Clock::time_point(
+        libsync::Clock::duration(drain_deadline_.load(std::memory_order_acquire)));
   }
   libsync::Clock::time_point started() const noexcept { return started_; }
 

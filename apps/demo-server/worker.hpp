@@ -10,11 +10,6 @@
 // connection: the hot path only stores a deadline.
 #pragma once
 
-#include "access_log.hpp"
-#include "metrics.hpp"
-
-#include <sync/loop.hpp>
-
 #include <poll.h>
 
 #include <atomic>
@@ -24,7 +19,11 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <sync/loop.hpp>
 #include <vector>
+
+#include "access_log.hpp"
+#include "metrics.hpp"
 
 namespace demo {
 
@@ -64,6 +63,8 @@ class Worker {
   int listen_fd() const noexcept { return listen_fd_; }
   std::stop_token accept_stop() const noexcept { return accept_stop_.get_token(); }
   bool draining() const noexcept { return draining_; }
+  // The accept loop takes the listener to close it, then reports it ended.
+  int release_listener() noexcept;
   void acceptor_finished();
   void attach(Connection& c) noexcept;
   void detach(Connection& c) noexcept;
@@ -90,10 +91,11 @@ class Worker {
 
   std::stop_source accept_stop_;
   bool accepting_ = true;
+  bool tearing_down_ = false;
   bool draining_ = false;
   Connection* head_ = nullptr;
   std::size_t connections_ = 0;
-  std::vector<pollfd> probe_fds_;      // reused by probe_hangups
+  std::vector<pollfd> probe_fds_;  // reused by probe_hangups
   std::vector<Connection*> probe_conns_;
 
   libsync::Clock::time_point coarse_now_ = libsync::Clock::now();

@@ -1,0 +1,483 @@
+// Connection: HTTP/1.1 over libsync's socket awaitables with Beast's
+// buffer-oriented parser and serializer. The only file that includes Beast.
+//
+// Per request: bytes arrive with libsync::recv into a ReadBuffer, a fresh
+// http::request_parser consumes them (with body and header limits), the
+// route runs, and an http::response_serializer writes the answer into the
+// output buffer, which libsync::send writes out. Errors the client caused
+// get their status code (400, 408, 413, 431), then the connection closes
+// after a bounded lingering read, so the client can read the answer instead
+// of getting a reset for the bytes it was still sending.
+#include "connection.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "routes.hpp"
+#include "server.hpp"
+#include "worker.hpp"
+
+namespace demo {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+using libsync::Clock;
+using Phase = Connection::Phase;
+using StopReason = Connection::StopReason;
+
+// ---- Connection: the part the worker sees ----
+
+Connection::Connection(Worker& w, libsync::socket_handle fd) noexcept : worker_(w), fd_(fd) {
+  w.attach(*this);
+}
+
+Connection::~Connection() {
+  worker_.detach(*this);
+  // Only when the task was torn down mid-flight (its loop is being
+  // destroyed); a connection that ends normally closed its socket on the loop.
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::enter(Phase p, Clock::duration timeout) noexcept {
+  phase_ = p;
+  // The sweep only looks every 100 ms, so its coarse clock is precise enough
+  // and saves a clock read per phase change.
+  deadline_ = timeout.count() ? worker_.coarse_now() + timeout : Clock::time_point{};
+}
+
+void Connection::rearm() noexcept {
+  stop_ = std::stop_source{};
+  reason_ = StopReason::none;
+}
+
+void Connection::check_deadline(Clock::time_point now) noexcept {
+  if (deadline_ == Clock::time_point{} || now < deadline_ || stop_.stop_requested()) return;
+  auto& t = worker_.metrics().timeouts;
+  switch (phase_) {
+    case Phase::idle:
+      t[static_cast<std::size_t>(TimeoutKind::idle)].add();
+      break;
+    case Phase::header:
+      t[static_cast<std::size_t>(TimeoutKind::header)].add();
+      break;
+    case Phase::body:
+      t[static_cast<std::size_t>(TimeoutKind::body)].add();
+      break;
+    case Phase::sending:
+      t[static_cast<std::size_t>(TimeoutKind::send)].add();
+      break;
+    default:
+      break;
+  }
+  stop(StopReason::timeout);
+}
+
+void Connection::stop(StopReason why) noexcept {
+  if (reason_ == StopReason::none) reason_ = why;
+  stop_.request_stop();
+}
+
+namespace {
+
+// Input bytes: a flat buffer, so Beast's parser always sees an unconsumed
+// header in one piece. It grows only when a single header (or chunk header)
+// needs more room than it has, up to a bound above the header limit; bytes
+// of pipelined requests are parsed before more are read, which bounds how
+// far a client can read ahead of its answers.
+class ReadBuffer {
+ public:
+  ReadBuffer(std::size_t initial, std::size_t max)
+      : buf_(std::make_unique<char[]>(initial)), cap_(initial), max_(std::max(initial, max)) {}
+
+  const char* data() const noexcept { return buf_.get() + begin_; }
+  std::size_t size() const noexcept { return end_ - begin_; }
+  void consume(std::size_t n) noexcept {
+    begin_ += n;
+    if (begin_ == end_) begin_ = end_ = 0;
+  }
+  // Makes room for a read. False when the buffer is full at its bound.
+  bool prepare() {
+    if (begin_ > 0 && cap_ - end_ < 1024) {
+      std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    if (end_ == cap_) {
+      if (cap_ >= max_) return false;
+      std::size_t cap = std::min(cap_ * 2, max_);
+      auto bigger = std::make_unique<char[]>(cap);
+      std::memcpy(bigger.get(), buf_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      buf_ = std::move(bigger);
+      cap_ = cap;
+    }
+    return true;
+  }
+  char* space() noexcept { return buf_.get() + end_; }
+  std::size_t space_size() const noexcept { return cap_ - end_; }
+  void commit(std::size_t n) noexcept { end_ += n; }
+
+ private:
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_;
+  std::size_t max_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
+
+Method method_of(http::verb v) {
+  switch (v) {
+    case http::verb::get:
+      return Method::get;
+    case http::verb::head:
+      return Method::head;
+    case http::verb::post:
+      return Method::post;
+    case http::verb::put:
+      return Method::put;
+    case http::verb::delete_:
+      return Method::del;
+    case http::verb::options:
+      return Method::options;
+    case http::verb::patch:
+      return Method::patch;
+    default:
+      return Method::other;
+  }
+}
+
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+beast::string_view bsv(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::string peer_name(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+using RequestParser = http::request_parser<http::string_body>;
+
+class Session {
+ public:
+  Session(Worker& w, Connection& conn)
+      : w_(w),
+        cfg_(w.config()),
+        conn_(conn),
+        in_(4096, std::max<std::size_t>(16384, std::size_t{cfg_.header_limit} + 8192)),
+        ctx_{w.server(), w, conn.token()} {
+    if (w.access_log().enabled()) remote_ = peer_name(conn.fd());
+  }
+
+  libsync::Task<void> run();
+
+ private:
+  enum class Next { keep_going, close };
+
+  void new_parser() {
+    parser_.emplace();
+    parser_->header_limit(cfg_.header_limit);
+    parser_->body_limit(cfg_.body_limit);
+    parser_->eager(true);
+    sent_continue_ = false;
+  }
+  libsync::Task<bool> flush();
+  libsync::Task<void> linger();
+  libsync::Task<Next> handle();
+  // An answer to a request that could not be parsed (or arrived too slowly).
+  void append_error(unsigned status, std::string_view message);
+  void append(Response& res, unsigned version, bool keep_alive, bool head);
+  void record(RouteId route, unsigned status, Clock::time_point start, std::string_view method,
+              std::string_view target, std::size_t bytes);
+
+  Worker& w_;
+  const Config& cfg_;
+  Connection& conn_;
+  ReadBuffer in_;
+  std::string out_;
+  unsigned batched_ = 0;  // answers in out_ not yet written
+  std::optional<RequestParser> parser_;
+  bool sent_continue_ = false;
+  std::uint64_t served_ = 0;
+  RouteContext ctx_;
+  std::string remote_;
+};
+
+libsync::Task<void> Session::run() {
+  // The first request's header must arrive within header_timeout of accept;
+  // later ones get idle_timeout to start and header_timeout from their first byte.
+  conn_.enter(Phase::header, ms(cfg_.header_timeout_ms));
+  bool first = true;
+  new_parser();
+
+  for (;;) {
+    beast::error_code ec;
+    if (in_.size() > 0) {
+      const std::size_t n = parser_->put(net::const_buffer(in_.data(), in_.size()), ec);
+      in_.consume(n);
+      if (ec == http::error::need_more) ec = {};
+    }
+    if (ec) {
+      unsigned status = 400;
+      std::string_view why = "malformed request";
+      if (ec == http::error::header_limit)
+        status = 431, why = "request header too large";
+      else if (ec == http::error::body_limit)
+        status = 413, why = "request body too large";
+      append_error(status, why);
+      if (co_await flush()) co_await linger();
+      co_return;
+    }
+
+    if (parser_->is_done()) {
+      if (co_await handle() == Next::close) {
+        co_await flush();
+        co_return;
+      }
+      first = false;
+      new_parser();
+      // Nothing more buffered: write now. Otherwise parse on and batch the
+      // answers of pipelined requests, within bounds.
+      if ((in_.size() == 0 || batched_ >= cfg_.max_pipeline || out_.size() >= 65536) && !co_await flush())
+        co_return;
+      continue;
+    }
+
+    // The parser needs more bytes. Answers already made go out first: the
+    // client may be waiting for them before it sends more.
+    if (!out_.empty() && !co_await flush()) co_return;
+    conn_.set_awaiting_request(!parser_->got_some());
+    if (!parser_->got_some()) {
+      // A drain closes connections that wait for a request; one that came
+      // back to waiting after the drain began closes itself.
+      if (w_.draining()) co_return;
+      if (!first)
+        conn_.enter(Phase::idle, ms(cfg_.idle_timeout_ms));
+      else
+        conn_.enter(Phase::header);
+    } else if (!parser_->is_header_done()) {
+      if (conn_.phase() != Phase::header) conn_.enter(Phase::header, ms(cfg_.header_timeout_ms));
+    } else {
+      if (conn_.phase() != Phase::body) conn_.enter(Phase::body, ms(cfg_.body_timeout_ms));
+      // A client that asked to be told before sending its body (Expect:
+      // 100-continue) is told now that the header passed the limits.
+      if (!sent_continue_ && parser_->get().version() == 11 &&
+          beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+        sent_continue_ = true;
+        out_ = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (!co_await flush()) co_return;
+      }
+    }
+    if (!in_.prepare()) {  // only if header_limit exceeds the buffer bound; not with the bounds above
+      append_error(431, "request header too large");
+      if (co_await flush()) co_await linger();
+      co_return;
+    }
+    const libsync::IoResult r =
+        co_await libsync::recv(conn_.fd(), in_.space(), in_.space_size(), conn_.token());
+    if (r.value > 0) {
+      conn_.set_awaiting_request(false);
+      in_.commit(static_cast<std::size_t>(r.value));
+      w_.metrics().bytes_received.add(static_cast<std::uint64_t>(r.value));
+      continue;
+    }
+    // EOF, an error, or a stop. A client that times out in the middle of a
+    // request is told so (408); otherwise there is no one to answer.
+    if (conn_.stop_reason() == StopReason::timeout &&
+        (conn_.phase() == Phase::header || conn_.phase() == Phase::body)) {
+      conn_.rearm();
+      append_error(408, "request not received in time");
+      co_await flush();
+    }
+    co_return;
+  }
+}
+
+libsync::Task<Session::Next> Session::handle() {
+  auto& msg = parser_->get();
+  const Clock::time_point start = Clock::now();
+  Request req;
+  req.method = method_of(msg.method());
+  req.target = sv(msg.target());
+  const auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view{} : req.target.substr(q + 1);
+  req.authorization = sv(msg[http::field::authorization]);
+  req.body = msg.body();
+  req.version = msg.version();
+
+  Response res;
+  RouteId route_id = RouteId::unmatched;
+  if (req.version == 11 && msg.find(http::field::host) == msg.end()) {
+    // RFC 9112 §3.2: a 1.1 request without Host is a 400.
+    route_id = RouteId::invalid;
+    error_response(res, 400, "missing Host header");
+    res.close = true;
+  } else if (const Route* route = find_route(req.path); !route) {
+    error_response(res, 404, "not found");
+  } else if (route_id = route->id; !(route->methods & method_bit(req.method))) {
+    error_response(res, 405, "method not allowed");
+    res.allow = route->allow;
+  } else {
+    try {
+      if (route->sync) {
+        route->sync(ctx_, req, res);
+      } else {
+        // This handler may wait: write what is batched first, and let the
+        // worker's probe watch for the client hanging up meanwhile.
+        if (!out_.empty() && !co_await flush()) co_return Next::close;
+        conn_.enter(Phase::handling, Clock::duration::zero());
+        co_await route->async(ctx_, req, res);
+      }
+    } catch (const std::exception& e) {
+      res = Response{};
+      error_response(res, 500, "internal error");
+      res.close = true;
+    }
+  }
+  if (res.abort || conn_.stop_reason() != StopReason::none) {
+    // The client left, or the drain deadline cut the request: no answer.
+    co_return Next::close;
+  }
+  const bool keep_alive = msg.keep_alive() && !res.close && !w_.draining() && ++served_ < cfg_.max_requests;
+  const std::size_t before = out_.size();
+  append(res, req.version, keep_alive, req.method == Method::head);
+  record(route_id, res.status, start, sv(msg.method_string()), req.target, out_.size() - before);
+  co_return keep_alive ? Next::keep_going : Next::close;
+}
+
+void Session::append(Response& res, unsigned version, bool keep_alive, bool head) {
+  http::response<http::string_body> msg{static_cast<http::status>(res.status), version};
+  msg.set(http::field::server, "libsync-demo");
+  msg.set(http::field::date, bsv(w_.http_date()));
+  msg.set(http::field::content_type, bsv(res.content_type));
+  if (!res.allow.empty()) msg.set(http::field::allow, bsv(res.allow));
+  if (res.status == 503 && res.retry_after_s)
+    msg.set(http::field::retry_after, std::to_string(res.retry_after_s));
+  if (res.bearer_challenge) msg.set(http::field::www_authenticate, "Bearer realm=\"demo-server\"");
+  if (res.no_store) msg.set(http::field::cache_control, "no-store");
+  msg.body() = std::move(res.body);
+  msg.keep_alive(keep_alive);
+  msg.prepare_payload();  // Content-Length, also for HEAD (the length GET would send)
+
+  http::response_serializer<http::string_body> sr{msg};
+  beast::error_code ec;
+  auto sink = [&](beast::error_code&, const auto& buffers) {
+    std::size_t n = 0;
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
+      const net::const_buffer b = *it;
+      out_.append(static_cast<const char*>(b.data()), b.size());
+      n += b.size();
+    }
+    sr.consume(n);
+  };
+  if (head) {
+    sr.split(true);
+    while (!ec && !sr.is_header_done()) sr.next(ec, sink);
+  } else {
+    while (!ec && !sr.is_done()) sr.next(ec, sink);
+  }
+  ++batched_;
+}
+
+void Session::append_error(unsigned status, std::string_view message) {
+  Response res;
+  error_response(res, status, message);
+  const std::size_t before = out_.size();
+  append(res, 11, false, false);
+  w_.metrics().requests[static_cast<std::size_t>(RouteId::invalid)][status_index(status)].add();
+  if (w_.access_log().enabled())
+    w_.access_log().record({w_.index(), remote_, "-", "-", status, out_.size() - before, 0,
+                            route_name(RouteId::invalid).data()});
+}
+
+void Session::record(RouteId route, unsigned status, Clock::time_point start, std::string_view method,
+                     std::string_view target, std::size_t bytes) {
+  const auto us = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+  MetricsShard& m = w_.metrics();
+  m.requests[static_cast<std::size_t>(route)][status_index(status)].add();
+  m.latency[static_cast<std::size_t>(route)].record(us);
+  if (w_.access_log().enabled())
+    w_.access_log().record(
+        {w_.index(), remote_, method, target, status, bytes, us, route_name(route).data()});
+}
+
+libsync::Task<bool> Session::flush() {
+  conn_.enter(Phase::sending, ms(cfg_.send_timeout_ms));
+  std::size_t off = 0;
+  while (off < out_.size()) {
+    const libsync::IoResult r =
+        co_await libsync::send(conn_.fd(), out_.data() + off, out_.size() - off, conn_.token());
+    if (r.value <= 0) {
+      out_.clear();
+      co_return false;
+    }
+    off += static_cast<std::size_t>(r.value);
+  }
+  w_.metrics().bytes_sent.add(off);
+  out_.clear();
+  batched_ = 0;
+  co_return true;
+}
+
+// After an error answer: stop sending (FIN), then read and drop what the
+// client still sends, for a bounded time and amount, so that closing does
+// not reset the connection before the client has read the answer.
+libsync::Task<void> Session::linger() {
+  ::shutdown(conn_.fd(), SHUT_WR);
+  conn_.enter(Phase::lingering, std::min(ms(cfg_.header_timeout_ms), ms(2000)));
+  std::size_t dropped = 0;
+  while (dropped < (std::size_t{4} << 20)) {
+    in_.consume(in_.size());
+    if (!in_.prepare()) break;
+    const libsync::IoResult r =
+        co_await libsync::recv(conn_.fd(), in_.space(), in_.space_size(), conn_.token());
+    if (r.value <= 0) break;
+    dropped += static_cast<std::size_t>(r.value);
+  }
+}
+
+}  // namespace
+
+libsync::Task<void> serve_connection(Worker& w, libsync::socket_handle fd, libsync::Permit permit) {
+  Connection conn(w, fd);
+  {
+    Session session(w, conn);
+    co_await session.run();
+  }
+  // Forget the descriptor before closing it: if this frame is torn down
+  // mid-close, the destructor must not close a number someone else reused.
+  conn.mark_closed();
+  co_await libsync::close(fd);
+  (void)permit;  // held until here: the connection semaphore counts open sockets
+}
+
+}  // namespace demo

@@ -1,0 +1,143 @@
+// Listener: binding the per-worker SO_REUSEPORT sockets, and the accept loop
+// with the connection semaphore in front of it.
+#include "listener.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sync/io.hpp>
+
+#include "config.hpp"
+#include "connection.hpp"
+#include "server.hpp"
+#include "worker.hpp"
+
+namespace demo {
+namespace {
+
+std::string errno_text(const std::string& what, int err) {
+  return what + ": " + std::strerror(err);
+}
+
+}  // namespace
+
+Listeners open_listeners(const Config& cfg) {
+  Listeners out;
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, cfg.address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, cfg.address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    len = sizeof *v6;
+  } else {
+    out.error = "address '" + cfg.address + "' is not a numeric IPv4 or IPv6 address";
+    return out;
+  }
+  const std::string where = cfg.address + ":" + std::to_string(cfg.port);
+
+  for (unsigned i = 0; i < cfg.threads; ++i) {
+    int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      out.error = errno_text("socket", errno);
+      break;
+    }
+    out.fds.push_back(fd);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Every worker binds the same port; the kernel balances new connections.
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      out.error = errno_text("SO_REUSEPORT", errno);
+      break;
+    }
+    // The first socket resolves port 0; the others bind the port it got.
+    const std::uint16_t port = i == 0 ? cfg.port : out.port;
+    if (ss.ss_family == AF_INET)
+      v4->sin_port = htons(port);
+    else
+      v6->sin6_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+      out.error = errno_text("cannot bind " + where, errno);
+      break;
+    }
+    if (::listen(fd, cfg.backlog) != 0) {
+      out.error = errno_text("listen on " + where, errno);
+      break;
+    }
+    if (i == 0) {
+      sockaddr_storage bound{};
+      socklen_t blen = sizeof bound;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+      out.port = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                                  : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    }
+  }
+  if (!out.error.empty()) {
+    for (int fd : out.fds) ::close(fd);
+    out.fds.clear();
+  }
+  return out;
+}
+
+libsync::Task<void> accept_connections(Worker& w) {
+  libsync::Semaphore& gate = w.server().gate(GateId::connections);
+  auto& outcomes = w.metrics().outcomes[static_cast<std::size_t>(GateId::connections)];
+  auto note = [&](Outcome o) { outcomes[static_cast<std::size_t>(o)].add(); };
+  const std::stop_token stop = w.accept_stop();
+
+  {
+    // On io_uring one multishot accept serves the whole loop; it pauses by
+    // itself when a few connections sit unclaimed, so while the gate below
+    // is exhausted the rest wait in the kernel's backlog.
+    libsync::Acceptor acceptor(w.listen_fd());
+    while (!stop.stop_requested()) {
+      libsync::IoResult r = co_await acceptor.accept(stop);
+      if (!r) {
+        if (r.error() == ECANCELED) break;
+        if (r.error() == EMFILE || r.error() == ENFILE || r.error() == ENOBUFS || r.error() == ENOMEM) {
+          // Out of descriptors or memory: pause instead of spinning on the
+          // error; the backlog holds the clients meanwhile.
+          co_await libsync::sleep_for(std::chrono::milliseconds(50), stop);
+        }
+        continue;  // ECONNABORTED and friends: that client is already gone
+      }
+      const int fd = static_cast<int>(r.value);
+
+      // Backpressure: at max_connections, hold this socket and take no other
+      // off the backlog until a connection closes.
+      libsync::AcquireResult permit = gate.try_acquire();
+      if (permit) {
+        note(Outcome::acquired);
+      } else if (permit.status == libsync::WaitStatus::would_block) {
+        note(Outcome::rejected);
+        w.metrics().accept_waits.add();
+        permit = co_await gate.acquire(1, stop);
+        note(permit                                         ? Outcome::acquired
+             : permit.status == libsync::WaitStatus::closed ? Outcome::closed
+                                                            : Outcome::cancelled);
+      } else {
+        note(Outcome::closed);
+      }
+      if (!permit) {
+        co_await libsync::close(fd);
+        break;  // closed (draining) or cancelled (stop accepting)
+      }
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      w.metrics().connections_accepted.add();
+      libsync::Loop::current()->spawn(serve_connection(w, fd, std::move(permit.permit)));
+    }
+  }
+  co_await libsync::close(w.release_listener());
+  w.acceptor_finished();
+}
+
+}  // namespace demo
