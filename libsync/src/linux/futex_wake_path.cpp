@@ -26,6 +26,7 @@
 // Remote posts (Loop::post, stop) ring a doorbell: a futex word with its own
 // FUTEX_WAIT armed while the loop sleeps.
 #include "linux/futex.hpp"
+#include "lazy_arming.hpp"
 #include "linux/uring_backend.hpp"
 #include "loop_counters.hpp"
 #include "wake_path.hpp"
@@ -39,21 +40,11 @@ namespace {
 class FutexWakePath final : public WakePath {
  public:
   explicit FutexWakePath(Loop& loop)
-      : loop_(loop), ring_(static_cast<UringBackend&>(loop.backend())) {
-    pending_.reserve(16);
-  }
+      : loop_(loop), ring_(static_cast<UringBackend&>(loop.backend())), lazy_(loop) {}
   Tier tier() const noexcept override { return Tier::uring_futex; }
 
   void on_suspend(WaiterNode& n) noexcept override {
-    try {
-      pending_.push_back(&n);
-    } catch (...) {
-      // Out of memory for the pending list: arm right away instead (or
-      // schedule it, if a wake already landed).
-      std::uint32_t expected = kWordWaiting;
-      if (n.word.compare_exchange_strong(expected, kWordArmed, std::memory_order_acq_rel)) arm_now(n);
-      else loop_.schedule(n.handle);
-    }
+    lazy_.add(n, [this](WaiterNode& w) { arm_now(w); });
   }
 
   void deliver(WaiterNode& n) noexcept override {
@@ -90,28 +81,10 @@ class FutexWakePath final : public WakePath {
     linux_detail::futex_wake(&n.word, 0x7fffffff);
   }
 
-  void poll() noexcept override {
-    if (pending_.empty()) return;
-    auto woken = [this](WaiterNode* n) {
-      if (n->word.load(std::memory_order_acquire) != kWordWoken) return false;
-      loop_.schedule(n->handle);
-      return true;
-    };
-    pending_.erase(std::remove_if(pending_.begin(), pending_.end(), woken), pending_.end());
-  }
+  void poll() noexcept override { lazy_.poll(); }
 
   bool prepare_sleep() noexcept override {
-    bool found = false;
-    for (WaiterNode* n : pending_) {
-      std::uint32_t expected = kWordWaiting;
-      if (n->word.compare_exchange_strong(expected, kWordArmed, std::memory_order_acq_rel)) {
-        arm_now(*n);
-      } else {
-        loop_.schedule(n->handle);  // woken before it was armed
-        found = true;
-      }
-    }
-    pending_.clear();
+    bool found = !lazy_.arm_all([this](WaiterNode& w) { arm_now(w); });
     doorbell_.store(0, std::memory_order_seq_cst);
     try {
       ring_.arm_doorbell(doorbell_);
@@ -122,9 +95,7 @@ class FutexWakePath final : public WakePath {
   }
 
   void forget(WaiterNode& n) noexcept override {
-    auto it = std::find(pending_.begin(), pending_.end(), &n);
-    if (it != pending_.end()) pending_.erase(it);
-    ring_.orphan_futex_wait(n);
+    if (!lazy_.remove(n)) ring_.orphan_futex_wait(n);
   }
 
   void notify_loop() noexcept override {
@@ -145,7 +116,7 @@ class FutexWakePath final : public WakePath {
 
   Loop& loop_;
   UringBackend& ring_;
-  std::vector<WaiterNode*> pending_;
+  LazyArming lazy_;
   alignas(8) std::atomic<std::uint32_t> doorbell_{0};
 };
 

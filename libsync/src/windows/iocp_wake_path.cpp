@@ -36,6 +36,7 @@
 //     (handling everything else as usual), so no packet naming freed memory
 //     is left in the port. A node still reading kWordWaiting or kWordArmed
 //     was taken out of its queue by the destructor itself and has no packet.
+#include "lazy_arming.hpp"
 #include "loop_counters.hpp"
 #include "wake_path.hpp"
 #include "windows/iocp_backend.hpp"
@@ -49,18 +50,12 @@ namespace {
 class IocpWakePath final : public WakePath {
  public:
   explicit IocpWakePath(Loop& loop)
-      : loop_(loop), port_(static_cast<IocpBackend&>(loop.backend())) {
-    pending_.reserve(16);
-  }
+      : loop_(loop), port_(static_cast<IocpBackend&>(loop.backend())), lazy_(loop) {}
   Tier tier() const noexcept override { return Tier::iocp; }
 
   void on_suspend(WaiterNode& n) noexcept override {
     set_iocp_armed(n, false);
-    try {
-      pending_.push_back(&n);
-    } catch (...) {
-      arm_now(n);  // no room on the pending list: arm at once instead
-    }
+    lazy_.add(n, [](WaiterNode& w) { set_iocp_armed(w, true); });
   }
 
   void deliver(WaiterNode& n) noexcept override {
@@ -85,29 +80,14 @@ class IocpWakePath final : public WakePath {
     if (prev == kWordArmed) port_.post_wake(&n);
   }
 
-  void poll() noexcept override {
-    if (pending_.empty()) return;
-    auto woken = [this](WaiterNode* n) {
-      if (n->word.load(std::memory_order_acquire) != kWordWoken) return false;
-      loop_.schedule(n->handle);
-      return true;
-    };
-    pending_.erase(std::remove_if(pending_.begin(), pending_.end(), woken), pending_.end());
-  }
+  void poll() noexcept override { lazy_.poll(); }
 
   bool prepare_sleep() noexcept override {
-    bool found = false;
-    for (WaiterNode* n : pending_) found |= !arm_now(*n);
-    pending_.clear();
-    return !found;
+    return lazy_.arm_all([](WaiterNode& w) { set_iocp_armed(w, true); });
   }
 
   void forget(WaiterNode& n) noexcept override {
-    auto it = std::find(pending_.begin(), pending_.end(), &n);
-    if (it != pending_.end()) {
-      pending_.erase(it);  // never armed: no waker posts for it
-      return;
-    }
+    if (lazy_.remove(n)) return;  // never armed: no waker posts for it
     if (!iocp_armed(n)) return;  // not armed, or its packet already came
     set_iocp_armed(n, false);
     if (n.word.load(std::memory_order_acquire) != kWordWoken) return;  // never woken: no packet
@@ -120,20 +100,9 @@ class IocpWakePath final : public WakePath {
   }
 
  private:
-  // Arms `n`, or, if a waker got there first, schedules it. True when armed.
-  bool arm_now(WaiterNode& n) noexcept {
-    std::uint32_t expected = kWordWaiting;
-    if (n.word.compare_exchange_strong(expected, kWordArmed, std::memory_order_acq_rel)) {
-      set_iocp_armed(n, true);
-      return true;
-    }
-    loop_.schedule(n.handle);  // woken before it was armed
-    return false;
-  }
-
   Loop& loop_;
   IocpBackend& port_;
-  std::vector<WaiterNode*> pending_;  // suspended since the loop last slept; not armed
+  LazyArming lazy_;
 };
 
 }  // namespace
