@@ -331,6 +331,39 @@ void Loop::run_until_idle() {
   idle_exit_ = false;
 }
 
+// ---- the cancel table ----
+
+std::uint32_t Loop::add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint32_t& generation) {
+  std::uint32_t slot;
+  if (!free_cancels_.empty()) {
+    slot = free_cancels_.back();
+    free_cancels_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(cancels_.size());
+    cancels_.emplace_back();
+    free_cancels_.reserve(cancels_.capacity());  // so remove_cancel never allocates
+  }
+  cancels_[slot].fn = fn;
+  cancels_[slot].ctx = ctx;
+  generation = cancels_[slot].generation;
+  return slot;
+}
+
+void Loop::remove_cancel(std::uint32_t slot) noexcept {
+  CancelSlot& c = cancels_[slot];
+  c.fn = nullptr;
+  c.ctx = nullptr;
+  ++c.generation;
+  free_cancels_.push_back(slot);
+}
+
+void Loop::run_cancel(std::uint32_t slot, std::uint32_t generation) noexcept {
+  if (slot >= cancels_.size()) return;
+  const CancelSlot c = cancels_[slot];  // a copy: fn may change the table
+  if (c.generation != generation || !c.fn) return;
+  c.fn(c.ctx);
+}
+
 // ---- small awaitables ----
 
 void YieldAwaiter::await_suspend(std::coroutine_handle<> h) {
@@ -379,28 +412,27 @@ namespace detail {
 
 void LoopCancel::arm(Loop& loop, const std::stop_token& st, Fn fn, void* ctx) {
   if (!st.stop_possible()) return;
-  state_ = std::make_shared<State>(State{&loop, fn, ctx});
-  cb_.emplace(st, Callback{state_});
+  std::uint32_t generation = 0;
+  slot_ = loop.add_cancel(fn, ctx, generation);
+  loop_ = &loop;
+  cb_.emplace(st, Callback{&loop, slot_, generation});
 }
 
 void LoopCancel::disarm() noexcept {
   cb_.reset();  // waits for a callback running on another thread
-  if (state_) {
-    state_->ctx = nullptr;
-    state_.reset();
+  if (loop_) {
+    loop_->remove_cancel(slot_);
+    loop_ = nullptr;
   }
 }
 
 void LoopCancel::Callback::operator()() noexcept {
-  Loop* loop = state->loop;
   if (loop->on_loop_thread()) {
-    if (state->ctx) state->fn(state->ctx);
+    loop->run_cancel(slot, generation);
     return;
   }
   try {
-    loop->post([s = state] {
-      if (s->ctx) s->fn(s->ctx);
-    });
+    loop->post([l = loop, s = slot, g = generation] { l->run_cancel(s, g); });
   } catch (...) {
     // Out of memory while posting a cancellation: the operation simply runs
     // to its normal end.

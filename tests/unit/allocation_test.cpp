@@ -257,6 +257,25 @@ TEST_CASE("an uncontended acquire and release allocate nothing") {
   CHECK(s.available() == 2);
 }
 
+TEST_CASE("a sleep that carries a stop token allocates nothing") {
+  std::stop_source src;  // never triggered: the token only has to be stoppable
+  Measured m;
+  run([&]() -> Task<> {
+    for (int i = 0; i < kWarmup + kCycles; ++i) {
+      if (i == kWarmup) m.allocations = t_allocations;
+      auto s = co_await sleep_for(std::chrono::nanoseconds(1), src.get_token());
+      if (i >= kWarmup) {
+        m.cycles += s == WaitStatus::acquired;
+        ++m.suspended;
+      }
+    }
+    m.allocations = t_allocations - m.allocations;
+  }());
+  report("sleep with a stop token", m);
+  CHECK(m.cycles == kCycles);
+  CHECK(m.allocations == 0);
+}
+
 TEST_CASE("a contended mutex lock and unlock on one loop allocate nothing") {
   // Two tasks take turns: each holds the lock across a yield, so the other
   // is always queued when it unlocks, and each lock after the first waits.

@@ -136,6 +136,11 @@ class Loop {
   detail::WakePath& wake_path() noexcept { return *wake_path_; }
   bool on_loop_thread() const noexcept { return current() == this; }
 
+  // The cancel table behind detail::LoopCancel (loop thread only).
+  std::uint32_t add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint32_t& generation);
+  void remove_cancel(std::uint32_t slot) noexcept;
+  void run_cancel(std::uint32_t slot, std::uint32_t generation) noexcept;
+
   struct Counters;  // the atomics behind LoopStats
   Counters& counters() noexcept { return *counters_; }
 
@@ -164,6 +169,13 @@ class Loop {
   std::vector<std::coroutine_handle<>> running_;
   std::vector<detail::TimerNode*> timers_;  // binary min-heap on deadline
   std::unordered_set<void*> tasks_;         // live spawned roots (frame addresses)
+  struct CancelSlot {
+    void (*fn)(void*) noexcept = nullptr;
+    void* ctx = nullptr;
+    std::uint32_t generation = 0;
+  };
+  std::vector<CancelSlot> cancels_;
+  std::vector<std::uint32_t> free_cancels_;
 
   // Remote queue: handles and posted functions from other threads.
   std::mutex remote_mu_;

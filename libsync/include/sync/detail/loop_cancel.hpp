@@ -2,13 +2,16 @@
 // fires, from whichever thread requested the stop.
 //
 // The stop callback may run on any thread, but timers and I/O operations
-// belong to the loop thread. If the stop comes from elsewhere the callback
-// posts the cancellation to the loop; the shared State lets the awaiter
-// disarm it (on the loop thread) if the operation finished first, so a late
-// posted cancellation finds nothing to do instead of a dead awaiter.
+// belong to the loop thread. The cancellation is registered in a slot of the
+// loop's cancel table, and the stop callback carries only (loop, slot,
+// generation): on the loop thread it runs the slot at once; from elsewhere it
+// posts a call that runs the slot only if its generation still matches. The
+// awaiter disarms on the loop thread (bumping the generation), so a late
+// posted cancellation finds nothing to do instead of a dead awaiter, and
+// arming allocates nothing once the table has grown to its working size.
 #pragma once
 
-#include <memory>
+#include <cstdint>
 #include <optional>
 #include <stop_token>
 
@@ -32,16 +35,14 @@ class LoopCancel {
   void disarm() noexcept;
 
  private:
-  struct State {
-    Loop* loop;
-    Fn fn;
-    void* ctx;  // null once disarmed; read and written on the loop thread only
-  };
   struct Callback {
-    std::shared_ptr<State> state;
+    Loop* loop;
+    std::uint32_t slot;
+    std::uint32_t generation;
     void operator()() noexcept;
   };
-  std::shared_ptr<State> state_;
+  Loop* loop_ = nullptr;
+  std::uint32_t slot_ = 0;
   std::optional<std::stop_callback<Callback>> cb_;
 };
 
