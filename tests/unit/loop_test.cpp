@@ -166,6 +166,19 @@ struct SocketPair {
       if (f >= 0) ::close(f);
   }
 };
+// A non-blocking listener on 127.0.0.1 at a free port, whose address goes to `addr`.
+int loopback_listener(sockaddr_in& addr, int backlog) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  REQUIRE(lfd >= 0);
+  addr = sockaddr_in{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(lfd, backlog) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  return lfd;
+}
 }  // namespace
 
 TEST_CASE("send and recv move bytes over a socket pair") {
@@ -202,15 +215,8 @@ TEST_CASE("a stop_token cancels a pending recv with ECANCELED") {
 }
 
 TEST_CASE("accept and connect meet on loopback") {
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  REQUIRE(lfd >= 0);
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(lfd, 16) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  int lfd = loopback_listener(addr, 16);
   Loop loop(tier_options());
   std::string received;
   loop.block_on([&]() -> Task<> {
@@ -240,15 +246,8 @@ TEST_CASE("accept and connect meet on loopback") {
 }
 
 TEST_CASE("an Acceptor hands out every connection, multishot on io_uring") {
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  REQUIRE(lfd >= 0);
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(lfd, 64) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  int lfd = loopback_listener(addr, 64);
   constexpr int kClients = 12;
   Loop loop(tier_options());
   int served = 0;
@@ -289,15 +288,8 @@ TEST_CASE("an Acceptor hands out every connection, multishot on io_uring") {
 }
 
 TEST_CASE("an Acceptor hands out a whole burst and keeps accepting after pausing at its high-water mark") {
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  REQUIRE(lfd >= 0);
   sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(lfd, 128) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  int lfd = loopback_listener(addr, 128);
   // 70 connections wait in the backlog before the first accept: one multishot
   // burst takes them all, past the high-water mark.
   constexpr int kBurst = 70;
