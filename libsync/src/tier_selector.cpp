@@ -199,7 +199,14 @@ const TierReport& tier_report() {
       // The TierReport defaults name epoll, which does not exist everywhere.
       r.auto_tier = Tier::generic;
       r.auto_backend = tier_backend(Tier::generic);
-      r.auto_reason += "no tier passed; falling back to generic";
+      for (TierStatus& s : r.tiers) {
+        if (s.tier != Tier::generic || !s.available) continue;
+        s.selected_as_fallback = true;
+        r.auto_reason += "no tier passed its live self-test; generic is selected as the fallback although its "
+                         "self-test failed (" + s.self_test.detail + "): it is the last tier there is";
+      }
+      if (r.auto_reason.find("fallback") == std::string::npos)
+        r.auto_reason += "no tier is available; generic is named, but a Loop cannot start here";
     }
 #if defined(__linux__)
     r.futex_hash_mitigation = linux_detail::futex_mode().mitigation;

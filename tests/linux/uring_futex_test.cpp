@@ -73,8 +73,7 @@ struct SocketPair {
   do {                                                                    \
     std::string why;                                                      \
     if (!futex_tier_available(why)) {                                     \
-      MESSAGE("SKIPPED: uring-futex unavailable on this host: " << why);  \
-      std::printf("SKIPPED: uring-futex unavailable: %s\n", why.c_str()); \
+      skip("uring-futex unavailable on this host: " + why);              \
       return;                                                             \
     }                                                                     \
   } while (0)
@@ -130,7 +129,7 @@ TEST_CASE("a loop asleep in the kernel on a recv is woken by a release from anot
 
 TEST_CASE("the generic tier on the uring backend does use an eventfd (the control)") {
   if (!capabilities().io_uring.setup_ok) {
-    MESSAGE("SKIPPED: io_uring unavailable: " << capabilities().io_uring.setup_error);
+    skip("io_uring unavailable: " + capabilities().io_uring.setup_error);
     return;
   }
   int before = count_eventfds();

@@ -3,8 +3,10 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include "skip.hpp"
 #include "tier_under_test.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -15,14 +17,24 @@ LoopOptions g_options;
 std::string g_name = "auto";
 }  // namespace
 
+std::atomic<bool> g_skipped{false};
+
 LoopOptions tier_options() { return g_options; }
 const std::string& tier_name() { return g_name; }
+
+void skip(const std::string& reason) {
+  std::printf("SKIPPED: %s\n", reason.c_str());
+  std::fflush(stdout);
+  g_skipped.store(true);
+}
+
+bool any_skipped() noexcept { return g_skipped.load(); }
 
 }  // namespace libsync::test
 
 int main(int argc, char** argv) {
   using namespace libsync;
-  constexpr int kSkip = 77;
+  constexpr int kSkip = test::kSkipExitCode;
   const char* env = std::getenv("LIBSYNC_TEST_TIER");
   if (env && *env) {
     std::string spec = env;
@@ -50,5 +62,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   doctest::Context ctx;
   ctx.applyCommandLine(argc, argv);
-  return ctx.run();
+  const int rc = ctx.run();
+  if (rc == 0 && test::any_skipped()) return kSkip;
+  return rc;
 }

@@ -1,6 +1,7 @@
 // Small helpers shared by the suites.
 #pragma once
 
+#include "skip.hpp"
 #include "tier_under_test.hpp"
 
 #include <sync/loop.hpp>

@@ -356,3 +356,26 @@ int main(int argc, char** argv) {
   }
   return rc;
 }
+
+TEST_CASE("probe --json reports the measured futex hash hazard and what a default Loop runs") {
+  JsonValue p = probe_json();
+  const std::string hazard = p["futex"]["private_hash_hazard"].as_string();
+  INFO("private_hash_hazard = " << hazard);
+  CHECK((hazard == "present" || hazard == "absent" || hazard == "not-applicable" || hazard == "unknown"));
+  CHECK(p["futex"]["private_hash_hazard_detail"].is_string());
+  CHECK(p["futex"]["private_hash_hazard_check_us"].is_number());
+  // Without an override, what runs is what auto selected.
+  CHECK(p["effective_tier"].as_string() == p["selected_tier"].as_string());
+  CHECK(p["effective_backend"].as_string() == p["selected_backend"].as_string());
+  for (const JsonValue& t : p["tiers"].as_array()) CHECK(t["selected_as_fallback"].is_bool());
+
+  // With SYNC_TIER set, selected_tier stays auto's choice and effective_tier
+  // names what a default Loop really runs.
+  ProcessResult r = run_process({"/usr/bin/env", "SYNC_TIER=generic", g_binary, "probe", "--json"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  JsonValue q = parse_json(r.out);
+  CHECK(q["selected_tier"].as_string() == p["selected_tier"].as_string());
+  CHECK(q["effective_tier"].as_string() == "generic");
+  ProcessResult t = run_process({"/usr/bin/env", "SYNC_TIER=generic", g_binary, "probe"});
+  CHECK(contains(t.out, "a default Loop here runs: generic"));
+}

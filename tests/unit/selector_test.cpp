@@ -124,8 +124,18 @@ TEST_CASE("auto picks the best tier the report shows available and self-tested")
       best = &t;
       break;
     }
-  REQUIRE(best != nullptr);
-  CHECK(r.auto_tier == best->tier);
+  if (best) {
+    CHECK(r.auto_tier == best->tier);
+    for (const auto& t : r.tiers) CHECK_FALSE(t.selected_as_fallback);
+  } else {
+    // No tier passed here (a slow emulator, say): generic is the fallback,
+    // and the report says so instead of claiming a pass.
+    CHECK(r.auto_tier == Tier::generic);
+    bool flagged = false;
+    for (const auto& t : r.tiers) flagged |= t.tier == Tier::generic && t.selected_as_fallback;
+    CHECK(flagged);
+    CHECK(r.auto_reason.find("fallback") != std::string::npos);
+  }
   MESSAGE("auto: " << to_string(r.auto_tier) << " on " << to_string(r.auto_backend) << " — " << r.auto_reason);
   for (const auto& t : r.tiers) {
     if (!t.available) continue;

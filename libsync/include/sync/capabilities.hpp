@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace libsync {
@@ -65,6 +66,41 @@ struct FutexInfo {
   int private_hash_slots = -1;      // GET_SLOTS result: 0 = global hash, -1 unknown
   std::string private_hash_state;   // human summary
 };
+
+// Whether this kernel build strands a PRIVATE futex wait that was armed while
+// the process was single-threaded, once the first extra thread installs the
+// per-process private futex hash (some Linux 6.16+ builds do, others with the
+// same version string do not). It is measured, never inferred from the
+// version: a child process arms an io_uring FUTEX_WAIT, starts a thread,
+// wakes the word and waits a bounded time for the completion.
+struct FutexHashHazard {
+  enum class State : std::uint8_t {
+    present,         // the child's wake was lost: the mitigation is needed
+    absent,          // the child's wait was woken: the mitigation is harmless but unneeded
+    not_applicable,  // no private futex hash on this kernel (no PR_FUTEX_HASH), or no futexes
+    unknown,         // the check could not run; `detail` says why
+  };
+  State state = State::unknown;
+  std::string detail;         // the evidence (GET_SLOTS before/after, what the wake reported)
+  std::uint64_t cost_us = 0;  // wall time the check took, in microseconds
+};
+
+inline std::string_view to_string(FutexHashHazard::State s) noexcept {
+  switch (s) {
+    case FutexHashHazard::State::present: return "present";
+    case FutexHashHazard::State::absent: return "absent";
+    case FutexHashHazard::State::not_applicable: return "not-applicable";
+    case FutexHashHazard::State::unknown: break;
+  }
+  return "unknown";
+}
+
+// Runs the check above at most once per process (later calls return the
+// cached result). It forks a short-lived child and waits at most about half a
+// second for it; nothing is left behind in the caller. libsync calls it only
+// from the probe, and from the first uring-futex loop when the process could
+// not switch to the global futex hash.
+const FutexHashHazard& futex_hash_hazard();
 
 struct MemoryLimits {
   std::uint64_t memlock_soft = 0;   // RLIMIT_MEMLOCK, bytes (UINT64_MAX = unlimited)

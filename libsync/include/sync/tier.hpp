@@ -59,11 +59,17 @@ struct SelfTestResult {
   std::string detail;
 };
 
+// The pass rule: no wake lost, and at most 1 in 50 later than
+// late_threshold_ns (1 ms): shared, noisy machines deliver the odd late wake
+// on any path, a broken path shows as many. (Under Wine only lost wakes count.)
 struct TierStatus {
   Tier tier{};
   bool available = false;
   std::string reason;  // why (not) available, in words
   SelfTestResult self_test;
+  // auto chose this tier although its self-test failed, because no tier passed
+  // and this is the last one there is (the reason says so too).
+  bool selected_as_fallback = false;
 };
 
 struct BackendStatus {

@@ -558,8 +558,7 @@ void probe_futex(FutexInfo& fx, const KernelInfo& k, const std::string& status) 
     fx.private_hash_prctl = false;
     fx.private_hash_slots = -1;
     if (err == EINVAL && !k.at_least(6, 16)) {
-      fx.private_hash_state =
-          "PR_FUTEX_HASH absent (kernel < 6.16): no private hash hazard on this kernel";
+      fx.private_hash_state = "PR_FUTEX_HASH absent: this kernel has no private futex hash";
     } else if (err == EINVAL) {
       fx.private_hash_state =
           "PR_FUTEX_HASH rejected (EINVAL) on a 6.16+ kernel: futex support compiled out?";
@@ -586,9 +585,9 @@ void probe_futex(FutexInfo& fx, const KernelInfo& k, const std::string& status) 
     // explicit SET_SLOTS 0; only a single-threaded process can be in the first
     // state, and there the distinction matters.
     fx.private_hash_state =
-        "global hash for now, single-threaded: unless PR_FUTEX_HASH_SET_SLOTS 0 was already "
-        "applied (GET cannot tell), the first extra thread or io-wq worker installs a private "
-        "hash and strands PRIVATE waiters armed before it";
+        "no private hash yet (single-threaded): unless PR_FUTEX_HASH_SET_SLOTS 0 was already "
+        "applied (GET cannot tell), the first extra thread or io-wq worker installs one; whether "
+        "that strands PRIVATE waiters armed before it is measured separately (the hazard check)";
   }
 }
 

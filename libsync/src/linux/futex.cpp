@@ -3,6 +3,8 @@
 #include "linux/uring_compat.hpp"
 #include "parker.hpp"
 
+#include <sync/capabilities.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 #include <string_view>
@@ -23,9 +25,19 @@ static FutexMode decide() noexcept {
   } else if (errno == EINVAL) {
     m.mitigation = "kernel has no private futex hash (PR_FUTEX_HASH: EINVAL): no hazard";
   } else {
-    m.use_private = false;
-    m.mitigation = std::string("PR_FUTEX_HASH refused (errno ") + std::to_string(errno) +
-                   "): using shared futex words, which the private hash never strands";
+    // The global hash cannot be had. Whether that matters is measured: only
+    // a kernel that strands pre-existing private waits needs shared words.
+    const int err = errno;
+    const FutexHashHazard& hz = futex_hash_hazard();
+    if (hz.state == FutexHashHazard::State::absent) {
+      m.mitigation = std::string("PR_FUTEX_HASH refused (errno ") + std::to_string(err) +
+                     "), but this kernel was measured not to strand private waits: private words kept";
+    } else {
+      m.use_private = false;
+      m.mitigation = std::string("PR_FUTEX_HASH refused (errno ") + std::to_string(err) +
+                     ") and the hazard is " + std::string(to_string(hz.state)) +
+                     ": using shared futex words, which the private hash never strands";
+    }
   }
   m.futex2_flags = FUTEX2_SIZE_U32 | (m.use_private ? FUTEX2_PRIVATE : 0);
   m.legacy_private_flag = m.use_private ? FUTEX_PRIVATE_FLAG : 0;
