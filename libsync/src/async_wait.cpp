@@ -57,10 +57,15 @@ AsyncWait::~AsyncWait() {
   loop.cancel_timer(timer_);
   if (!owner_->remove_waiter(node, WaitStatus::cancelled)) {
     // A waker completed the node first. It is done with the node once the
-    // word reads kWordWoken (a uring-futex node may also show kWordArmed
-    // until its waker's exchange lands; both end at kWordWoken).
+    // word reads kWordWoken (an iocp node may also show kWordArmed until its
+    // waker's exchange lands; both end at kWordWoken).
     while (node.word.load(std::memory_order_acquire) != kWordWoken) std::this_thread::yield();
     owner_->abandon_waiter(node);
+    // Its resumption is queued on the loop (ready or remote queue): the
+    // frame is going away, so it must not run.
+    loop.wake_path().forget(node);
+    loop.unschedule(node.handle);
+    return;
   }
   loop.wake_path().forget(node);
 }

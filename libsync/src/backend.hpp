@@ -49,6 +49,15 @@ class Backend {
   virtual void stop_multishot_accept(MultishotAccept&) noexcept {}
   // Any thread: makes a blocked wait() return (the generic tier's notifier).
   virtual void notify() noexcept = 0;
+  // The loop is about to run on the calling thread (run/block_on entry).
+  // Backends whose kernel object is bound to one thread rebind here; throws
+  // std::logic_error when that cannot be done safely.
+  virtual void bind_to_current_thread() {}
+  // ~Loop, on the calling thread, before any task is destroyed. False when
+  // in-flight operations cannot be cancelled from this thread (their tasks
+  // must then be leaked rather than freed); the backend has said why on
+  // stderr.
+  virtual bool prepare_teardown() noexcept { return true; }
 };
 
 std::unique_ptr<Backend> make_epoll_backend(Loop& loop);

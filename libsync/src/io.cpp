@@ -30,12 +30,18 @@ void IoAwaiter::on_cancel(void* p) noexcept {
 
 IoResult IoAwaiter::await_resume() noexcept {
   cancel_.disarm();
+  op_.loop = nullptr;  // resumed: nothing of this op is queued any more
   return IoResult{op_.result};
 }
 
 IoAwaiter::~IoAwaiter() {
   cancel_.disarm();
-  if (op_.in_flight) op_.loop->backend().abandon(op_);
+  if (!op_.loop) return;
+  if (op_.in_flight) {
+    op_.loop->backend().abandon(op_);  // its completion is consumed, not scheduled
+  } else {
+    op_.loop->unschedule(op_.handle);  // completed, resumption still queued
+  }
 }
 
 namespace {
@@ -113,6 +119,7 @@ bool Acceptor::Awaiter::await_suspend(std::coroutine_handle<> h) {
     ms.waiter = h;
     ms.waiter_result = &result_;
     queued_ = true;
+    handle_ = h;
     cancel_.arm(*loop, stop_, &Awaiter::on_cancel, this);
     return true;
   }
@@ -143,7 +150,16 @@ IoResult Acceptor::Awaiter::await_resume() noexcept {
 
 Acceptor::Awaiter::~Awaiter() {
   cancel_.disarm();
-  if (queued_ && a_.ms_.waiter_result == &result_) a_.ms_.waiter = {};
+  if (!queued_) return;
+  auto& ms = a_.ms_;
+  if (ms.waiter == handle_) {
+    ms.waiter = {};  // still waiting: nothing was handed over
+    return;
+  }
+  // A connection (or an error) was handed over and the resumption queued,
+  // but the task is being destroyed first: drop both.
+  ms.loop->unschedule(handle_);
+  if (result_ >= 0) close_socket(static_cast<socket_handle>(result_));
 }
 
 bool make_nonblocking(socket_handle s) noexcept {

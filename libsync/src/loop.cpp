@@ -48,8 +48,19 @@ Loop::Loop(LoopOptions opts) : counters_(std::make_unique<Counters>()) {
 
 Loop::~Loop() {
   // Tear down suspended tasks while the backend and wake path still exist:
-  // their awaiters take themselves out of wait queues and cancel I/O.
+  // their awaiters take themselves out of wait queues and cancel I/O. Every
+  // task of this loop dies here, so queued resumptions are simply dropped
+  // (tearing_down_ makes unschedule() free and schedule() a no-op).
   CurrentScope scope(this);
+  if (!backend_->prepare_teardown()) {
+    // Operations the kernel ties to another, still running, thread: neither
+    // waiting for them nor freeing their memory is possible here, and
+    // leaking the tasks would leave their waits pointing at a dead loop.
+    std::fprintf(stderr, "libsync: fatal: ~Loop cannot tear down this loop safely on this thread\n");
+    std::abort();
+  }
+  tearing_down_ = true;
+  ready_.clear();
   std::vector<void*> roots(tasks_.begin(), tasks_.end());
   tasks_.clear();
   for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
@@ -132,41 +143,83 @@ void Loop::spawn(Task<void> t) {
 
 // ---- queues ----
 
-void Loop::schedule(std::coroutine_handle<> h) { ready_.push_back(h); }
+void Loop::schedule(std::coroutine_handle<> h) {
+  if (tearing_down_) return;
+  ready_.push_back(h);
+}
+
+void Loop::unschedule(std::coroutine_handle<> h) noexcept {
+  if (tearing_down_ || !h) return;
+  const std::coroutine_handle<> none = std::noop_coroutine();
+  for (auto& r : ready_)
+    if (r == h) r = none;
+  for (std::size_t i = run_pos_ + 1; i < running_.size(); ++i)
+    if (running_[i] == h) running_[i] = none;
+  std::lock_guard lk(remote_mu_);
+  for (auto& r : remote_handles_)
+    if (r == h) r = none;
+}
 
 // Everything a remote waker does to this loop happens under remote_mu_, and
 // ~Loop takes remote_mu_ last: a waker that has started cannot still be
 // touching the loop (its counters, its notifier) once the woken task has
-// finished and the loop is being destroyed.
+// finished and the loop is being destroyed. The one thing a waker may do
+// after unlocking is a futex wake of a pool-owned doorbell word, which is an
+// address that stays valid whatever happens to the loop.
 void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
-  std::lock_guard lk(remote_mu_);
-  remote_handles_.push_back(h);
-  if (woken) woken->store(detail::kWordWoken, std::memory_order_release);
-  remote_pending_.store(true, std::memory_order_seq_cst);
-  poke_locked();
+  const std::atomic<std::uint32_t>* wake = nullptr;
+  {
+    std::lock_guard lk(remote_mu_);
+    try {
+      remote_handles_.push_back(h);
+    } catch (...) {
+      std::fprintf(stderr, "libsync: fatal: out of memory queueing a wake for another loop\n");
+      std::abort();
+    }
+    if (woken) woken->store(detail::kWordWoken, std::memory_order_release);
+    remote_pending_.store(true, std::memory_order_seq_cst);
+    wake = poke_locked();
+  }
+  finish_poke(wake);
 }
 
 // One notification per parked period is enough: the loop takes everything
-// queued when it wakes, and clears `notified_` when it does.
-void Loop::poke_locked() noexcept {
+// queued when it wakes, and clears `notified_` when it does. The order
+// matters (tests/model checks it): remote_pending_ is published before
+// parked_ is read, mirroring the loop, which publishes parked_ before it
+// re-reads remote_pending_.
+const std::atomic<std::uint32_t>* Loop::poke_locked() noexcept {
   if (parked_.load(std::memory_order_seq_cst) && !notified_) {
     notified_ = true;
-    wake_path_->notify_loop();
+    return wake_path_->notify_loop_locked();
   }
+  return nullptr;
+}
+
+void Loop::finish_poke(const std::atomic<std::uint32_t>* word) noexcept {
+  if (word) wake_path_->wake_after_unlock(word);
 }
 
 void Loop::post(std::function<void()> fn) {
-  std::lock_guard lk(remote_mu_);
-  remote_fns_.push_back(std::move(fn));
-  remote_pending_.store(true, std::memory_order_seq_cst);
-  poke_locked();
+  const std::atomic<std::uint32_t>* wake = nullptr;
+  {
+    std::lock_guard lk(remote_mu_);
+    remote_fns_.push_back(std::move(fn));
+    remote_pending_.store(true, std::memory_order_seq_cst);
+    wake = poke_locked();
+  }
+  finish_poke(wake);
 }
 
 void Loop::stop() noexcept {
-  std::lock_guard lk(remote_mu_);
-  stop_requested_.store(true, std::memory_order_seq_cst);
-  remote_pending_.store(true, std::memory_order_seq_cst);
-  poke_locked();
+  const std::atomic<std::uint32_t>* wake = nullptr;
+  {
+    std::lock_guard lk(remote_mu_);
+    stop_requested_.store(true, std::memory_order_seq_cst);
+    remote_pending_.store(true, std::memory_order_seq_cst);
+    wake = poke_locked();
+  }
+  finish_poke(wake);
 }
 
 void Loop::drain_remote() {
@@ -181,10 +234,21 @@ void Loop::drain_remote() {
   bump(counters_->remote_wakes, remote_swap_.size());
   for (auto h : remote_swap_) ready_.push_back(h);
   remote_swap_.clear();
-  // Take them out first: if one throws, none of them runs twice.
+  // Take them out first: if one throws, none of them runs twice. Every one
+  // runs even if an earlier one threw (a posted stop-token cancellation must
+  // not be lost to an unrelated failure); the first exception is rethrown
+  // after the rest have run.
   std::vector<std::function<void()>> fns;
   fns.swap(remote_fns_swap_);
-  for (auto& fn : fns) fn();
+  std::exception_ptr first;
+  for (auto& fn : fns) {
+    try {
+      fn();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
 
 // ---- timers: a binary min-heap of intrusive nodes that know their index ----
@@ -255,9 +319,10 @@ void Loop::run_once(const std::atomic<bool>* done) {
   drain_remote();
 
   running_.swap(ready_);
-  for (auto h : running_) h.resume();
+  for (run_pos_ = 0; run_pos_ < running_.size(); ++run_pos_) running_[run_pos_].resume();
   bump(counters_->resumes, running_.size());
   running_.clear();
+  run_pos_ = 0;
 
   if (!timers_.empty()) fire_timers(Clock::now());
   wake_path_->poll();
@@ -295,6 +360,7 @@ void Loop::check_can_run() const {
 
 void Loop::run_loop(const std::atomic<bool>* done) {
   check_can_run();
+  backend_->bind_to_current_thread();
   CurrentScope scope(this);
   running_loop_ = true;
   struct Reset {
@@ -333,7 +399,7 @@ void Loop::run_until_idle() {
 
 // ---- the cancel table ----
 
-std::uint32_t Loop::add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint32_t& generation) {
+std::uint32_t Loop::add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint64_t& generation) {
   std::uint32_t slot;
   if (!free_cancels_.empty()) {
     slot = free_cancels_.back();
@@ -357,7 +423,7 @@ void Loop::remove_cancel(std::uint32_t slot) noexcept {
   free_cancels_.push_back(slot);
 }
 
-void Loop::run_cancel(std::uint32_t slot, std::uint32_t generation) noexcept {
+void Loop::run_cancel(std::uint32_t slot, std::uint64_t generation) noexcept {
   if (slot >= cancels_.size()) return;
   const CancelSlot c = cancels_[slot];  // a copy: fn may change the table
   if (c.generation != generation || !c.fn) return;
@@ -370,6 +436,12 @@ void YieldAwaiter::await_suspend(std::coroutine_handle<> h) {
   Loop* l = Loop::current();
   if (!l) throw std::logic_error("libsync: yield() outside a loop");
   l->schedule(h);
+  loop_ = l;
+  handle_ = h;
+}
+
+YieldAwaiter::~YieldAwaiter() {
+  if (loop_) loop_->unschedule(handle_);
 }
 
 void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
@@ -386,6 +458,7 @@ void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
 void SleepAwaiter::on_timer(detail::TimerNode& t) noexcept {
   auto* self = static_cast<SleepAwaiter*>(t.context);
   self->cancel_.disarm();
+  self->scheduled_ = true;
   self->loop_->schedule(self->handle_);
 }
 
@@ -394,10 +467,12 @@ void SleepAwaiter::on_cancel(void* p) noexcept {
   if (!self->timer_.armed()) return;  // already fired
   self->loop_->cancel_timer(self->timer_);
   self->cancelled_ = true;
+  self->scheduled_ = true;
   self->loop_->schedule(self->handle_);
 }
 
 WaitStatus SleepAwaiter::await_resume() noexcept {
+  scheduled_ = false;
   cancel_.disarm();
   if (!loop_) return stop.stop_requested() ? WaitStatus::cancelled : WaitStatus::acquired;
   return cancelled_ ? WaitStatus::cancelled : WaitStatus::acquired;
@@ -406,13 +481,14 @@ WaitStatus SleepAwaiter::await_resume() noexcept {
 SleepAwaiter::~SleepAwaiter() {
   cancel_.disarm();
   if (loop_) loop_->cancel_timer(timer_);
+  if (scheduled_) loop_->unschedule(handle_);
 }
 
 namespace detail {
 
 void LoopCancel::arm(Loop& loop, const std::stop_token& st, Fn fn, void* ctx) {
   if (!st.stop_possible()) return;
-  std::uint32_t generation = 0;
+  std::uint64_t generation = 0;
   slot_ = loop.add_cancel(fn, ctx, generation);
   loop_ = &loop;
   cb_.emplace(st, Callback{&loop, slot_, generation});

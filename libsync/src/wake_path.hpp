@@ -6,6 +6,8 @@
 #include <sync/loop.hpp>
 #include <sync/waiter_queue.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 namespace libsync::detail {
@@ -29,9 +31,18 @@ class WakePath {
   // Loop thread, right before the loop blocks. Returns false when it found
   // work, so the loop must not block.
   virtual bool prepare_sleep() noexcept { return true; }
-  // Any thread: the loop's remote queue has something; make sure a blocked
-  // loop wakes up.
-  virtual void notify_loop() noexcept = 0;
+  // Any thread, under the loop's remote lock, at most once per parked
+  // period: the loop's remote queue has something; make sure a blocked loop
+  // wakes up. A tier whose wake is a syscall on an address that stays valid
+  // (a pool-owned futex word) returns that address instead of making the
+  // call, and the caller passes it to wake_after_unlock() once it has dropped
+  // the lock, so other wakers are not held up behind the syscall.
+  virtual void notify_loop() noexcept {}
+  virtual const std::atomic<std::uint32_t>* notify_loop_locked() noexcept {
+    notify_loop();
+    return nullptr;
+  }
+  virtual void wake_after_unlock(const std::atomic<std::uint32_t>*) noexcept {}
 };
 
 std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop);

@@ -133,6 +133,7 @@ class Acceptor {
     std::stop_token stop_;
     long long result_ = 0;
     bool queued_ = false;
+    std::coroutine_handle<> handle_;  // while queued_
     std::optional<IoAwaiter> single_;
     detail::LoopCancel cancel_;
   };

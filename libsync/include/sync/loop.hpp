@@ -15,8 +15,25 @@
 //     co_await libsync::sleep_for(10ms);
 //   }());
 //
-// Thread safety: `stop()`, `post()` and the wake paths are safe from any
-// thread; everything else belongs to the loop's thread.
+// Threads. A loop is run by one thread at a time, but it need not be the
+// thread that created it, nor the same thread on every run: a loop may be
+// constructed on one thread, run (run / run_until_idle / block_on) on
+// another, run again later on a third, and destroyed on yet another, as long
+// as no two of these overlap. While it runs, everything but `stop()`,
+// `post()`, `stats()` and the wake paths (releasing a semaphore, notifying a
+// condvar, ... from anywhere) belongs to the running thread; between runs it
+// belongs to whichever thread holds it next. A task always runs on the
+// thread that is running its loop. On the uring backend one case is refused:
+// moving the loop while socket operations it started are still in flight
+// and the thread that started them is still alive (the kernel ties them to
+// that thread); run() then throws std::logic_error, and ~Loop reports it and
+// aborts, since it can neither wait for those operations nor free memory the
+// kernel may still write. Once that thread has exited, the kernel has
+// cancelled its operations (they report -ECANCELED) and the move is fine.
+//
+// Destroying a suspended task (dropping the Task, or ~Loop tearing down what
+// is left) is safe at any point of its wait, including after its wake was
+// delivered but before it resumed: its loop forgets the pending resumption.
 #pragma once
 
 #include <sync/task.hpp>
@@ -75,10 +92,10 @@ struct LoopStats {
   std::uint64_t polls = 0;             // non-blocking backend polls
   std::uint64_t notifier_writes = 0;   // eventfd / doorbell writes aimed at this loop
   std::uint64_t notifier_reads = 0;    // eventfd reads (generic tier) on this loop
-  std::uint64_t futex_waits_armed = 0; // FUTEX_WAIT SQEs submitted (uring-futex)
-  std::uint64_t futex_wait_cqes = 0;   // FUTEX_WAIT completions: wakes arriving as CQEs
-  std::uint64_t futex_wake_sqes = 0;   // FUTEX_WAKE SQEs this loop submitted for others
-  std::uint64_t futex_wake_syscalls = 0; // futex_wake syscalls made on this loop's thread
+  std::uint64_t futex_waits_armed = 0; // FUTEX_WAIT SQEs submitted (uring-futex: the doorbell, at most one per parked period)
+  std::uint64_t futex_wait_cqes = 0;   // doorbell FUTEX_WAIT completions: wakes arriving as CQEs
+  std::uint64_t futex_wake_sqes = 0;   // FUTEX_WAKE SQEs this loop submitted for others (none: wakes are syscalls)
+  std::uint64_t futex_wake_syscalls = 0; // futex_wake syscalls made on this loop's thread to wake other loops
   std::uint64_t io_submitted = 0;
   std::uint64_t io_completed = 0;
   std::uint64_t syscalls = 0;          // all syscalls the loop itself made (waits, polls, notifies, wakes)
@@ -129,17 +146,26 @@ class Loop {
   void schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken = nullptr) noexcept;
   void add_timer(detail::TimerNode& t);
   // Makes the next add_timer() unable to fail (it is then a push into
-  // reserved space): waits reserve before they enqueue themselves.
-  void reserve_timer() { timers_.reserve(timers_.size() + 1); }
+  // reserved space): waits reserve before they enqueue themselves. Grows
+  // geometrically, so a stream of timed waits costs amortised O(1) here.
+  void reserve_timer() {
+    if (timers_.size() == timers_.capacity()) timers_.reserve(timers_.empty() ? 16 : 2 * timers_.size());
+  }
   void cancel_timer(detail::TimerNode& t) noexcept;
+  // Loop thread: `h` was scheduled (it is in the ready or remote queue) but
+  // its frame is being destroyed before it resumed: drop that resumption.
+  // Costs a scan of the queues (this is the rare path: a task destroyed
+  // between its wake and its resumption); free while the loop is being
+  // destroyed, when nothing queued runs again anyway.
+  void unschedule(std::coroutine_handle<> h) noexcept;
   detail::Backend& backend() noexcept { return *backend_; }
   detail::WakePath& wake_path() noexcept { return *wake_path_; }
   bool on_loop_thread() const noexcept { return current() == this; }
 
   // The cancel table behind detail::LoopCancel (loop thread only).
-  std::uint32_t add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint32_t& generation);
+  std::uint32_t add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint64_t& generation);
   void remove_cancel(std::uint32_t slot) noexcept;
-  void run_cancel(std::uint32_t slot, std::uint32_t generation) noexcept;
+  void run_cancel(std::uint32_t slot, std::uint64_t generation) noexcept;
 
   struct Counters;  // the atomics behind LoopStats
   Counters& counters() noexcept { return *counters_; }
@@ -172,7 +198,7 @@ class Loop {
   struct CancelSlot {
     void (*fn)(void*) noexcept = nullptr;
     void* ctx = nullptr;
-    std::uint32_t generation = 0;
+    std::uint64_t generation = 0;
   };
   std::vector<CancelSlot> cancels_;
   std::vector<std::uint32_t> free_cancels_;
@@ -185,7 +211,10 @@ class Loop {
   std::vector<std::function<void()>> remote_fns_swap_;
   std::atomic<bool> remote_pending_{false};
   bool notified_ = false;  // guarded by remote_mu_
-  void poke_locked() noexcept;
+  const std::atomic<std::uint32_t>* poke_locked() noexcept;
+  void finish_poke(const std::atomic<std::uint32_t>* word) noexcept;
+  bool tearing_down_ = false;
+  std::size_t run_pos_ = 0;  // index in running_ of the task being resumed
   std::atomic<bool> parked_{false};
   std::atomic<bool> stop_requested_{false};
   bool running_loop_ = false;
@@ -260,9 +289,16 @@ SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st = {});
 
 // Gives other ready tasks on this loop a turn.
 struct YieldAwaiter {
+  YieldAwaiter() = default;
+  YieldAwaiter(const YieldAwaiter&) = delete;
+  ~YieldAwaiter();
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h);
-  void await_resume() const noexcept {}
+  void await_resume() noexcept { loop_ = nullptr; }
+
+ private:
+  Loop* loop_ = nullptr;  // set while a resumption is queued
+  std::coroutine_handle<> handle_;
 };
 inline YieldAwaiter yield() noexcept { return {}; }
 

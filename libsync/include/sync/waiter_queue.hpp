@@ -23,9 +23,9 @@
 //     node (a waker, a timeout, a cancellation); read by the waiter after its
 //     wake was delivered (the delivery carries release/acquire ordering).
 //   - `word`: the waiter's sleep word. kWaiting until delivery, kWoken when
-//     the waker is done with the node. The uring-futex and iocp tiers also
-//     use kArmed (uring-futex: a FUTEX_WAIT is in the kernel on this word;
-//     iocp: the loop sleeps in its port and a waker must post a packet).
+//     the waker is done with the node. The iocp tier also uses kArmed (the
+//     loop sleeps in its port and a waker must post a packet). A plain
+//     thread sleeps on it with a futex wait / WaitOnAddress.
 //     After a waker on another thread has stored kWoken it never
 //     dereferences the node again; at most it futex-wakes the word's
 //     address, which is harmless if the memory was reused. (A waker on the
@@ -81,8 +81,8 @@ struct WaiterNode {
 
   alignas(4) std::atomic<std::uint32_t> word{kWordWaiting};
 
-  // uring-futex tier bookkeeping; touched only by the waiter's loop thread:
-  // the ring's slot for this node's FUTEX_WAIT while it is in the kernel.
+  // Bookkeeping of the waiter loop's tier, touched only by that loop's
+  // thread (the iocp tier keeps its "a packet may name this node" mark here).
   static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
   std::uint32_t futex_slot = kNoSlot;
 };

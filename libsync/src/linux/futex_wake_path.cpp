@@ -1,123 +1,85 @@
-// The uring-futex tier: a waiting task sleeps as an IORING_OP_FUTEX_WAIT on
-// its own loop's ring, and any thread wakes it with a futex wake on the
-// waiter's word. No eventfd, no remote queue, no helper thread carries a
-// synchronization wakeup.
+// The uring-futex tier: a loop sleeps as one IORING_OP_FUTEX_WAIT on its
+// doorbell word, on its own ring, beside its socket I/O; a wake from any
+// other thread is a futex wake of that word. No eventfd, no helper thread:
+// sync wakeups and I/O completions come back on one completion queue.
 //
-// Arming is lazy. A node starts at kWordWaiting and sits on the loop's
-// pending list; only when the loop is about to block does it CAS each
-// pending node to kWordArmed and submit its FUTEX_WAIT (expecting kArmed).
-// A waker exchanges the word to kWordWoken and issues a futex wake only if it
-// saw kWordArmed. So:
-//   - a wake before arming costs the waker nothing, and the loop finds it in
-//     poll() or prepare_sleep() (a same-loop hand-off never leaves user space);
-//   - a wake between the CAS and the kernel seeing the SQE makes the
-//     FUTEX_WAIT fail with -EAGAIN at once (the word changed), which the
-//     backend treats as the wake;
-//   - a wake after that is an ordinary futex wake of a sleeping waiter; if
-//     the waker is on the waiter's own loop, the task is scheduled at once and
-//     its FUTEX_WAIT is orphaned and retired in the background (see
-//     uring_backend.hpp), so even then a same-loop wake makes no syscall.
-// No interleaving leaves a kWordWoken node asleep in the kernel.
+// There is one kernel wait per loop, not one per waiting task. A woken task
+// travels through the waiter loop's remote queue like any cross-thread wake
+// (Loop::schedule_remote); the tier only decides how a parked loop is woken:
 //
-// The waker's futex wake goes out as a FUTEX_WAKE SQE on its own ring when
-// it runs on a uring loop (batched into that loop's next submit), and as a
-// futex_wake syscall otherwise.
+//   loop, parking:   parked = true; doorbell = 0; arm FUTEX_WAIT(doorbell, 0)
+//                    unless one is still armed; re-check remote_pending;
+//                    block in io_uring_enter
+//   waker (locked):  push; remote_pending = true; if parked and not yet
+//                    notified this period: notified = true, and if the
+//                    doorbell's exchange to 1 returns 0, futex-wake it after
+//                    unlocking
 //
-// Remote posts (Loop::post, stop) ring a doorbell: a futex word with its own
-// FUTEX_WAIT armed while the loop sleeps.
+// The kernel's compare-and-sleep closes the last gap: a wake that lands
+// between the loop's re-check and its FUTEX_WAIT reaching the kernel finds
+// the doorbell at 1, so the wait completes at once (-EAGAIN). At most one
+// futex wake is made per parked period of a loop, however many tasks a batch
+// wakes there. The protocol is model-checked (tests/model).
+//
+// The waker makes the futex_wake syscall itself, at once, never as a queued
+// SQE: a wake must have reached the kernel before release() returns, because
+// the waker's next statement may block its thread. The address it wakes is a
+// pool-owned doorbell word (uring_backend.hpp), so the syscall after the lock
+// is dropped is safe even if the loop is being destroyed meanwhile.
 #include "linux/futex.hpp"
-#include "lazy_arming.hpp"
 #include "linux/uring_backend.hpp"
 #include "loop_counters.hpp"
 #include "wake_path.hpp"
 
-#include <algorithm>
-#include <vector>
+#include <climits>
 
 namespace libsync::detail {
 namespace {
 
 class FutexWakePath final : public WakePath {
  public:
-  explicit FutexWakePath(Loop& loop)
-      : loop_(loop), ring_(static_cast<UringBackend&>(loop.backend())), lazy_(loop) {}
+  explicit FutexWakePath(Loop& loop) : loop_(loop), ring_(static_cast<UringBackend&>(loop.backend())) {}
   Tier tier() const noexcept override { return Tier::uring_futex; }
-
-  void on_suspend(WaiterNode& n) noexcept override {
-    lazy_.add(n, [this](WaiterNode& w) { arm_now(w); });
-  }
 
   void deliver(WaiterNode& n) noexcept override {
     Loop* target = n.loop;
-    Loop* cur = Loop::current();
-    std::uint32_t prev = n.word.exchange(kWordWoken, std::memory_order_acq_rel);
-    if (cur == target) {
-      // On the waiter's own loop the node cannot go away under us (its task
-      // resumes only on this thread, later), so the task is scheduled now; an
-      // armed FUTEX_WAIT is left to retire in the background.
+    if (Loop::current() == target) {
+      n.word.store(kWordWoken, std::memory_order_release);
       bump(target->counters().local_wakes);
-      if (prev == kWordArmed) {
-        ring_.orphan_futex_wait(n);
-        loop_.schedule(n.handle);
-      }
-      // Not yet armed: poll() / prepare_sleep() find it on the pending list.
+      target->schedule(n.handle);
       return;
     }
-    // Another thread: from here on only the word's address is used.
-    if (prev != kWordArmed) return;  // the target loop finds it before it next blocks
-    if (cur && cur->backend_kind() == BackendKind::uring) {
-      try {
-        static_cast<UringBackend&>(cur->backend()).queue_futex_wake(&n.word);
-        return;
-      } catch (...) {
-      }
+    target->schedule_remote(n.handle, &n.word);
+  }
+
+  bool prepare_sleep() noexcept override {
+    ring_.doorbell().store(0, std::memory_order_seq_cst);
+    try {
+      ring_.arm_doorbell();
+    } catch (...) {
+      return false;  // cannot sleep safely without the doorbell: poll instead
     }
-    if (cur) {
+    return true;
+  }
+
+  const std::atomic<std::uint32_t>* notify_loop_locked() noexcept override {
+    bump(loop_.counters().notifier_writes);
+    std::atomic<std::uint32_t>& bell = ring_.doorbell();
+    if (bell.exchange(1, std::memory_order_seq_cst) != 0) return nullptr;  // already rung
+    return &bell;
+  }
+
+  void wake_after_unlock(const std::atomic<std::uint32_t>* word) noexcept override {
+    if (Loop* cur = Loop::current()) {
       bump(cur->counters().futex_wake_syscalls);
       bump(cur->counters().syscalls);
     }
-    // Wake every waiter on the word: besides this node's wait there can only
-    // be orphans (see uring_backend.hpp), which must not take the wake.
-    linux_detail::futex_wake(&n.word, 0x7fffffff);
-  }
-
-  void poll() noexcept override { lazy_.poll(); }
-
-  bool prepare_sleep() noexcept override {
-    bool found = !lazy_.arm_all([this](WaiterNode& w) { arm_now(w); });
-    doorbell_.store(0, std::memory_order_seq_cst);
-    try {
-      ring_.arm_doorbell(doorbell_);
-    } catch (...) {
-      found = true;  // cannot sleep safely without the doorbell: poll instead
-    }
-    return !found;
-  }
-
-  void forget(WaiterNode& n) noexcept override {
-    if (!lazy_.remove(n)) ring_.orphan_futex_wait(n);
-  }
-
-  void notify_loop() noexcept override {
-    if (doorbell_.exchange(1, std::memory_order_seq_cst) == 0) {
-      bump(loop_.counters().notifier_writes);
-      linux_detail::futex_wake(&doorbell_, 1);
-    }
+    linux_detail::futex_wake(word, INT_MAX);
   }
 
  private:
-  void arm_now(WaiterNode& n) noexcept {
-    try {
-      ring_.arm_futex_wait(n);
-    } catch (...) {
-      std::abort();  // the ring is unusable; nothing can wake this task
-    }
-  }
-
   Loop& loop_;
   UringBackend& ring_;
-  LazyArming lazy_;
-  alignas(8) std::atomic<std::uint32_t> doorbell_{0};
 };
 
 }  // namespace

@@ -8,21 +8,25 @@
 
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iterator>
-#include <string_view>
 #include <cstring>
+#include <iterator>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 namespace libsync::detail {
 namespace {
 
 constexpr std::uint64_t kTagOp = 0;
-constexpr std::uint64_t kTagFutex = 1;
 constexpr std::uint64_t kTagIgnore = 2;
 constexpr std::uint64_t kTagEventfd = 3;
 constexpr std::uint64_t kTagDoorbell = 4;
@@ -33,46 +37,76 @@ constexpr std::uint64_t kTagMultishotAccept = 5;
 constexpr unsigned kMultishotHighWater = 4;
 constexpr std::uint64_t kTagMask = 7;
 
+constexpr unsigned kSetupAttempts[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+    0,
+};
+
 std::uint64_t tagged(const void* p, std::uint64_t tag) {
   return reinterpret_cast<std::uint64_t>(p) | tag;
 }
 
+[[noreturn]] void fatal(const char* what) noexcept {
+  std::fprintf(stderr, "libsync: fatal: %s\n", what);
+  std::abort();
+}
+
+// Doorbell words, one cache line each, never returned to the allocator: a
+// word goes back on the free list only once no kernel wait can name it, and
+// a word whose wait's end was never observed is simply not reused.
+class DoorbellPool {
+ public:
+  static std::atomic<std::uint32_t>* acquire() {
+    auto& p = instance();
+    std::lock_guard lk(p.mu_);
+    if (!p.free_.empty()) {
+      auto* w = p.free_.back();
+      p.free_.pop_back();
+      w->store(0, std::memory_order_relaxed);
+      return w;
+    }
+    auto* line = new Line;  // owned by the pool for the process's life
+    return &line->word;
+  }
+  static void release(std::atomic<std::uint32_t>* w) noexcept {
+    auto& p = instance();
+    std::lock_guard lk(p.mu_);
+    try {
+      p.free_.push_back(w);
+    } catch (...) {
+      // Out of memory: the word is not reused, which is always safe.
+    }
+  }
+
+ private:
+  struct alignas(64) Line {
+    std::atomic<std::uint32_t> word{0};
+  };
+  static DoorbellPool& instance() {
+    static DoorbellPool* pool = new DoorbellPool;  // never destroyed: loops may outlive statics
+    return *pool;
+  }
+  std::mutex mu_;
+  std::vector<std::atomic<std::uint32_t>*> free_;
+};
+
 }  // namespace
 
-UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop_(loop) {
-  const unsigned attempts[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
-      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-      0,
-  };
+UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop_(loop), entries_(entries) {
   // SYNC_URING_SETUP=coop|plain starts further down the list (for comparing
   // ring modes in syncbench); the default takes the first the kernel accepts.
-  std::size_t first = 0;
   if (const char* v = std::getenv("SYNC_URING_SETUP")) {
     std::string_view mode(v);
-    if (mode == "coop") first = 1;
-    else if (mode == "plain") first = 2;
+    if (mode == "coop") first_attempt_ = 1;
+    else if (mode == "plain") first_attempt_ = 2;
     else if (mode != "defer" && !mode.empty())
       throw std::runtime_error("libsync: SYNC_URING_SETUP=" + std::string(mode) + " is not defer, coop or plain");
   }
-  int ret = -EINVAL;
-  for (std::size_t i = first; i < std::size(attempts); ++i) {
-    unsigned flags = attempts[i];
-    io_uring_params p{};
-    p.flags = flags;
-    ret = io_uring_queue_init_params(entries, &ring_, &p);
-    if (ret == 0) {
-      setup_flags_ = flags;
-      enabled_ = !(flags & IORING_SETUP_R_DISABLED);
-      break;
-    }
-  }
-  if (ret != 0) throw std::runtime_error(std::string("libsync: io_uring_queue_init: ") + std::strerror(-ret));
-  // Room for many waits in the kernel at once, so arming and retiring them
-  // does not allocate in the steady state.
-  slots_.reserve(256);
-  free_slots_.reserve(256);
-  if (!futex_tier) {
+  create_ring();
+  if (futex_tier) {
+    bell_ = DoorbellPool::acquire();
+  } else {
     efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd_ < 0) {
       io_uring_queue_exit(&ring_);
@@ -81,11 +115,49 @@ UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop
   }
 }
 
+void UringBackend::create_ring() {
+  int ret = -EINVAL;
+  for (std::size_t i = first_attempt_; i < std::size(kSetupAttempts); ++i) {
+    io_uring_params p{};
+    p.flags = kSetupAttempts[i];
+    ret = io_uring_queue_init_params(entries_, &ring_, &p);
+    if (ret == 0) {
+      setup_flags_ = kSetupAttempts[i];
+      enabled_ = !(setup_flags_ & IORING_SETUP_R_DISABLED);
+      ring_open_ = true;
+      return;
+    }
+  }
+  throw std::runtime_error(std::string("libsync: io_uring_queue_init: ") + std::strerror(-ret));
+}
+
 UringBackend::~UringBackend() {
-  // Tasks were torn down first, so nothing refers to user memory any more;
-  // the doorbell and eventfd read die with the ring.
-  io_uring_queue_exit(&ring_);
+  // Tasks were torn down first, so no operation refers to user memory any
+  // more. The doorbell's wait is cancelled and reaped while this thread can
+  // still do so, so that its word can be reused; otherwise the word is left
+  // unused for good (a forked child may keep this ring, and its wait, alive).
+  if (bell_ && doorbell_armed_ && enabled_ &&
+      (!(setup_flags_ & IORING_SETUP_SINGLE_ISSUER) || owner_ == this_thread_token())) {
+    try {
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_cancel64(sqe, tagged(bell_, kTagDoorbell), 0);
+      io_uring_sqe_set_data64(sqe, kTagIgnore);
+      for (int i = 0; doorbell_armed_ && i < 1000; ++i) {
+        submit(1, nullptr);
+        reap();
+      }
+    } catch (...) {
+    }
+  }
+  if (ring_open_) io_uring_queue_exit(&ring_);
   if (efd_ >= 0) ::close(efd_);
+  release_doorbell();
+}
+
+void UringBackend::release_doorbell() noexcept {
+  if (!bell_) return;
+  if (!doorbell_armed_) DoorbellPool::release(bell_);
+  bell_ = nullptr;
 }
 
 void UringBackend::enable_if_needed() {
@@ -94,6 +166,77 @@ void UringBackend::enable_if_needed() {
   long r = syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
   if (r < 0) throw std::runtime_error(std::string("libsync: IORING_REGISTER_ENABLE_RINGS: ") + std::strerror(errno));
   enabled_ = true;
+  owner_ = this_thread_token();
+}
+
+void UringBackend::bind_to_current_thread() {
+  if (!(setup_flags_ & IORING_SETUP_SINGLE_ISSUER) || !enabled_) return;
+  if (owner_ == this_thread_token()) return;
+  if (owner_ && owner_->alive.load(std::memory_order_acquire)) {
+    if (ops_in_flight_ != 0)
+      throw std::logic_error(
+          "libsync: this loop's io_uring ring belongs to another thread that is still running and has " +
+          std::to_string(ops_in_flight_) +
+          " I/O operation(s) in flight, which only that thread can complete or cancel; a uring loop can "
+          "move to another thread when it has no I/O in flight, or after its previous thread has exited");
+  } else {
+    collect_cancelled_completions();
+    if (ops_in_flight_ != 0)
+      throw std::logic_error("libsync: the thread that owned this loop's io_uring ring exited, but " +
+                             std::to_string(ops_in_flight_) +
+                             " of its I/O operations never reported their cancellation");
+  }
+  replace_ring();
+}
+
+bool UringBackend::prepare_teardown() noexcept {
+  try {
+    bind_to_current_thread();
+    return true;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "libsync: ~Loop: %s (destroy the loop on the thread that ran it, or after it exits)\n",
+                 e.what());
+    return false;
+  }
+}
+
+// The previous owner exited, and the kernel cancelled its requests as it
+// did; their completions are in the CQ ring. This thread may not enter the
+// ring, so it reads the ring's memory directly.
+void UringBackend::collect_cancelled_completions() {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (ops_in_flight_ != 0 || doorbell_armed_ || efd_armed_) {
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    std::vector<io_uring_cqe> batch;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      batch.push_back(*cqe);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+    for (const auto& c : batch) handle_cqe(c.user_data, c.res, c.flags);
+    if (seen == 0) {
+      if (std::chrono::steady_clock::now() >= give_up) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+}
+
+void UringBackend::replace_ring() {
+  // The doorbell word's wait (if still armed) belongs to the old ring, which
+  // lets go of it only asynchronously once closed: take a fresh word.
+  if (bell_) {
+    release_doorbell();
+    doorbell_armed_ = false;
+    bell_ = DoorbellPool::acquire();
+  }
+  efd_armed_ = false;  // the eventfd stays; its read is re-armed on the new ring
+  io_uring_queue_exit(&ring_);
+  ring_open_ = false;
+  create_ring();
+  enable_if_needed();
+  owner_ = this_thread_token();
 }
 
 io_uring_sqe* UringBackend::get_sqe() {
@@ -102,12 +245,39 @@ io_uring_sqe* UringBackend::get_sqe() {
   if (!sqe) {
     // The submission queue is full: hand it to the kernel, which frees it.
     bump(loop_.counters().syscalls);
-    io_uring_submit(&ring_);
-    lazy_sqes_ = 0;
+    submit(0, nullptr);
     sqe = io_uring_get_sqe(&ring_);
     if (!sqe) throw std::runtime_error("libsync: io_uring submission queue stays full");
   }
   return sqe;
+}
+
+// Every io_uring_enter goes through here, and every result is checked:
+// EINTR and a full completion queue are retried (after reaping), a wrong
+// thread is a clear logic error, anything else a runtime error naming errno.
+int UringBackend::submit(unsigned wait_nr, const __kernel_timespec* ts) {
+  for (int attempt = 0;; ++attempt) {
+    int r;
+    if (ts) {
+      io_uring_cqe* cqe = nullptr;
+      r = io_uring_submit_and_wait_timeout(&ring_, &cqe, wait_nr, const_cast<__kernel_timespec*>(ts), nullptr);
+    } else if (wait_nr) {
+      r = io_uring_submit_and_wait(&ring_, wait_nr);
+    } else {
+      r = io_uring_submit_and_get_events(&ring_);
+    }
+    if (r >= 0 || r == -ETIME) return r;
+    if (r == -EINTR && wait_nr) return 0;  // a signal ended the wait: the loop iterates
+    if ((r == -EINTR || r == -EAGAIN || r == -EBUSY) && attempt < 100) {
+      reap();  // a full completion queue frees up once we consume it
+      if (wait_nr && io_uring_cq_ready(&ring_)) return 0;
+      continue;
+    }
+    if (r == -EEXIST)
+      throw std::logic_error(
+          "libsync: io_uring_enter: EEXIST: the ring is used from a thread other than the one that owns it");
+    throw std::runtime_error(std::string("libsync: io_uring_enter: ") + std::strerror(-r));
+  }
 }
 
 bool UringBackend::start(IoOp& op) {
@@ -150,6 +320,7 @@ void UringBackend::cancel(IoOp& op) noexcept {
     io_uring_prep_cancel64(sqe, tagged(&op, kTagOp), 0);
     io_uring_sqe_set_data64(sqe, kTagIgnore);
   } catch (...) {
+    // No SQE: the operation runs to its normal end.
   }
 }
 
@@ -162,7 +333,9 @@ void UringBackend::abandon(IoOp& op) noexcept {
 }
 
 bool UringBackend::has_outstanding() const noexcept {
-  return ops_in_flight_ != 0 || futex_waits_in_kernel_ != 0 || io_uring_sq_ready(&ring_) != 0;
+  // The doorbell's wait and the eventfd read are not work: a busy loop that
+  // has only those has nothing to poll for.
+  return ops_in_flight_ != 0 || io_uring_sq_ready(&ring_) != 0;
 }
 
 void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
@@ -170,27 +343,26 @@ void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
   if (efd_ >= 0 && !efd_armed_) arm_eventfd_read();
   bump(loop_.counters().syscalls);
   if (timeout && timeout->count() == 0) {
-    io_uring_submit_and_get_events(&ring_);
+    submit(0, nullptr);
   } else if (timeout) {
     __kernel_timespec ts{};
     ts.tv_sec = timeout->count() / 1000000000;
     ts.tv_nsec = timeout->count() % 1000000000;
-    io_uring_cqe* cqe = nullptr;
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    submit(1, &ts);
   } else {
-    io_uring_submit_and_wait(&ring_, 1);
+    submit(1, nullptr);
   }
-  lazy_sqes_ = 0;
   reap();
 }
 
-// Every submission goes through wait(), get_sqe()'s overflow flush or this:
-// each resets lazy_sqes_, because after a submit nothing queued is lazy.
-void UringBackend::submit_wait_reap() {
-  bump(loop_.counters().syscalls);
-  io_uring_submit_and_wait(&ring_, 1);
-  lazy_sqes_ = 0;
-  reap();
+void UringBackend::submit_wait_reap() noexcept {
+  try {
+    bump(loop_.counters().syscalls);
+    submit(1, nullptr);
+    reap();
+  } catch (const std::exception& e) {
+    fatal(e.what());
+  }
 }
 
 void UringBackend::reap() {
@@ -219,35 +391,22 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
       if (op != draining_) loop_.schedule(op->handle);
       break;
     }
-    case kTagFutex: {
-      auto slot = static_cast<std::uint32_t>(data >> 3);
-      WaiterNode* n = slots_[slot];
-      slots_[slot] = nullptr;
-      free_slots_.push_back(slot);
-      --futex_waits_in_kernel_;
-      if (!n) break;  // an orphan, retired
-      n->futex_slot = WaiterNode::kNoSlot;
-      if (n->word.load(std::memory_order_acquire) == kWordWoken) {
-        bump(loop_.counters().futex_wait_cqes);
-        loop_.schedule(n->handle);
-        break;
-      }
-      // Still kWordArmed: a wake meant for a waiter whose memory this word
-      // reused, or the SQE raced a wake that has not landed yet. Either way,
-      // sleep again.
-      if (res == 0 || res == -EAGAIN || res == -EINTR || res == -ECANCELED) {
-        arm_futex_wait(*n);
-        break;
-      }
-      std::fprintf(stderr, "libsync: io_uring FUTEX_WAIT failed: %s\n", std::strerror(-res));
-      std::abort();
-    }
     case kTagEventfd:
       efd_armed_ = false;
       bump(loop_.counters().notifier_reads);
       break;
     case kTagDoorbell:
-      doorbell_armed_ = false;
+      // Woken (0), the word had changed before the wait went to sleep
+      // (-EAGAIN), or cancelled: the loop drains its remote queue next
+      // either way, and the next park re-arms.
+      if (static_cast<void*>(bell_) == ptr) {
+        doorbell_armed_ = false;
+        bump(loop_.counters().futex_wait_cqes);
+      }
+      if (res < 0 && res != -EAGAIN && res != -ECANCELED && res != -EINTR) {
+        std::fprintf(stderr, "libsync: io_uring FUTEX_WAIT on the doorbell failed: %s\n", std::strerror(-res));
+        std::abort();
+      }
       break;
     case kTagMultishotAccept:
       on_multishot_accept(*static_cast<MultishotAccept*>(ptr), res, flags & IORING_CQE_F_MORE);
@@ -270,61 +429,14 @@ void UringBackend::arm_eventfd_read() {
   efd_armed_ = true;
 }
 
-void UringBackend::arm_futex_wait(WaiterNode& n) {
-  io_uring_sqe* sqe = get_sqe();
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-    slots_[slot] = &n;
-  } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.push_back(&n);
-  }
-  linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(&n.word), kWordArmed,
-                                linux_detail::futex_mode().futex2_flags);
-  io_uring_sqe_set_data64(sqe, (static_cast<std::uint64_t>(slot) << 3) | kTagFutex);
-  n.futex_slot = slot;
-  ++futex_waits_in_kernel_;
-  bump(loop_.counters().futex_waits_armed);
-}
-
-void UringBackend::queue_futex_wake(const std::atomic<std::uint32_t>* word) {
-  io_uring_sqe* sqe = get_sqe();
-  linux_detail::prep_futex_wake(sqe, reinterpret_cast<const std::uint32_t*>(word), 0x7fffffff,
-                                linux_detail::futex_mode().futex2_flags);
-  io_uring_sqe_set_data64(sqe, kTagIgnore);
-  // Its result (how many woke) changes nothing here; a completion would only
-  // cost this loop an extra trip round the CQ.
-  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-  bump(loop_.counters().futex_wake_sqes);
-}
-
-void UringBackend::orphan_futex_wait(WaiterNode& n) noexcept {
-  if (n.futex_slot == WaiterNode::kNoSlot) return;
-  slots_[n.futex_slot] = nullptr;
-  n.futex_slot = WaiterNode::kNoSlot;
-  try {
-    io_uring_sqe* sqe = get_sqe();
-    linux_detail::prep_futex_wake(sqe, reinterpret_cast<const std::uint32_t*>(&n.word), 0x7fffffff,
-                                  linux_detail::futex_mode().futex2_flags);
-    io_uring_sqe_set_data64(sqe, kTagIgnore);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    ++lazy_sqes_;
-  } catch (...) {
-    // No SQE: the orphan stays in the kernel until the ring closes. Its slot
-    // is already detached, and node wakes wake every waiter on a word, so it
-    // cannot take a wake from anyone.
-  }
-}
-
-void UringBackend::arm_doorbell(std::atomic<std::uint32_t>& word) {
+void UringBackend::arm_doorbell() {
   if (doorbell_armed_) return;
   io_uring_sqe* sqe = get_sqe();
-  linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(&word), 0,
+  linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(bell_), 0,
                                 linux_detail::futex_mode().futex2_flags);
-  io_uring_sqe_set_data64(sqe, tagged(&word, kTagDoorbell));
+  io_uring_sqe_set_data64(sqe, tagged(bell_, kTagDoorbell));
   doorbell_armed_ = true;
+  bump(loop_.counters().futex_waits_armed);
 }
 
 bool UringBackend::start_multishot_accept(MultishotAccept& ms) {

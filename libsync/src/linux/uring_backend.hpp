@@ -3,30 +3,43 @@
 // Ring set-up asks for SINGLE_ISSUER | DEFER_TASKRUN (completions are run as
 // task work only when this loop enters the kernel, so other threads never
 // interrupt it), falling back to COOP_TASKRUN, then to a plain ring. The ring
-// is created disabled and enabled on first use by the thread that runs the
-// loop, because SINGLE_ISSUER binds a ring to the thread that enables it and
-// a loop is often built on one thread and run on another.
+// is created disabled and enabled by the first thread that uses it, because
+// SINGLE_ISSUER binds a ring to the thread that enables it and a loop is
+// often built on one thread and run on another.
+//
+// Moving between threads. A loop is run by one thread at a time, but not
+// always the same one. When it runs (or is destroyed) on a thread other than
+// the ring's owner, bind_to_current_thread() decides:
+//   - nothing in flight: the ring is replaced by a fresh one owned by this
+//     thread (about as costly as creating a loop);
+//   - the owner has exited: the kernel cancelled everything it had in flight
+//     when it exited; those completions are collected, then the ring is
+//     replaced;
+//   - the owner is alive and operations are in flight: this thread cannot
+//     submit to the ring nor cancel them, so run() throws std::logic_error
+//     saying so, and ~Loop reports it and aborts (it can neither wait for
+//     those operations nor free the memory the kernel may still write).
+//
+// The doorbell. In the uring-futex tier the loop sleeps on one futex word,
+// the doorbell, with one FUTEX_WAIT armed on this ring while the loop is
+// parked; every cross-thread wake of the loop is a futex wake of that word.
+// The word comes from a process-wide pool and goes back to it only after the
+// kernel has provably let go of it (its wait completed or was cancelled and
+// reaped), so no kernel wait ever names freed memory, not even in a forked
+// child that keeps the ring open.
 //
 // user_data carries a tag in its low three bits and above it a pointer (an
-// IoOp, the futex doorbell, a multishot accept) or, for a waiter's
-// FUTEX_WAIT, the index of a slot in this ring's table. The slot, not the
-// node, is what the kernel's completion names: a wait whose task already
-// resumed (woken on this loop, or destroyed) is *orphaned* by clearing its
-// slot, so its late completion finds nothing to touch. Orphans are retired by
-// a FUTEX_WAKE of every waiter on their word, and every node wake wakes all
-// waiters on the word too, so a stale orphan can never swallow a wake meant
-// for a newer waiter whose node reuses the same memory.
+// IoOp, a multishot accept) or nothing.
 #pragma once
 
 #include "backend.hpp"
-
-#include <sync/waiter_queue.hpp>
+#include "thread_token.hpp"
 
 #include <liburing.h>
 
 #include <atomic>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 namespace libsync::detail {
 
@@ -41,50 +54,52 @@ class UringBackend final : public Backend {
   void abandon(IoOp& op) noexcept override;
   void wait(std::optional<std::chrono::nanoseconds> timeout) override;
   bool has_outstanding() const noexcept override;
-  bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) > lazy_sqes_; }
+  bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) != 0; }
   void notify() noexcept override;
   bool start_multishot_accept(MultishotAccept& ms) override;
   void stop_multishot_accept(MultishotAccept& ms) noexcept override;
+  void bind_to_current_thread() override;
+  bool prepare_teardown() noexcept override;
 
   // ---- uring-futex tier ----
-  // FUTEX_WAIT on n.word, expecting kWordArmed.
-  void arm_futex_wait(WaiterNode& n);
-  // FUTEX_WAKE of every waiter on `word`. Urgent: the loop hands it to the
-  // kernel at its next iteration (another loop's task is waiting on it).
-  void queue_futex_wake(const std::atomic<std::uint32_t>* word);
-  // Detaches n from its FUTEX_WAIT (if one is in the kernel) and queues a
-  // lazy FUTEX_WAKE to retire it; n may be freed as soon as this returns.
-  void orphan_futex_wait(WaiterNode& n) noexcept;
-  // FUTEX_WAIT on the loop's doorbell word, expecting 0, if not already armed.
-  void arm_doorbell(std::atomic<std::uint32_t>& word);
+  // The loop's doorbell word; valid for the backend's whole life.
+  std::atomic<std::uint32_t>& doorbell() noexcept { return *bell_; }
+  // Arms the FUTEX_WAIT on the doorbell (expecting 0) unless one is armed.
+  void arm_doorbell();
 
   unsigned setup_flags() const noexcept { return setup_flags_; }
   bool uses_eventfd() const noexcept { return efd_ >= 0; }
 
  private:
+  void create_ring();
+  void replace_ring();
   io_uring_sqe* get_sqe();
   void enable_if_needed();
   void reap();
-  void submit_wait_reap();
+  int submit(unsigned wait_nr, const __kernel_timespec* ts);
+  void submit_wait_reap() noexcept;
+  void collect_cancelled_completions();
   void handle_cqe(std::uint64_t data, int res, unsigned flags);
   void on_multishot_accept(MultishotAccept& ms, int res, bool more);
   void cancel_multishot(MultishotAccept& ms) noexcept;
   void arm_eventfd_read();
+  void release_doorbell() noexcept;
 
   Loop& loop_;
   io_uring ring_{};
+  bool ring_open_ = false;
+  unsigned first_attempt_ = 0;
   unsigned setup_flags_ = 0;
+  unsigned entries_ = 0;
   bool enabled_ = false;
+  std::shared_ptr<ThreadToken> owner_;  // the thread that enabled the ring
   int efd_ = -1;  // generic tier notifier; -1 in the futex tier
   std::uint64_t efd_value_ = 0;
   bool efd_armed_ = false;
+  std::atomic<std::uint32_t>* bell_ = nullptr;  // the doorbell (pool-owned)
   bool doorbell_armed_ = false;
-  std::size_t ops_in_flight_ = 0;
-  std::size_t futex_waits_in_kernel_ = 0;  // orphans included, until their CQE
-  unsigned lazy_sqes_ = 0;                // queued SQEs that may wait for the next enter
-  std::vector<WaiterNode*> slots_;        // FUTEX_WAIT slot -> node (null: orphan)
-  std::vector<std::uint32_t> free_slots_;
-  const void* draining_ = nullptr;        // the op abandon() waits for
+  std::size_t ops_in_flight_ = 0;     // IoOps and multishot accepts
+  const void* draining_ = nullptr;    // the op abandon() waits for
 };
 
 }  // namespace libsync::detail

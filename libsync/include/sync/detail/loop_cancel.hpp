@@ -38,7 +38,9 @@ class LoopCancel {
   struct Callback {
     Loop* loop;
     std::uint32_t slot;
-    std::uint32_t generation;
+    // 64 bits: a slot is reused once per wait, and a 32-bit count could wrap
+    // onto a live slot in a long-running loop; 2^64 reuses cannot happen.
+    std::uint64_t generation;
     void operator()() noexcept;
   };
   Loop* loop_ = nullptr;

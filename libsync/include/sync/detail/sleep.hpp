@@ -29,6 +29,7 @@ struct SleepAwaiter {
   Loop* loop_ = nullptr;
   std::coroutine_handle<> handle_;
   bool cancelled_ = false;
+  bool scheduled_ = false;  // the timer or the stop queued the resumption
 };
 
 inline SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st) {
