@@ -135,6 +135,12 @@ void Loop::finish_root(std::coroutine_handle<> root) noexcept {
   root.destroy();
 }
 
+void Loop::abandon_root(std::coroutine_handle<> root) noexcept {
+  CurrentScope scope(this);  // its awaiters unregister from this loop
+  tasks_.erase(root.address());
+  root.destroy();
+}
+
 void Loop::spawn(Task<void> t) {
   auto root = detail::make_root(std::move(t));
   root.handle.promise().loop = this;

@@ -200,6 +200,32 @@ TEST_CASE("a timed or cancellable wait that is woken in time allocates nothing")
   CHECK(m.allocations == 0);
 }
 
+TEST_CASE("queueing 100000 timed waiters grows the timer heap geometrically, not once per waiter") {
+  // Every timed wait reserves its timer-heap slot before it enqueues itself;
+  // reserving one more slot each time would reallocate (and copy) the heap
+  // once per waiter, which makes queueing n timed waiters O(n^2).
+  constexpr int kWaiters = 100000;
+  Semaphore s(0);
+  Loop loop(tier_options());
+  std::uint64_t during = 0;
+  int timed_out = 0;
+  loop.block_on([&]() -> Task<> {
+    for (int i = 0; i < kWaiters; ++i)
+      loop.spawn([](Semaphore& s, int& n) -> Task<> {
+        auto r = co_await s.acquire_for(50ms);
+        if (r.status == WaitStatus::timed_out) ++n;
+      }(s, timed_out));
+    // The tasks exist (their frames are allocated); measure them queueing.
+    const std::uint64_t before = t_allocations;
+    co_await yield();
+    during = t_allocations - before;
+    co_await until([&] { return timed_out == kWaiters; }, 60000ms);
+  }());
+  MESSAGE("allocations while " << kWaiters << " timed waiters queued: " << during);
+  CHECK(timed_out == kWaiters);
+  CHECK(during < 1000);
+}
+
 TEST_CASE("a task that must wait for a permit released by a plain thread allocates nothing on its loop") {
   Semaphore s(0);
   Measured m;

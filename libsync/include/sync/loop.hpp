@@ -183,6 +183,7 @@ class Loop {
   void timer_sift_down(std::size_t i) noexcept;
   void start_root(std::coroutine_handle<> root);
   void finish_root(std::coroutine_handle<> root) noexcept;
+  void abandon_root(std::coroutine_handle<> root) noexcept;
 
   Tier tier_;
   BackendKind backend_kind_;
@@ -274,7 +275,14 @@ T Loop::block_on(Task<T> t) {
   root.handle.promise().done = &done;
   root.handle.promise().error = &error;
   start_root(root.handle);
-  run_loop(&done);
+  try {
+    run_loop(&done);
+  } catch (...) {
+    // The loop itself failed (a posted function threw, the backend broke):
+    // the root refers to this frame's locals, so it must not outlive it.
+    if (!done.load(std::memory_order_acquire)) abandon_root(root.handle);
+    throw;
+  }
   if (error) std::rethrow_exception(error);
   if constexpr (!std::is_void_v<T>) return std::move(*result);
 }

@@ -149,9 +149,43 @@ UringBackend::~UringBackend() {
     } catch (...) {
     }
   }
+  {
+    std::lock_guard lk(hook_->mu);
+    hook_->run = nullptr;  // the owner's exit must not touch this backend any more
+  }
   if (ring_open_) io_uring_queue_exit(&ring_);
   if (efd_ >= 0) ::close(efd_);
   release_doorbell();
+}
+
+void UringBackend::take_ownership() {
+  owner_ = this_thread_token();
+  hook_->run = &UringBackend::on_owner_exit;
+  hook_->ctx = this;
+  owner_->add_hook(hook_);
+}
+
+// Runs on the owner thread as it exits, with hook_->mu held: nobody else can
+// be running this loop (its one runner is exiting) or taking it over (that
+// needs hook_->mu). Cancels everything still in the kernel and waits for the
+// completions, so the loop can move to another thread afterwards.
+void UringBackend::on_owner_exit(void* ctx, const ThreadToken* exiting) noexcept {
+  auto* self = static_cast<UringBackend*>(ctx);
+  if (self->owner_.get() != exiting) return;  // the loop has moved on since
+  if (self->ops_in_flight_ == 0 && !self->doorbell_armed_ && !self->efd_armed_) return;
+  self->owner_exiting_ = true;
+  try {
+    io_uring_sqe* sqe = self->get_sqe();
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(sqe, kTagIgnore);
+    for (int i = 0; i < 10000 && (self->ops_in_flight_ || self->doorbell_armed_ || self->efd_armed_); ++i) {
+      self->submit(1, nullptr);
+      self->reap();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "libsync: cancelling a loop's I/O as its thread exits failed: %s\n", e.what());
+  }
+  self->owner_exiting_ = false;
 }
 
 void UringBackend::release_doorbell() noexcept {
@@ -166,12 +200,14 @@ void UringBackend::enable_if_needed() {
   long r = syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
   if (r < 0) throw std::runtime_error(std::string("libsync: IORING_REGISTER_ENABLE_RINGS: ") + std::strerror(errno));
   enabled_ = true;
-  owner_ = this_thread_token();
+  std::lock_guard lk(hook_->mu);
+  take_ownership();
 }
 
 void UringBackend::bind_to_current_thread() {
   if (!(setup_flags_ & IORING_SETUP_SINGLE_ISSUER) || !enabled_) return;
-  if (owner_ == this_thread_token()) return;
+  if (owner_ == this_thread_token()) return;  // only this thread ever sets it to itself
+  std::unique_lock lk(hook_->mu);
   if (owner_ && owner_->alive.load(std::memory_order_acquire)) {
     if (ops_in_flight_ != 0)
       throw std::logic_error(
@@ -180,6 +216,9 @@ void UringBackend::bind_to_current_thread() {
           " I/O operation(s) in flight, which only that thread can complete or cancel; a uring loop can "
           "move to another thread when it has no I/O in flight, or after its previous thread has exited");
   } else {
+    // The owner's exit hook cancelled and reaped everything; a thread that
+    // ended without running thread-local destructors may have left
+    // completions in the CQ ring.
     collect_cancelled_completions();
     if (ops_in_flight_ != 0)
       throw std::logic_error("libsync: the thread that owned this loop's io_uring ring exited, but " +
@@ -235,8 +274,15 @@ void UringBackend::replace_ring() {
   io_uring_queue_exit(&ring_);
   ring_open_ = false;
   create_ring();
-  enable_if_needed();
-  owner_ = this_thread_token();
+  // Enabled here and now by this thread, which becomes the owner (the
+  // caller holds hook_->mu).
+  if (!enabled_) {
+    long r = syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+    if (r < 0)
+      throw std::runtime_error(std::string("libsync: IORING_REGISTER_ENABLE_RINGS: ") + std::strerror(errno));
+    enabled_ = true;
+  }
+  take_ownership();
 }
 
 io_uring_sqe* UringBackend::get_sqe() {
@@ -459,6 +505,19 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
   }
   if (ms.stopping) {
     if (res >= 0) ::close(res);
+    return;
+  }
+  if (owner_exiting_) {
+    // Cancelled because the ring's thread is exiting: no re-arming; a
+    // waiting task learns of it when the loop next runs.
+    if (ms.waiter) {
+      *ms.waiter_result = res;
+      auto h = ms.waiter;
+      ms.waiter = {};
+      loop_.schedule(h);
+    } else {
+      ms.ready.push_back(res);
+    }
     return;
   }
   if (res == -ECANCELED && !more) {

@@ -12,9 +12,10 @@
 // the ring's owner, bind_to_current_thread() decides:
 //   - nothing in flight: the ring is replaced by a fresh one owned by this
 //     thread (about as costly as creating a loop);
-//   - the owner has exited: the kernel cancelled everything it had in flight
-//     when it exited; those completions are collected, then the ring is
-//     replaced;
+//   - the owner has exited: as it exited, it cancelled and reaped what was
+//     still in flight (an exit hook on its ThreadToken, run on the owner
+//     itself, the only thread allowed to); those operations report
+//     -ECANCELED when their tasks next run, and the ring is replaced;
 //   - the owner is alive and operations are in flight: this thread cannot
 //     submit to the ring nor cancel them, so run() throws std::logic_error
 //     saying so, and ~Loop reports it and aborts (it can neither wait for
@@ -84,6 +85,8 @@ class UringBackend final : public Backend {
   void cancel_multishot(MultishotAccept& ms) noexcept;
   void arm_eventfd_read();
   void release_doorbell() noexcept;
+  void take_ownership();  // with hook_->mu held
+  static void on_owner_exit(void* self, const ThreadToken* exiting) noexcept;
 
   Loop& loop_;
   io_uring ring_{};
@@ -92,7 +95,9 @@ class UringBackend final : public Backend {
   unsigned setup_flags_ = 0;
   unsigned entries_ = 0;
   bool enabled_ = false;
-  std::shared_ptr<ThreadToken> owner_;  // the thread that enabled the ring
+  std::shared_ptr<ThreadToken> owner_;  // the thread that enabled the ring (guarded by hook_->mu)
+  std::shared_ptr<ExitHook> hook_ = std::make_shared<ExitHook>();
+  bool owner_exiting_ = false;          // on_owner_exit is cancelling everything
   int efd_ = -1;  // generic tier notifier; -1 in the futex tier
   std::uint64_t efd_value_ = 0;
   bool efd_armed_ = false;

@@ -1,0 +1,379 @@
+// Loops that move between threads, tasks destroyed at awkward moments, wakes
+// that must reach a loop whose waker blocks its own thread, and kernel waits
+// that must not outlive the memory they name. Run once per tier.
+#include <doctest/doctest.h>
+
+#include "test_util.hpp"
+
+#include <sync/event.hpp>
+#include <sync/io.hpp>
+#include <sync/semaphore.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <coroutine>
+#include <exception>
+#include <future>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+using namespace libsync;
+using namespace libsync::test;
+
+namespace {
+
+// A coroutine type of the test's own, so a test can start a wait and destroy
+// the frame whenever it likes (libsync::Task only ever runs as part of a
+// chain that its loop owns).
+struct Raw {
+  struct promise_type {
+    Raw get_return_object() { return Raw{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+Raw acquire_then_mark(Semaphore& s, bool& resumed) {
+  auto p = co_await s.acquire();
+  resumed = true;
+}
+Raw sleep_then_mark(std::chrono::milliseconds d, bool& resumed) {
+  co_await sleep_for(d);
+  resumed = true;
+}
+Raw yield_then_mark(bool& resumed) {
+  co_await yield();
+  resumed = true;
+}
+
+bool on_uring(const Loop& l) { return l.backend_kind() == BackendKind::uring; }
+
+}  // namespace
+
+TEST_CASE("a loop built on one thread, run on another and destroyed on the first passes a torn-down task's permit to a waiter on another loop") {
+  Watchdog dog(30s, "permit from a torn-down task");
+  Semaphore sem(1);
+  Event never;
+  auto a = std::make_unique<Loop>(tier_options());
+  std::atomic<bool> held{false};
+  std::thread runner([&] {
+    a->block_on([&]() -> Task<> {
+      a->spawn([](Semaphore& s, Event& e, std::atomic<bool>& h) -> Task<> {
+        auto p = co_await s.acquire();
+        h = true;
+        co_await e.wait();  // holds the permit until torn down
+      }(sem, never, held));
+      co_await until([&] { return held.load(); });
+    }());
+  });
+  runner.join();
+  REQUIRE(held);
+
+  WaitStatus got = WaitStatus::would_block;
+  std::atomic<bool> b_waiting{false};
+  std::thread b_thread([&] {
+    Loop b(tier_options());
+    b.block_on([&]() -> Task<> {
+      auto r = sem.acquire_for(20s);
+      b_waiting = true;
+      auto res = co_await r;
+      got = res.status;
+    }());
+  });
+  while (!b_waiting || sem.waiters() == 0) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(20ms);  // let loop B go to sleep
+  a.reset();                           // on main: the holder is torn down here
+  b_thread.join();
+  CHECK(got == WaitStatus::acquired);
+}
+
+TEST_CASE("a loop run by block_on on one thread and then on another, with the first still alive, wakes its waiters") {
+  Watchdog dog(30s, "loop moved between live threads");
+  Loop loop(tier_options());
+  std::promise<void> release_first;
+  auto first_may_exit = release_first.get_future();
+  std::thread t1([&] {
+    loop.block_on([]() -> Task<> { co_await sleep_for(1ms); }());
+    first_may_exit.wait();  // stays alive while the loop runs elsewhere
+  });
+  // Wait until t1 has run the loop once.
+  while (loop.stats().iterations == 0) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(10ms);
+
+  constexpr int kWaiters = 300;  // more than any fixed per-ring table
+  Semaphore sem(0);
+  int acquired = 0;
+  std::thread t2([&] {
+    loop.block_on([&]() -> Task<> {
+      for (int i = 0; i < kWaiters; ++i)
+        loop.spawn([](Semaphore& s, int& n) -> Task<> {
+          auto p = co_await s.acquire();
+          if (p) ++n;
+        }(sem, acquired));
+      co_await until([&] { return acquired == kWaiters; }, 20000ms);
+    }());
+  });
+  while (sem.waiters() < kWaiters) std::this_thread::sleep_for(1ms);
+  for (int i = 0; i < kWaiters; ++i) sem.release(1);
+  t2.join();
+  release_first.set_value();
+  t1.join();
+  CHECK(acquired == kWaiters);
+}
+
+TEST_CASE("a cross-loop wake from a loop thread reaches the other loop while the waker's thread blocks") {
+  Watchdog dog(30s, "wake while the waker blocks");
+  Semaphore sem(0);
+  std::promise<void> woke_promise;
+  auto woke = woke_promise.get_future();
+  std::atomic<bool> waiting{false};
+  std::thread b_thread([&] {
+    Loop b(tier_options());
+    b.block_on([&]() -> Task<> {
+      auto r = sem.acquire();
+      waiting = true;
+      auto p = co_await r;
+      if (p) woke_promise.set_value();
+    }());
+  });
+  while (!waiting || sem.waiters() == 0) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(20ms);
+  std::future_status seen = std::future_status::timeout;
+  Loop a(tier_options());
+  a.block_on([&]() -> Task<> {
+    sem.release(1);
+    // Block this loop's thread: the wake must already be on its way.
+    seen = woke.wait_for(10s);
+    co_return;
+  }());
+  b_thread.join();
+  CHECK(seen == std::future_status::ready);
+}
+
+TEST_CASE("destroying a task after its wake was delivered on its own loop neither resumes it nor loses the permit") {
+  Semaphore sem(0);
+  bool resumed = false;
+  run([&]() -> Task<> {
+    Raw r = acquire_then_mark(sem, resumed);
+    r.h.resume();  // suspends in acquire()
+    REQUIRE(sem.waiters() == 1);
+    sem.release(1);  // same-loop hand-off: its resumption is now queued
+    r.h.destroy();   // ... and the task goes away before it runs
+    for (int i = 0; i < 10; ++i) co_await yield();
+  }());
+  CHECK_FALSE(resumed);
+  CHECK(sem.available() == 1);  // the handed-over permit came back
+}
+
+TEST_CASE("destroying a task after a wake from another thread was queued for it neither resumes it nor loses the permit") {
+  Semaphore sem(0);
+  bool resumed = false;
+  run([&]() -> Task<> {
+    Raw r = acquire_then_mark(sem, resumed);
+    r.h.resume();
+    REQUIRE(sem.waiters() == 1);
+    std::thread([&] { sem.release(1); }).join();  // queued on this loop's remote queue
+    r.h.destroy();
+    for (int i = 0; i < 10; ++i) co_await yield();
+  }());
+  CHECK_FALSE(resumed);
+  CHECK(sem.available() == 1);
+}
+
+TEST_CASE("destroying a task whose timer fired but which has not resumed does not resume it") {
+  bool resumed = false;
+  run([&]() -> Task<> {
+    Raw r = sleep_then_mark(1ms, resumed);
+    r.h.resume();
+    // Hold the loop past the deadline, then yield: this iteration's timers
+    // fire after this task is queued, so the sleeper's resumption is queued
+    // right behind it, and this task runs first.
+    std::this_thread::sleep_for(5ms);
+    co_await yield();
+    REQUIRE_FALSE(resumed);
+    r.h.destroy();
+    for (int i = 0; i < 10; ++i) co_await yield();
+  }());
+  CHECK_FALSE(resumed);
+}
+
+TEST_CASE("destroying a task that yielded, before its turn comes, does not resume it") {
+  bool resumed = false;
+  run([&]() -> Task<> {
+    Raw r = yield_then_mark(resumed);
+    r.h.resume();  // queued behind nothing: it would run next iteration
+    r.h.destroy();
+    for (int i = 0; i < 10; ++i) co_await yield();
+  }());
+  CHECK_FALSE(resumed);
+}
+
+TEST_CASE("a posted function that throws does not drop the functions posted after it") {
+  Loop loop(tier_options());
+  bool later_ran = false;
+  std::thread([&] {
+    loop.post([] { throw std::runtime_error("posted failure"); });
+    loop.post([&] { later_ran = true; });
+  }).join();
+  bool threw = false;
+  try {
+    loop.block_on([]() -> Task<> {
+      co_await yield();
+      co_await yield();
+    }());
+  } catch (const std::runtime_error&) {
+    threw = true;
+  }
+  CHECK(threw);
+  CHECK(later_ran);
+}
+
+#if defined(__linux__)
+
+namespace {
+int futex_waiters_near(const void* p, std::size_t span) {
+  // Waking an address makes no access to its memory in user space, so this
+  // is safe on freed memory: it only asks the kernel who waits there.
+  auto base = reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{3};
+  int found = 0;
+  for (std::uintptr_t a = base - span; a < base + span; a += 4) {
+    long n = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(a), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
+                     nullptr, 0);
+    if (n > 0) found += static_cast<int>(n);
+  }
+  return found;
+}
+
+// A task that waits on `sem` and reports where its frame is.
+Task<> waiter_reporting_frame(Semaphore& sem, const void*& where, std::chrono::milliseconds timeout) {
+  int marker = 0;
+  where = &marker;
+  auto r = co_await sem.acquire_for(timeout);
+  (void)r;
+}
+}  // namespace
+
+TEST_CASE("no kernel wait outlives the task memory it names, even when a forked child keeps the ring open") {
+  Semaphore sem(0);
+  const void* where_timed_out = nullptr;
+  const void* where_destroyed = nullptr;
+  pid_t child = -1;
+  {
+    Loop loop(tier_options());
+    loop.block_on([&]() -> Task<> {
+      // One waiter is woken on its own loop (its timeout) after the loop
+      // slept with it waiting; the other is still waiting at teardown.
+      loop.spawn(waiter_reporting_frame(sem, where_timed_out, 30ms));
+      loop.spawn(waiter_reporting_frame(sem, where_destroyed, 60s));
+      co_await sleep_for(100ms);
+    }());
+    // A child that shares the ring's descriptor keeps the ring alive past
+    // ~Loop, together with anything still queued in it.
+    child = fork();
+    if (child == 0) {
+      pause();
+      _exit(0);
+    }
+    REQUIRE(child > 0);
+  }
+  const int stray = futex_waiters_near(where_timed_out, 2048) + futex_waiters_near(where_destroyed, 2048);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  CHECK_MESSAGE(stray == 0, "kernel waits were still queued on memory of destroyed tasks");
+}
+
+TEST_CASE("~Loop on another thread returns with a task parked in recv") {
+  Watchdog dog(30s, "~Loop with a parked recv");
+  int sp[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == 0);
+  bool frame_destroyed = false;
+  struct Flag {
+    bool* f;
+    ~Flag() { *f = true; }
+  };
+  auto loop = std::make_unique<Loop>(tier_options());
+  std::thread runner([&] {
+    loop->block_on([&]() -> Task<> {
+      loop->spawn([](int fd, bool& destroyed) -> Task<> {
+        Flag flag{&destroyed};
+        char buf[16];
+        [[maybe_unused]] auto r = co_await libsync::recv(fd, buf, sizeof buf);
+      }(sp[0], frame_destroyed));
+      for (int i = 0; i < 5; ++i) co_await yield();
+      co_await sleep_for(5ms);  // the recv is now in the backend
+    }());
+  });
+  runner.join();  // the thread that started the recv is gone
+  loop.reset();   // destroyed here, on another thread
+  CHECK(frame_destroyed);
+  ::close(sp[0]);
+  ::close(sp[1]);
+}
+
+TEST_CASE("moving a loop with a recv in flight while its first thread is alive is refused on uring and works elsewhere") {
+  Watchdog dog(30s, "moving a loop with I/O in flight");
+  int sp[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == 0);
+  Loop loop(tier_options());
+  std::string got;
+  bool finished = false;
+  std::promise<void> may_exit;
+  auto exit_signal = may_exit.get_future();
+  std::atomic<bool> first_done{false};
+  std::thread t1([&] {
+    loop.block_on([&]() -> Task<> {
+      loop.spawn([](int fd, std::string& out, bool& fin) -> Task<> {
+        char buf[16];
+        auto r = co_await libsync::recv(fd, buf, sizeof buf);
+        if (r.value > 0) out.assign(buf, static_cast<std::size_t>(r.value));
+        fin = true;
+      }(sp[0], got, finished));
+      co_await sleep_for(5ms);
+    }());
+    first_done = true;
+    exit_signal.wait();
+  });
+  while (!first_done) std::this_thread::sleep_for(1ms);
+  REQUIRE(::write(sp[1], "x", 1) == 1);
+  bool refused = false;
+  std::thread t2([&] {
+    try {
+      loop.run_until_idle();
+    } catch (const std::logic_error& e) {
+      refused = true;
+      MESSAGE("refused: " << std::string(e.what()));
+    }
+  });
+  t2.join();
+  if (on_uring(loop)) {
+    CHECK(refused);
+    may_exit.set_value();
+    t1.join();  // its exit ends the recv in the kernel, and the loop can move
+    loop.run_until_idle();
+    CHECK(finished);  // the recv reported its end (cancelled, or the byte)
+  } else {
+    CHECK_FALSE(refused);
+    CHECK(finished);
+    CHECK(got == "x");
+    may_exit.set_value();
+    t1.join();
+  }
+  ::close(sp[0]);
+  ::close(sp[1]);
+}
+
+#endif
