@@ -39,6 +39,7 @@ if [ "${1:-}" = "--trail" ]; then
   build "-DSAFETY -DREACH" "-D$2"
   ./pan -i -m100000 -w22 >pan.log
   grep -q "errors: [1-9]" pan.log || { echo "model-check: $2 has no counterexample" >&2; exit 1; }
+  grep -m1 '^pan:1:' pan.log
   spin "-D$2" -t -p -g wake.pml
   exit 0
 fi
