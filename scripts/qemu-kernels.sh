@@ -50,7 +50,7 @@ apt_opts=(-o DPkg::Lock::Timeout=600 -q)
 updated=0
 apt_update() {
   if [ "$updated" = 0 ]; then
-    say "apt-get update"
+    say "apt-get update" >&2  # stdout may be a kernel's path being captured
     apt-get "${apt_opts[@]}" update -qq >/dev/null || die "apt-get update failed"
     updated=1
   fi
@@ -142,7 +142,7 @@ for s in "${suites[@]}"; do
   bins+=("$build/tests/$s")
 done
 # The shared libraries, at the paths the dynamic loader looks for them.
-for lib in $(ldd "${bins[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u); do
+for lib in $(ldd "${bins[@]}" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u); do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done
