@@ -11,6 +11,10 @@
 # scripts/qemu/init.sh. Each boot's console (with `syncbench probe --json`)
 # is printed, then one VERDICT line per case.
 #
+# Time on the CI machine (2 shared cores, load average 7-12): 37-85 s, plus
+# about 15 s the first time (apt-get update, 61 MB of kernel packages).
+# Bounded: each boot is killed after QEMU_TIMEOUT, each suite run after 60 s.
+#
 # usage: scripts/qemu-kernels.sh [BUILD_DIR]    (default build/test; it must
 #        hold syncbench and the tier suites, e.g. `cmake --workflow --preset test`)
 # Environment: QEMU_TIMEOUT   seconds one boot may take (default 150)
