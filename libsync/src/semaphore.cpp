@@ -7,6 +7,12 @@
 // hands permits to waiters holds the lock; the lock-free fast paths only run
 // while kWaiters is clear, so they can neither barge past a queued waiter nor
 // add permits that a queued waiter would then never see.
+//
+// max_ = free + reserved_ + permits out. Only the constructor, add_permits,
+// an over-returning release and the two forgets change it, each checked
+// against kMaxPermits before anything is stored. max_ is a separate word, so
+// a reader racing with those changes can see it a step behind the state
+// word; every count is exact once the semaphore is quiet.
 #include <sync/semaphore.hpp>
 
 #include <cstdio>
@@ -53,8 +59,18 @@ Permit Permit::split(std::size_t k) {
 // ---- Semaphore ----
 
 Semaphore::Semaphore(std::size_t permits) : state_(0), max_(permits) {
-  if (permits > kMaxPermits) throw std::invalid_argument("libsync: Semaphore permits above kMaxPermits");
+  if (permits > kMaxPermits) throw_too_many("libsync: Semaphore constructed with more than kMaxPermits permits");
   state_.store(permits << kShift, std::memory_order_relaxed);
+}
+
+void Semaphore::throw_too_many(const char* what) { throw std::length_error(what); }
+
+void Semaphore::die_past_bound(std::size_t n) noexcept {
+  std::fprintf(stderr,
+               "libsync: returning %zu permit(s) would take a Semaphore past kMaxPermits; an earlier "
+               "release() returned permits that were still out\n",
+               n);
+  std::abort();
 }
 
 Semaphore::~Semaphore() {
@@ -85,13 +101,28 @@ OwnedAcquireResult Semaphore::try_acquire_owned(const std::shared_ptr<Semaphore>
   return {r.status, OwnedPermit(self, std::move(r.permit))};
 }
 
-void Semaphore::release_slow(std::size_t n) noexcept {
+bool Semaphore::release_slow(std::size_t n) noexcept {
+  if (n > kMaxPermits) return false;
   detail::WakeBatch batch;
   {
     std::lock_guard lk(queue_.mutex());
+    // With the lock held reserved_ is exact; the free count is 0 while
+    // anyone waits and otherwise may still move under lock-free acquires and
+    // releases, which is why max_ is grown by compare-and-swap from the value
+    // the excess was computed against.
+    std::size_t m = max_.load(std::memory_order_acquire);
+    for (;;) {
+      std::size_t free = state_.load(std::memory_order_acquire) >> kShift;
+      std::size_t counted = free + reserved_.load(std::memory_order_relaxed);  // both <= kMaxPermits
+      if (counted > kMaxPermits || n > kMaxPermits - counted) return false;
+      if (counted + n <= m) break;  // returns permits that are out
+      std::size_t grown = counted + n;  // the excess is new: max_ follows
+      if (max_.compare_exchange_weak(m, grown, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
     hand_out_locked(n, batch);
   }
   batch.deliver();
+  return true;
 }
 
 void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept {
@@ -164,14 +195,19 @@ void Semaphore::abandon_waiter(detail::WaiterNode& node) noexcept {
   if (node.status == WaitStatus::acquired && node.granted != 0) {
     std::size_t n = node.granted;
     node.granted = 0;
-    release(n);
+    give_back(n);
   }
 }
 
-void Semaphore::add_permits(std::size_t n) noexcept {
+void Semaphore::add_permits(std::size_t n) {
   if (n == 0) return;
-  max_.fetch_add(n, std::memory_order_acq_rel);
-  release(n);
+  // max_ first, so the release below finds the permits already counted.
+  std::size_t m = max_.load(std::memory_order_relaxed);
+  do {
+    if (n > kMaxPermits - std::min(m, kMaxPermits))
+      throw_too_many("libsync: Semaphore::add_permits would take the semaphore past kMaxPermits");
+  } while (!max_.compare_exchange_weak(m, m + n, std::memory_order_acq_rel, std::memory_order_relaxed));
+  give_back(n);
 }
 
 std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
@@ -182,11 +218,20 @@ std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
     if (take == 0) return 0;
   } while (!state_.compare_exchange_weak(s, s - (take << kShift), std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
-  max_.fetch_sub(take, std::memory_order_acq_rel);
+  shrink_max(take);
   return take;
 }
 
-void Semaphore::forget_held(std::size_t n) noexcept { max_.fetch_sub(n, std::memory_order_acq_rel); }
+void Semaphore::forget_held(std::size_t n) noexcept { shrink_max(n); }
+
+void Semaphore::shrink_max(std::size_t n) noexcept {
+  // Saturating: a count that an over-return has not yet grown max_ for must
+  // not wrap it around.
+  std::size_t m = max_.load(std::memory_order_relaxed);
+  while (!max_.compare_exchange_weak(m, m - std::min(m, n), std::memory_order_acq_rel,
+                                     std::memory_order_relaxed)) {
+  }
+}
 
 void Semaphore::close() noexcept {
   detail::WakeBatch batch;
@@ -253,7 +298,7 @@ AcquireResult Semaphore::acquire_blocking(std::size_t n, std::stop_token st) {
 
 AcquireResult Semaphore::acquire_blocking_for(std::chrono::nanoseconds d, std::size_t n,
                                               std::stop_token st) {
-  if (n > kMaxPermits) return {WaitStatus::would_block, Permit()};
+  if (n > kMaxPermits) throw_too_many("libsync: Semaphore::acquire_blocking asked for more than kMaxPermits permits");
   auto r = try_acquire(n);
   if (r.status != WaitStatus::would_block) return r;
   if (st.stop_requested()) return {WaitStatus::cancelled, Permit()};
