@@ -519,12 +519,9 @@ TEST_CASE("a wait without the lock held is refused") {
   CHECK(cv.waiters() == 0);
 }
 
-// Kept last in the file: under UBSan the bug below aborts the process.
 TEST_CASE("wait_for with the largest timeout waits like wait") {
-  // KNOWN LIBRARY BUG, left failing on purpose: Condvar::wait_for computes
-  // `Clock::now() + d`, which overflows for nanoseconds::max() (undefined
-  // behaviour; UBSan aborts here), so the wait times out at once. See the
-  // same test in mutex_test.cpp.
+  // nanoseconds::max() means no deadline (deadline_after saturates);
+  // `now() + d` would overflow and time out at once.
   Mutex m;
   Condvar cv;
   Loop loop(tier_options());

@@ -78,7 +78,8 @@ class [[nodiscard]] Permit {
   // The permits are gone for good: the semaphore's max() shrinks by count().
   void forget() noexcept;
   // Gives up ownership without releasing; the caller must later call
-  // Semaphore::release(returned count).
+  // Semaphore::release(returned count). Until then the permits count as out
+  // (in_use()); to consume permits for good, use forget() instead.
   std::size_t detach() noexcept;
   // Moves `k` of this permit's permits into a new Permit. Throws
   // std::out_of_range when k > count().
