@@ -9,10 +9,11 @@
 // add permits that a queued waiter would then never see.
 //
 // max_ = free + reserved_ + permits out. Only the constructor, add_permits,
-// an over-returning release and the two forgets change it, each checked
-// against kMaxPermits before anything is stored. max_ is a separate word, so
-// a reader racing with those changes can see it a step behind the state
-// word; every count is exact once the semaphore is quiet.
+// a release of more than is out, and the two forgets change it; each is
+// checked against kMaxPermits before anything is stored. Everything but
+// add_permits does so under the queue lock, which is what lets a release
+// tell returned permits from new ones: the lock-free fast path only takes a
+// release that fits under max_, and leaves the rest to release_slow.
 #include <sync/semaphore.hpp>
 
 #include <cstdio>
@@ -106,20 +107,41 @@ bool Semaphore::release_slow(std::size_t n) noexcept {
   detail::WakeBatch batch;
   {
     std::lock_guard lk(queue_.mutex());
-    // With the lock held reserved_ is exact; the free count is 0 while
-    // anyone waits and otherwise may still move under lock-free acquires and
-    // releases, which is why max_ is grown by compare-and-swap from the value
-    // the excess was computed against.
-    std::size_t m = max_.load(std::memory_order_acquire);
+    std::size_t s = state_.load(std::memory_order_acquire);
     for (;;) {
-      std::size_t free = state_.load(std::memory_order_acquire) >> kShift;
-      std::size_t counted = free + reserved_.load(std::memory_order_relaxed);  // both <= kMaxPermits
+      std::size_t m = max_.load(std::memory_order_acquire);
+      // reserved_ is exact under the lock; both terms are <= kMaxPermits.
+      std::size_t counted = (s >> kShift) + reserved_.load(std::memory_order_relaxed);
       if (counted > kMaxPermits || n > kMaxPermits - counted) return false;
-      if (counted + n <= m) break;  // returns permits that are out
-      std::size_t grown = counted + n;  // the excess is new: max_ follows
-      if (max_.compare_exchange_weak(m, grown, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+      std::size_t excess = counted + n > m ? counted + n - m : 0;  // permits beyond those out
+      if (s & kWaiters) {
+        // The free count is 0 and only lock holders change the state word
+        // now; max_ may still move (add_permits), hence the CAS.
+        if (excess && !max_.compare_exchange_weak(m, m + excess, std::memory_order_acq_rel,
+                                                  std::memory_order_acquire)) {
+          s = state_.load(std::memory_order_acquire);
+          continue;
+        }
+        hand_out_locked(n, batch);
+        break;
+      }
+      // Nobody waits, and nobody can queue while the lock is held: the
+      // permits go straight to the free count. They are stored before max_
+      // grows, so a lock-free release that runs in between sees the free
+      // count at or past max_ and comes here to be counted after this one.
+      if (!state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        continue;
+      if (excess) {
+        std::size_t cur = max_.load(std::memory_order_relaxed);
+        // Both terms are <= kMaxPermits, so the sum cannot wrap; the cap only
+        // matters if an add_permits raced with this release.
+        while (!max_.compare_exchange_weak(cur, std::min(cur + excess, kMaxPermits), std::memory_order_acq_rel,
+                                           std::memory_order_relaxed)) {
+        }
+      }
+      return true;
     }
-    hand_out_locked(n, batch);
   }
   batch.deliver();
   return true;
@@ -211,6 +233,7 @@ void Semaphore::add_permits(std::size_t n) {
 }
 
 std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
+  std::lock_guard lk(queue_.mutex());  // in step with release_slow's count of max_
   std::size_t s = state_.load(std::memory_order_relaxed);
   std::size_t take;
   do {
@@ -218,19 +241,26 @@ std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
     if (take == 0) return 0;
   } while (!state_.compare_exchange_weak(s, s - (take << kShift), std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
-  shrink_max(take);
+  shrink_max_locked(take);
   return take;
 }
 
-void Semaphore::forget_held(std::size_t n) noexcept { shrink_max(n); }
+void Semaphore::forget_held(std::size_t n) noexcept {
+  std::lock_guard lk(queue_.mutex());
+  shrink_max_locked(n);
+}
 
-void Semaphore::shrink_max(std::size_t n) noexcept {
-  // Saturating: a count that an over-return has not yet grown max_ for must
-  // not wrap it around.
+void Semaphore::shrink_max_locked(std::size_t n) noexcept {
+  // max_ never drops below the permits it visibly counts (free and handed
+  // to waiters). It would only if a release had earlier been counted as
+  // returning the very permits now forgotten; that release then added
+  // permits, and max_ keeps them.
   std::size_t m = max_.load(std::memory_order_relaxed);
-  while (!max_.compare_exchange_weak(m, m - std::min(m, n), std::memory_order_acq_rel,
-                                     std::memory_order_relaxed)) {
-  }
+  std::size_t next;
+  do {
+    std::size_t floor = available() + reserved_.load(std::memory_order_relaxed);
+    next = std::max(m - std::min(m, n), floor);
+  } while (!max_.compare_exchange_weak(m, next, std::memory_order_acq_rel, std::memory_order_relaxed));
 }
 
 void Semaphore::close() noexcept {

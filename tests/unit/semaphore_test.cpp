@@ -512,6 +512,20 @@ TEST_CASE("releasing permits that are not out adds them: max() grows by the exce
   CHECK(h.available() == 3);
   CHECK(h.max() == 3);
 
+  // Likewise when the held permit is forgotten instead: the release that
+  // was counted against it turns out to have added one.
+  Semaphore f(1);
+  auto q = f.try_acquire(1);
+  REQUIRE(q);
+  f.release(1);
+  CHECK(f.max() == 1);
+  q.permit.forget();
+  CHECK(f.available() == 1);
+  CHECK(f.max() == 1);
+  CHECK(f.in_use() == 0);
+  CHECK(f.forget_permits(5) == 1);
+  CHECK(f.max() == 0);
+
   // Past the bound, even by one, is refused.
   Semaphore b(kMax - 1);
   CHECK_THROWS_AS(b.release(2), std::length_error);
@@ -519,6 +533,31 @@ TEST_CASE("releasing permits that are not out adds them: max() grows by the exce
   CHECK(b.available() == kMax - 1);
   b.release(1);
   CHECK(b.max() == kMax);
+}
+
+TEST_CASE("releases of new permits racing with acquires and returns on other threads are all counted") {
+  // Every thread mixes releases of permits that were never taken with
+  // try_acquire + return pairs; once all are done, every new permit must be
+  // in max() exactly once and none may be counted as still out.
+  constexpr int kThreads = 3, kRounds = 20000;
+  Semaphore s(2);
+  std::atomic<int> go{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      go.fetch_add(1);
+      while (go.load() < kThreads) std::this_thread::yield();
+      for (int i = 0; i < kRounds; ++i) {
+        auto p = s.try_acquire(1 + i % 2);
+        if (i % 3 == 0) s.release(1);
+        p.permit.release();
+      }
+    });
+  for (auto& t : threads) t.join();
+  const std::size_t added = kThreads * ((kRounds + 2) / 3);
+  CHECK(s.available() == 2 + added);
+  CHECK(s.max() == 2 + added);
+  CHECK(s.in_use() == 0);
 }
 
 TEST_CASE("a release to queued waiters of permits that are not out grows max()") {

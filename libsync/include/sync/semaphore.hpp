@@ -33,7 +33,12 @@
 //    come back, so a release counts against the permits that are out first;
 //    whatever exceeds them is new, and `max()` grows by it, as `add_permits`
 //    would have done. (So `Semaphore(0)` plus `release()` is a signal that
-//    leaves `max() == 1`; `Semaphore(1).release(1000)` leaves 1001.)
+//    leaves `max() == 1`; `Semaphore(1).release(1000)` leaves 1001.) If
+//    permits a release was counted against are later forgotten, that
+//    release is the one that added permits: max() keeps them. A release of
+//    permits that were not out, racing on another thread with a Permit's
+//    return or forget, may be counted a step late (available() briefly
+//    above max()); the counts never wrap and never pass kMaxPermits.
 //  * No count ever exceeds `kMaxPermits`. A constructor, `add_permits` or
 //    `release` that would take `max()` past it throws std::length_error and
 //    changes nothing; so does starting a wait (`acquire*`) for more than
@@ -222,7 +227,7 @@ class Semaphore final : private detail::Waitable {
   // the free count.
   void hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept;
   void forget_held(std::size_t n) noexcept;
-  void shrink_max(std::size_t n) noexcept;
+  void shrink_max_locked(std::size_t n) noexcept;
 
   bool remove_waiter(detail::WaiterNode& n, WaitStatus why) noexcept override;
   void abandon_waiter(detail::WaiterNode& n) noexcept override;
