@@ -3,7 +3,9 @@
 #   scripts/setup.sh           build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest
 #   scripts/setup.sh --tests   also what the tests use: Chromium (dashboard test),
 #                              mingw-w64 + Wine (the Windows build, run under Wine),
-#                              Spin (the wake-protocol model check)
+#                              Spin (the wake-protocol model check),
+#                              clang (checks that dropped co_await results are diagnosed),
+#                              QEMU + busybox (Debian's own kernels, booted by scripts/qemu-kernels.sh)
 #   scripts/setup.sh --bench   also what the load benchmark uses: wrk, nginx
 set -euo pipefail
 want_tests=0
@@ -18,7 +20,8 @@ done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
       liburing-dev libcli11-dev libboost1.81-dev doctest-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64 spin)
+  pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64 spin clang
+         qemu-system-x86 busybox-static cpio python3)
 fi
 if [ "$want_bench" = 1 ]; then
   pkgs+=(wrk nginx-light)

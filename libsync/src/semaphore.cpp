@@ -7,6 +7,13 @@
 // hands permits to waiters holds the lock; the lock-free fast paths only run
 // while kWaiters is clear, so they can neither barge past a queued waiter nor
 // add permits that a queued waiter would then never see.
+//
+// max_ = free + reserved_ + permits out. Only the constructor, add_permits,
+// a release of more than is out, and the two forgets change it; each is
+// checked against kMaxPermits before anything is stored. Everything but
+// add_permits does so under the queue lock, which is what lets a release
+// tell returned permits from new ones: the lock-free fast path only takes a
+// release that fits under max_, and leaves the rest to release_slow.
 #include <sync/semaphore.hpp>
 
 #include <cstdio>
@@ -53,8 +60,18 @@ Permit Permit::split(std::size_t k) {
 // ---- Semaphore ----
 
 Semaphore::Semaphore(std::size_t permits) : state_(0), max_(permits) {
-  if (permits > kMaxPermits) throw std::invalid_argument("libsync: Semaphore permits above kMaxPermits");
+  if (permits > kMaxPermits) throw_too_many("libsync: Semaphore constructed with more than kMaxPermits permits");
   state_.store(permits << kShift, std::memory_order_relaxed);
+}
+
+void Semaphore::throw_too_many(const char* what) { throw std::length_error(what); }
+
+void Semaphore::die_past_bound(std::size_t n) noexcept {
+  std::fprintf(stderr,
+               "libsync: returning %zu permit(s) would take a Semaphore past kMaxPermits; an earlier "
+               "release() returned permits that were still out\n",
+               n);
+  std::abort();
 }
 
 Semaphore::~Semaphore() {
@@ -85,13 +102,49 @@ OwnedAcquireResult Semaphore::try_acquire_owned(const std::shared_ptr<Semaphore>
   return {r.status, OwnedPermit(self, std::move(r.permit))};
 }
 
-void Semaphore::release_slow(std::size_t n) noexcept {
+bool Semaphore::release_slow(std::size_t n) noexcept {
+  if (n > kMaxPermits) return false;
   detail::WakeBatch batch;
   {
     std::lock_guard lk(queue_.mutex());
-    hand_out_locked(n, batch);
+    std::size_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      std::size_t m = max_.load(std::memory_order_acquire);
+      // reserved_ is exact under the lock; both terms are <= kMaxPermits.
+      std::size_t counted = (s >> kShift) + reserved_.load(std::memory_order_relaxed);
+      if (counted > kMaxPermits || n > kMaxPermits - counted) return false;
+      std::size_t excess = counted + n > m ? counted + n - m : 0;  // permits beyond those out
+      if (s & kWaiters) {
+        // The free count is 0 and only lock holders change the state word
+        // now; max_ may still move (add_permits), hence the CAS.
+        if (excess && !max_.compare_exchange_weak(m, m + excess, std::memory_order_acq_rel,
+                                                  std::memory_order_acquire)) {
+          s = state_.load(std::memory_order_acquire);
+          continue;
+        }
+        hand_out_locked(n, batch);
+        break;
+      }
+      // Nobody waits, and nobody can queue while the lock is held: the
+      // permits go straight to the free count. They are stored before max_
+      // grows, so a lock-free release that runs in between sees the free
+      // count at or past max_ and comes here to be counted after this one.
+      if (!state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_acq_rel,
+                                        std::memory_order_acquire))
+        continue;
+      if (excess) {
+        std::size_t cur = max_.load(std::memory_order_relaxed);
+        // Both terms are <= kMaxPermits, so the sum cannot wrap; the cap only
+        // matters if an add_permits raced with this release.
+        while (!max_.compare_exchange_weak(cur, std::min(cur + excess, kMaxPermits), std::memory_order_acq_rel,
+                                           std::memory_order_relaxed)) {
+        }
+      }
+      return true;
+    }
   }
   batch.deliver();
+  return true;
 }
 
 void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept {
@@ -164,17 +217,23 @@ void Semaphore::abandon_waiter(detail::WaiterNode& node) noexcept {
   if (node.status == WaitStatus::acquired && node.granted != 0) {
     std::size_t n = node.granted;
     node.granted = 0;
-    release(n);
+    give_back(n);
   }
 }
 
-void Semaphore::add_permits(std::size_t n) noexcept {
+void Semaphore::add_permits(std::size_t n) {
   if (n == 0) return;
-  max_.fetch_add(n, std::memory_order_acq_rel);
-  release(n);
+  // max_ first, so the release below finds the permits already counted.
+  std::size_t m = max_.load(std::memory_order_relaxed);
+  do {
+    if (n > kMaxPermits - std::min(m, kMaxPermits))
+      throw_too_many("libsync: Semaphore::add_permits would take the semaphore past kMaxPermits");
+  } while (!max_.compare_exchange_weak(m, m + n, std::memory_order_acq_rel, std::memory_order_relaxed));
+  give_back(n);
 }
 
 std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
+  std::lock_guard lk(queue_.mutex());  // in step with release_slow's count of max_
   std::size_t s = state_.load(std::memory_order_relaxed);
   std::size_t take;
   do {
@@ -182,11 +241,27 @@ std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
     if (take == 0) return 0;
   } while (!state_.compare_exchange_weak(s, s - (take << kShift), std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
-  max_.fetch_sub(take, std::memory_order_acq_rel);
+  shrink_max_locked(take);
   return take;
 }
 
-void Semaphore::forget_held(std::size_t n) noexcept { max_.fetch_sub(n, std::memory_order_acq_rel); }
+void Semaphore::forget_held(std::size_t n) noexcept {
+  std::lock_guard lk(queue_.mutex());
+  shrink_max_locked(n);
+}
+
+void Semaphore::shrink_max_locked(std::size_t n) noexcept {
+  // max_ never drops below the permits it visibly counts (free and handed
+  // to waiters). It would only if a release had earlier been counted as
+  // returning the very permits now forgotten; that release then added
+  // permits, and max_ keeps them.
+  std::size_t m = max_.load(std::memory_order_relaxed);
+  std::size_t next;
+  do {
+    std::size_t floor = available() + reserved_.load(std::memory_order_relaxed);
+    next = std::max(m - std::min(m, n), floor);
+  } while (!max_.compare_exchange_weak(m, next, std::memory_order_acq_rel, std::memory_order_relaxed));
+}
 
 void Semaphore::close() noexcept {
   detail::WakeBatch batch;
@@ -253,7 +328,7 @@ AcquireResult Semaphore::acquire_blocking(std::size_t n, std::stop_token st) {
 
 AcquireResult Semaphore::acquire_blocking_for(std::chrono::nanoseconds d, std::size_t n,
                                               std::stop_token st) {
-  if (n > kMaxPermits) return {WaitStatus::would_block, Permit()};
+  if (n > kMaxPermits) throw_too_many("libsync: Semaphore::acquire_blocking asked for more than kMaxPermits permits");
   auto r = try_acquire(n);
   if (r.status != WaitStatus::would_block) return r;
   if (st.stop_requested()) return {WaitStatus::cancelled, Permit()};

@@ -238,23 +238,11 @@ TEST_CASE("a set from a plain thread wakes a task") {
 }
 
 TEST_CASE("a loop can be destroyed as soon as its task was woken from another thread") {
-  // KNOWN LIBRARY BUG, left failing on purpose (do not restructure this test
-  // to join the thread before the loop dies). Generic tier only.
-  // GenericWakePath::deliver() marks the node woken and calls
-  // Loop::schedule_remote(target), which pushes the handle under remote_mu_,
-  // unlocks, and only then stores remote_pending_, loads parked_ and maybe
-  // calls wake_path_->notify_loop() (counters + an eventfd write through
-  // backend_). The target loop can take the handle, finish the task, return
-  // from block_on and be destroyed in between (it is busy and sees
-  // remote_pending_, or it was parked and something else woke it), so the
-  // waker then reads/writes a dead Loop and may write into a closed or reused
-  // eventfd. The caller of set()/release()/notify_*() cannot know when the
-  // library is done with the waiter's loop. TSan reports it on generic/uring
-  // every run (io_uring gives it no happens-before edge to hide the race
-  // behind); on generic/epoll its eventfd modelling usually hides it. The
-  // uring-futex tier is safe: its waker touches only the futex word address.
-  // Fix: do the whole of schedule_remote (push, flag, parked_ check, notify)
-  // under remote_mu_, which ~Loop already takes.
+  // Do not join the thread before the loop dies: the point is that set()
+  // may still be delivering to the loop when it is destroyed. The waker must
+  // be done with the loop (remote queue, flags, eventfd) before the woken
+  // task can run, so that a loop destroyed as soon as its task returns is
+  // never touched afterwards; TSan and ASan catch a waker that is late.
   Watchdog dog(60s, "loop destroyed right after a cross-thread wake");
   for (int i = 0; i < 50; ++i) {
     Event e;
@@ -275,13 +263,9 @@ TEST_CASE("a loop can be destroyed as soon as its task was woken from another th
   }
 }
 
-// Kept last in the file: under UBSan the bug below aborts the process.
 TEST_CASE("wait_for with the largest timeout waits like wait") {
-  // KNOWN LIBRARY BUG, left failing on purpose: Event::wait_for computes
-  // `Clock::now() + d`, which overflows for nanoseconds::max() (undefined
-  // behaviour; UBSan aborts here), so the wait times out at once, while
-  // wait_blocking_for(nanoseconds::max()) waits without a deadline. See the
-  // same test in mutex_test.cpp.
+  // nanoseconds::max() means no deadline (deadline_after saturates), as in
+  // wait_blocking_for; `now() + d` would overflow and time out at once.
   Event e;
   Loop loop(tier_options());
   auto s = loop.block_on([&]() -> Task<WaitStatus> {

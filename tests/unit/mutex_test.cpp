@@ -360,16 +360,9 @@ TEST_CASE("lock and unlock on two loops in two threads protect a plain counter")
   CHECK(m.waiters() == 0);
 }
 
-// Kept last in the file: under UBSan the bug below aborts the process.
 TEST_CASE("lock_for with the largest timeout waits like lock") {
-  // KNOWN LIBRARY BUG, left failing on purpose: Mutex::lock_for computes
-  // `Clock::now() + d`, which overflows for nanoseconds::max() (signed
-  // overflow: undefined behaviour, UBSan aborts here); in practice the
-  // deadline wraps into the past and the lock times out at once. The
-  // blocking form treats nanoseconds::max() as "no deadline"
-  // (Semaphore::acquire_blocking_for), so the two forms disagree. The same
-  // `now() + d` is in Semaphore::acquire_for, Event::wait_for and
-  // Condvar::wait_for. Fix: saturate the deadline (or treat max() as none).
+  // nanoseconds::max() means no deadline (deadline_after saturates), as in
+  // lock_blocking_for; `now() + d` would overflow and time out at once.
   Mutex m;
   Loop loop(tier_options());
   auto r = loop.block_on([&]() -> Task<LockResult> {

@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <stop_token>
+#include <type_traits>
 #include <thread>
 #include <vector>
 
@@ -399,4 +402,220 @@ TEST_CASE("an owned permit keeps its semaphore alive") {
   CHECK(weak.lock()->available() == 1);
   auto t = Semaphore::try_acquire_owned(weak.lock());
   CHECK(t);
+}
+
+// ---- the permit count and its bound ----
+
+constexpr std::size_t kMax = Semaphore::kMaxPermits;
+
+static Task<> acquire_into(Semaphore& s, std::size_t n, std::optional<AcquireResult>& got) {
+  got.emplace(co_await s.acquire(n));
+}
+
+TEST_CASE("kMaxPermits leaves the state word room to add two counts before checking") {
+  // free << 2 holds the count beside two flag bits; the sum of two counts up
+  // to kMaxPermits must still fit after that shift.
+  CHECK((((kMax + kMax) << 2) >> 2) == kMax + kMax);
+  CHECK(kMax == static_cast<std::size_t>(-1) >> 3);
+}
+
+TEST_CASE("a semaphore larger than kMaxPermits is refused") {
+  CHECK_THROWS_AS(Semaphore(kMax + 1), std::length_error);
+  Semaphore s(kMax);
+  CHECK(s.available() == kMax);
+  CHECK(s.max() == kMax);
+}
+
+TEST_CASE("add_permits past kMaxPermits throws length_error and changes nothing") {
+  Semaphore s(kMax);
+  CHECK_THROWS_AS(s.add_permits(kMax), std::length_error);
+  CHECK_THROWS_AS(s.add_permits(kMax), std::length_error);
+  CHECK_THROWS_AS(s.add_permits(1), std::length_error);
+  CHECK(s.available() == kMax);
+  CHECK(s.max() == kMax);
+  {
+    // Permits that are out count too: max() is the bound, not available().
+    auto p = s.try_acquire(10);
+    REQUIRE(p);
+    CHECK_THROWS_AS(s.add_permits(10), std::length_error);
+    CHECK(s.max() == kMax);
+    CHECK(s.in_use() == 10);
+  }
+  CHECK(s.available() == kMax);
+  Semaphore t(kMax - 1);
+  t.add_permits(1);
+  CHECK(t.max() == kMax);
+  CHECK(t.available() == kMax);
+}
+
+TEST_CASE("a release past kMaxPermits throws length_error and changes nothing") {
+  Semaphore s(0);
+  CHECK_THROWS_AS(s.release(std::size_t{1} << 62), std::length_error);
+  CHECK(s.available() == 0);
+  CHECK(s.max() == 0);
+  CHECK_THROWS_AS(s.release(static_cast<std::size_t>(-1)), std::length_error);
+  CHECK(s.available() == 0);
+  s.release(kMax);
+  CHECK(s.available() == kMax);
+  CHECK(s.max() == kMax);
+  CHECK_THROWS_AS(s.release(1), std::length_error);
+  CHECK(s.available() == kMax);
+  CHECK(s.max() == kMax);
+}
+
+TEST_CASE("a release past kMaxPermits with waiters queued throws and leaves them queued") {
+  Semaphore s(0);
+  std::optional<AcquireResult> got;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    loop.spawn(acquire_into(s, 2, got));
+    co_await until([&] { return s.waiters() == 1; });
+    CHECK_THROWS_AS(s.release(kMax + 1), std::length_error);
+    CHECK(s.waiters() == 1);
+    CHECK(s.available() == 0);
+    CHECK(s.max() == 0);
+    s.release(kMax);
+    co_await until([&] { return got.has_value(); });
+  }());
+  REQUIRE(got);
+  CHECK(got->status == WaitStatus::acquired);
+  CHECK(got->permit.count() == 2);
+  CHECK(s.available() == kMax - 2);
+  CHECK(s.max() == kMax);
+  got.reset();
+  CHECK(s.available() == kMax);
+}
+
+TEST_CASE("releasing permits that are not out adds them: max() grows by the excess") {
+  Semaphore s(1);
+  s.release(1000);
+  CHECK(s.available() == 1001);
+  CHECK(s.max() == 1001);
+  CHECK(s.in_use() == 0);
+
+  Semaphore signal(0);
+  signal.release();
+  CHECK(signal.available() == 1);
+  CHECK(signal.max() == 1);
+
+  // A release counts first against the permits that are out; only the rest
+  // is new. The semaphore cannot tell whose permits come back, so here the
+  // held permit's own return is the one that turns out to be extra.
+  Semaphore h(2);
+  auto p = h.try_acquire(1);
+  REQUIRE(p);
+  h.release(1);
+  CHECK(h.available() == 2);
+  CHECK(h.max() == 2);
+  CHECK(h.in_use() == 0);
+  p.permit.release();
+  CHECK(h.available() == 3);
+  CHECK(h.max() == 3);
+
+  // Likewise when the held permit is forgotten instead: the release that
+  // was counted against it turns out to have added one.
+  Semaphore f(1);
+  auto q = f.try_acquire(1);
+  REQUIRE(q);
+  f.release(1);
+  CHECK(f.max() == 1);
+  q.permit.forget();
+  CHECK(f.available() == 1);
+  CHECK(f.max() == 1);
+  CHECK(f.in_use() == 0);
+  CHECK(f.forget_permits(5) == 1);
+  CHECK(f.max() == 0);
+
+  // Past the bound, even by one, is refused.
+  Semaphore b(kMax - 1);
+  CHECK_THROWS_AS(b.release(2), std::length_error);
+  CHECK(b.max() == kMax - 1);
+  CHECK(b.available() == kMax - 1);
+  b.release(1);
+  CHECK(b.max() == kMax);
+}
+
+TEST_CASE("releases of new permits racing with acquires and returns on other threads are all counted") {
+  // Every thread mixes releases of permits that were never taken with
+  // try_acquire + return pairs; once all are done, every new permit must be
+  // in max() exactly once and none may be counted as still out.
+  constexpr int kThreads = 3, kRounds = 20000;
+  Semaphore s(2);
+  std::atomic<int> go{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      go.fetch_add(1);
+      while (go.load() < kThreads) std::this_thread::yield();
+      for (int i = 0; i < kRounds; ++i) {
+        auto p = s.try_acquire(1 + i % 2);
+        if (i % 3 == 0) s.release(1);
+        p.permit.release();
+      }
+    });
+  for (auto& t : threads) t.join();
+  const std::size_t added = kThreads * ((kRounds + 2) / 3);
+  CHECK(s.available() == 2 + added);
+  CHECK(s.max() == 2 + added);
+  CHECK(s.in_use() == 0);
+}
+
+TEST_CASE("a release to queued waiters of permits that are not out grows max()") {
+  Semaphore s(0);
+  std::optional<AcquireResult> got;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    loop.spawn(acquire_into(s, 1, got));
+    co_await until([&] { return s.waiters() == 1; });
+    s.release(3);
+    co_await until([&] { return got.has_value(); });
+  }());
+  REQUIRE(got);
+  CHECK(got->permit.count() == 1);
+  CHECK(s.available() == 2);
+  CHECK(s.max() == 3);
+  CHECK(s.in_use() == 1);
+  got.reset();
+  CHECK(s.available() == 3);
+  CHECK(s.in_use() == 0);
+}
+
+TEST_CASE("a Permit cannot be minted from a semaphore and a count") {
+  // Only the semaphore makes Permits; from outside, permits come from
+  // acquiring them.
+  CHECK_FALSE(std::is_constructible_v<Permit, Semaphore&, std::size_t>);
+  CHECK(std::is_default_constructible_v<Permit>);
+  CHECK(std::is_move_constructible_v<Permit>);
+}
+
+TEST_CASE("a wait for more than kMaxPermits throws length_error; try_acquire reports would_block") {
+  Semaphore s(1);
+  CHECK_THROWS_AS((void)s.acquire(kMax + 1), std::length_error);
+  CHECK_THROWS_AS((void)s.acquire_for(1ms, kMax + 1), std::length_error);
+  CHECK_THROWS_AS((void)s.acquire_until(Clock::now(), kMax + 1), std::length_error);
+  CHECK_THROWS_AS((void)s.acquire_blocking(kMax + 1), std::length_error);
+  CHECK_THROWS_AS((void)s.acquire_blocking_for(1ms, kMax + 1), std::length_error);
+  auto shared = std::make_shared<Semaphore>(1);
+  CHECK_THROWS_AS((void)Semaphore::acquire_owned(shared, kMax + 1), std::length_error);
+  CHECK_THROWS_AS((void)Semaphore::acquire_owned_for(shared, 1ms, kMax + 1), std::length_error);
+  // The exception reaches the awaiting task, not a would_block result.
+  bool threw = false;
+  std::optional<WaitStatus> status;
+  run([&]() -> Task<> {
+    try {
+      auto r = co_await s.acquire(kMax + 1);
+      status = r.status;
+    } catch (const std::length_error&) {
+      threw = true;
+    }
+  }());
+  CHECK(threw);
+  CHECK_FALSE(status.has_value());
+  CHECK(s.try_acquire(kMax + 1).status == WaitStatus::would_block);
+  CHECK(Semaphore::try_acquire_owned(shared, kMax + 1).status == WaitStatus::would_block);
+  CHECK(s.available() == 1);
+  CHECK(s.waiters() == 0);
+  // kMaxPermits itself is a valid request, served once that many exist.
+  s.add_permits(kMax - 1);
+  CHECK(s.try_acquire(kMax));
 }

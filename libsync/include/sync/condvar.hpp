@@ -8,6 +8,12 @@
 // wake waiters in FIFO order; like every condition variable, a waiter must
 // re-check its condition (the predicate forms do that for you).
 //
+// A notify_one is never lost to a waiter that goes away: if the waiter it
+// chose is destroyed before its wait returns (its loop torn down, its task
+// dropped), whether before it ran or while it was re-locking the mutex, the
+// notify is passed on to the next waiter. A notify_all is not passed on: it
+// already reached everyone queued when it ran.
+//
 // The wait is a Task because it suspends twice (for the notify, then for the
 // mutex): that costs one coroutine frame per wait, served from the task frame
 // pool, unlike the semaphore, mutex and event waits, which allocate nothing.
@@ -25,8 +31,12 @@ class Condvar final : private detail::Waitable {
   Condvar() = default;
   ~Condvar();
 
-  Task<WaitStatus> wait(MutexGuard& guard, std::stop_token st = {});
-  Task<WaitStatus> wait_until(MutexGuard& guard, Clock::time_point deadline, std::stop_token st = {});
+  Task<WaitStatus> wait(MutexGuard& guard, std::stop_token st = {}) {
+    return wait_impl(guard, std::nullopt, std::move(st));
+  }
+  Task<WaitStatus> wait_until(MutexGuard& guard, Clock::time_point deadline, std::stop_token st = {}) {
+    return wait_impl(guard, deadline, std::move(st));
+  }
   Task<WaitStatus> wait_for(MutexGuard& guard, std::chrono::nanoseconds d, std::stop_token st = {}) {
     return wait_until(guard, deadline_after(d), std::move(st));
   }
@@ -76,8 +86,11 @@ class Condvar final : private detail::Waitable {
 
  private:
   class NotifyAwaiter;
+  struct PassOn;
+  Task<WaitStatus> wait_impl(MutexGuard& guard, std::optional<Clock::time_point> deadline,
+                             std::stop_token st);
   bool remove_waiter(detail::WaiterNode& n, WaitStatus why) noexcept override;
-  void abandon_waiter(detail::WaiterNode&) noexcept override {}
+  void abandon_waiter(detail::WaiterNode& n) noexcept override;
   void enqueue(detail::WaiterNode& n) noexcept;
 
   detail::WaiterQueue queue_;

@@ -20,7 +20,9 @@ class Event final : private detail::Waitable {
   explicit Event(bool initially_set = false) : set_(initially_set) {}
   ~Event();
 
-  class WaitAwaiter {
+  // [[nodiscard]]: a wait() that is not co_awaited never waits. Its status
+  // may be ignored (an untimed, uncancellable wait only returns acquired).
+  class [[nodiscard]] WaitAwaiter {
    public:
     WaitAwaiter(Event& e, std::optional<Clock::time_point> d, std::stop_token st) noexcept
         : e_(e), wait_(e, d, std::move(st)) {}

@@ -13,8 +13,9 @@ namespace libsync {
 
 class Mutex;
 
-// Holds a Mutex locked; unlocks on destruction. Movable.
-class MutexGuard {
+// Holds a Mutex locked; unlocks on destruction. Movable. [[nodiscard]]: a
+// guard dropped where it is made unlocks at once.
+class [[nodiscard]] MutexGuard {
  public:
   MutexGuard() noexcept = default;
   MutexGuard(Mutex& m, Permit p) noexcept : mutex_(&m), permit_(std::move(p)) {}
@@ -32,7 +33,7 @@ class MutexGuard {
   Permit permit_;
 };
 
-struct LockResult {
+struct [[nodiscard]] LockResult {
   WaitStatus status = WaitStatus::would_block;
   MutexGuard guard;
   explicit operator bool() const noexcept { return status == WaitStatus::acquired; }
@@ -42,13 +43,14 @@ class Mutex {
  public:
   Mutex() : sem_(1) {}
 
-  class LockAwaiter {
+  // [[nodiscard]]: a lock() that is not co_awaited never locks.
+  class [[nodiscard]] LockAwaiter {
    public:
     LockAwaiter(Mutex& m, std::optional<Clock::time_point> deadline, std::stop_token st)
         : m_(m), inner_(m.sem_, 1, deadline, std::move(st)) {}
     bool await_ready() noexcept { return inner_.await_ready(); }
     bool await_suspend(std::coroutine_handle<> h) { return inner_.await_suspend(h); }
-    LockResult await_resume() noexcept {
+    [[nodiscard]] LockResult await_resume() noexcept {
       auto r = inner_.await_resume();
       return {r.status, MutexGuard(m_, std::move(r.permit))};
     }
