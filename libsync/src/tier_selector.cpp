@@ -267,9 +267,12 @@ Selection select_tier(const LoopOptions& opts) {
   BackendStatus bs = backend_status(needed);
   if (!bs.available)
     throw TierUnavailable("libsync: backend " + std::string(to_string(needed)) + " is unavailable: " + bs.reason);
+  // The generic tier's probe reason names the backend auto would give it,
+  // which is not necessarily the one asked for here.
+  const std::string why = tier == Tier::generic ? "portable tier" : ts.reason;
   return Selection{tier, needed,
                    "forced by " + source + ": " + std::string(to_string(tier)) + " on the " +
-                       std::string(to_string(needed)) + " backend (" + ts.reason + ")"};
+                       std::string(to_string(needed)) + " backend (" + why + ")"};
 }
 
 namespace detail {

@@ -200,7 +200,7 @@ TEST_CASE("a timed or cancellable wait that is woken in time allocates nothing")
   CHECK(m.allocations == 0);
 }
 
-TEST_CASE("queueing 100000 timed waiters grows the timer heap geometrically, not once per waiter") {
+TEST_CASE("queueing 100000 timed waiters grows the timer heap geometrically and not once per waiter") {
   // Every timed wait reserves its timer-heap slot before it enqueues itself;
   // reserving one more slot each time would reallocate (and copy) the heap
   // once per waiter, which makes queueing n timed waiters O(n^2).

@@ -64,7 +64,7 @@ bool on_uring(const Loop& l) { return l.backend_kind() == BackendKind::uring; }
 
 }  // namespace
 
-TEST_CASE("a loop built on one thread, run on another and destroyed on the first passes a torn-down task's permit to a waiter on another loop") {
+TEST_CASE("a loop built on one thread and run on another then destroyed on the first passes a torn-down task's permit to a waiter on another loop") {
   Watchdog dog(30s, "permit from a torn-down task");
   Semaphore sem(1);
   Event never;
@@ -101,7 +101,7 @@ TEST_CASE("a loop built on one thread, run on another and destroyed on the first
   CHECK(got == WaitStatus::acquired);
 }
 
-TEST_CASE("a loop run by block_on on one thread and then on another, with the first still alive, wakes its waiters") {
+TEST_CASE("a loop run by block_on on one thread and then on another while the first is alive wakes its waiters") {
   Watchdog dog(30s, "loop moved between live threads");
   Loop loop(tier_options());
   std::promise<void> release_first;
@@ -211,7 +211,7 @@ TEST_CASE("destroying a task whose timer fired but which has not resumed does no
   CHECK_FALSE(resumed);
 }
 
-TEST_CASE("destroying a task that yielded, before its turn comes, does not resume it") {
+TEST_CASE("destroying a task that yielded before its turn comes does not resume it") {
   bool resumed = false;
   run([&]() -> Task<> {
     Raw r = yield_then_mark(resumed);
@@ -267,7 +267,7 @@ Task<> waiter_reporting_frame(Semaphore& sem, const void*& where, std::chrono::m
 }
 }  // namespace
 
-TEST_CASE("no kernel wait outlives the task memory it names, even when a forked child keeps the ring open") {
+TEST_CASE("no kernel wait outlives the task memory it names even when a forked child keeps the ring open") {
   Semaphore sem(0);
   const void* where_timed_out = nullptr;
   const void* where_destroyed = nullptr;
