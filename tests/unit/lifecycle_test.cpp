@@ -155,6 +155,7 @@ TEST_CASE("a cross-loop wake from a loop thread reaches the other loop while the
   std::future_status seen = std::future_status::timeout;
   Loop a(tier_options());
   a.block_on([&]() -> Task<> {
+    co_await sleep_for(1ms);  // a loop that has been running for a while
     sem.release(1);
     // Block this loop's thread: the wake must already be on its way.
     seen = woke.wait_for(10s);
