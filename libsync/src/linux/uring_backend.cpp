@@ -31,6 +31,7 @@ constexpr std::uint64_t kTagIgnore = 2;
 constexpr std::uint64_t kTagEventfd = 3;
 constexpr std::uint64_t kTagDoorbell = 4;
 constexpr std::uint64_t kTagMultishotAccept = 5;
+constexpr std::uint64_t kTagCancelAll = 6;
 // An Acceptor holding this many unclaimed connections stops accepting, so a
 // server that stops asking (backpressure) leaves the rest in the kernel's
 // listen backlog.
@@ -78,6 +79,15 @@ class DoorbellPool {
       // Out of memory: the word is not reused, which is always safe.
     }
   }
+  // A word a kernel wait may still name: kept (reachable) but never reused.
+  static void retire(std::atomic<std::uint32_t>* w) noexcept {
+    auto& p = instance();
+    std::lock_guard lk(p.mu_);
+    try {
+      p.retired_.push_back(w);
+    } catch (...) {
+    }
+  }
 
  private:
   struct alignas(64) Line {
@@ -89,6 +99,7 @@ class DoorbellPool {
   }
   std::mutex mu_;
   std::vector<std::atomic<std::uint32_t>*> free_;
+  std::vector<std::atomic<std::uint32_t>*> retired_;
 };
 
 }  // namespace
@@ -146,7 +157,8 @@ UringBackend::~UringBackend() {
         submit(1, nullptr);
         reap();
       }
-    } catch (...) {
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "libsync: cancelling the doorbell wait failed: %s\n", e.what());
     }
   }
   {
@@ -176,11 +188,16 @@ void UringBackend::on_owner_exit(void* ctx, const ThreadToken* exiting) noexcept
   self->owner_exiting_ = true;
   try {
     io_uring_sqe* sqe = self->get_sqe();
-    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    io_uring_sqe_set_data64(sqe, kTagIgnore);
-    for (int i = 0; i < 10000 && (self->ops_in_flight_ || self->doorbell_armed_ || self->efd_armed_); ++i) {
-      self->submit(1, nullptr);
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, kTagCancelAll);
+    self->cancel_all_result_ = 1;  // no answer yet
+    // Bounded: a kernel without CANCEL_ANY (before 5.19) answers -EINVAL,
+    // and then nothing more is coming.
+    __kernel_timespec ts{0, 10 * 1000 * 1000};
+    for (int i = 0; i < 200 && (self->ops_in_flight_ || self->doorbell_armed_ || self->efd_armed_); ++i) {
+      self->submit(1, &ts);
       self->reap();
+      if (self->cancel_all_result_ < 0) break;
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "libsync: cancelling a loop's I/O as its thread exits failed: %s\n", e.what());
@@ -190,7 +207,11 @@ void UringBackend::on_owner_exit(void* ctx, const ThreadToken* exiting) noexcept
 
 void UringBackend::release_doorbell() noexcept {
   if (!bell_) return;
-  if (!doorbell_armed_) DoorbellPool::release(bell_);
+  if (doorbell_armed_) {
+    DoorbellPool::retire(bell_);
+  } else {
+    DoorbellPool::release(bell_);
+  }
   bell_ = nullptr;
 }
 
@@ -456,6 +477,9 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
       break;
     case kTagMultishotAccept:
       on_multishot_accept(*static_cast<MultishotAccept*>(ptr), res, flags & IORING_CQE_F_MORE);
+      break;
+    case kTagCancelAll:
+      cancel_all_result_ = res;
       break;
     default:
       break;

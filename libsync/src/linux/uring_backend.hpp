@@ -98,6 +98,7 @@ class UringBackend final : public Backend {
   std::shared_ptr<ThreadToken> owner_;  // the thread that enabled the ring (guarded by hook_->mu)
   std::shared_ptr<ExitHook> hook_ = std::make_shared<ExitHook>();
   bool owner_exiting_ = false;          // on_owner_exit is cancelling everything
+  int cancel_all_result_ = 0;           // its cancel-everything request's answer
   int efd_ = -1;  // generic tier notifier; -1 in the futex tier
   std::uint64_t efd_value_ = 0;
   bool efd_armed_ = false;
