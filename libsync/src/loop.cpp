@@ -14,6 +14,8 @@
 #include "wake_path.hpp"
 #include "selector.hpp"
 
+#include <sync/waiter_queue.hpp>
+
 #include <sync/detail/loop_cancel.hpp>
 
 #include <algorithm>
@@ -183,6 +185,29 @@ void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>
       std::abort();
     }
     if (woken) woken->store(detail::kWordWoken, std::memory_order_release);
+    remote_pending_.store(true, std::memory_order_seq_cst);
+    wake = poke_locked();
+  }
+  finish_poke(wake);
+}
+
+void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noexcept {
+  const std::atomic<std::uint32_t>* wake = nullptr;
+  {
+    std::lock_guard lk(remote_mu_);
+    try {
+      remote_handles_.reserve(remote_handles_.size() + count);
+    } catch (...) {
+      std::fprintf(stderr, "libsync: fatal: out of memory queueing wakes for another loop\n");
+      std::abort();
+    }
+    detail::WaiterNode* n = &first;
+    for (std::size_t i = 0; i < count; ++i) {
+      detail::WaiterNode* next = n->next;  // before kWordWoken: after it the node may go
+      remote_handles_.push_back(n->handle);
+      n->word.store(detail::kWordWoken, std::memory_order_release);
+      n = next;
+    }
     remote_pending_.store(true, std::memory_order_seq_cst);
     wake = poke_locked();
   }

@@ -1,5 +1,6 @@
 // WaiterQueue list operations and the single dispatch point for wakes.
 #include "parker.hpp"
+#include <sync/loop.hpp>
 #include "wake_path.hpp"
 
 #include <sync/waiter_queue.hpp>
@@ -42,10 +43,27 @@ WaiterNode* WaiterQueue::pop_front() noexcept {
   return n;
 }
 
+// Consecutive nodes bound for the same other loop go in one run: one lock of
+// that loop's remote queue and at most one wake of it for the lot, so a
+// release(n) or notify_all costs O(1) kernel wakes per target loop.
 void WakeBatch::deliver() noexcept {
   WaiterNode* n = head_;
   head_ = tail_ = nullptr;
+  Loop* const here = Loop::current();
   while (n) {
+    Loop* target = n->loop;
+    if (target && target != here) {
+      WaiterNode* last = n;
+      std::size_t count = 1;
+      while (last->next && last->next->loop == target) {
+        last = last->next;
+        ++count;
+      }
+      WaiterNode* after = last->next;  // read first: delivery may end the nodes' lives
+      target->wake_path().deliver_run(*n, count);
+      n = after;
+      continue;
+    }
     WaiterNode* next = n->next;  // read first: delivery may end the node's life
     deliver_wake(*n);
     n = next;

@@ -7,6 +7,7 @@
 #include <sync/waiter_queue.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -22,6 +23,18 @@ class WakePath {
   // Any thread: `n` was completed under its queue's lock (now dropped);
   // get its task running again on its loop.
   virtual void deliver(WaiterNode& n) noexcept = 0;
+  // From a thread other than this loop's: `count` completed nodes, linked
+  // through `next` from `first`, all waiting on this loop. The default
+  // delivers them one by one; tiers that wake through the remote queue push
+  // them under one lock.
+  virtual void deliver_run(WaiterNode& first, std::size_t count) noexcept {
+    WaiterNode* n = &first;
+    for (std::size_t i = 0; i < count && n; ++i) {
+      WaiterNode* next = n->next;
+      deliver(*n);
+      n = next;
+    }
+  }
   // Loop thread: the task waiting on `n` is being destroyed; after this
   // returns nothing may refer to `n`.
   virtual void forget(WaiterNode&) noexcept {}

@@ -66,6 +66,7 @@ inline Clock::time_point deadline_after(std::chrono::nanoseconds d) noexcept {
 }
 
 namespace detail {
+struct WaiterNode;
 class Backend;
 class WakePath;
 struct IoOp;
@@ -144,6 +145,9 @@ class Loop {
   // Any thread. If `woken` is given, stores kWordWoken to it under the
   // remote lock, after the push (see GenericWakePath).
   void schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken = nullptr) noexcept;
+  // Any thread: schedule_remote() for `count` completed nodes linked through
+  // `next` from `first`, under one lock and with at most one wake.
+  void schedule_remote_run(detail::WaiterNode& first, std::size_t count) noexcept;
   void add_timer(detail::TimerNode& t);
   // Makes the next add_timer() unable to fail (it is then a push into
   // reserved space): waits reserve before they enqueue themselves. Grows

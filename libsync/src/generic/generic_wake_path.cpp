@@ -28,6 +28,10 @@ class GenericWakePath final : public WakePath {
     }
   }
 
+  void deliver_run(WaiterNode& first, std::size_t count) noexcept override {
+    first.loop->schedule_remote_run(first, count);
+  }
+
   void notify_loop() noexcept override {
     bump(loop_.counters().notifier_writes);
     loop_.backend().notify();

@@ -52,6 +52,10 @@ class FutexWakePath final : public WakePath {
     target->schedule_remote(n.handle, &n.word);
   }
 
+  void deliver_run(WaiterNode& first, std::size_t count) noexcept override {
+    first.loop->schedule_remote_run(first, count);
+  }
+
   bool prepare_sleep() noexcept override {
     ring_.doorbell().store(0, std::memory_order_seq_cst);
     try {
