@@ -7,6 +7,8 @@
 // wait. `co_await m.lock()` yields a MutexGuard that unlocks when destroyed.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/semaphore.hpp>
 
 namespace libsync {
@@ -14,7 +16,7 @@ namespace libsync {
 class Mutex;
 
 // Holds a Mutex locked; unlocks on destruction. Movable.
-class MutexGuard {
+class LIBSYNC_API MutexGuard {
  public:
   MutexGuard() noexcept = default;
   MutexGuard(Mutex& m, Permit p) noexcept : mutex_(&m), permit_(std::move(p)) {}
@@ -32,13 +34,13 @@ class MutexGuard {
   Permit permit_;
 };
 
-struct LockResult {
+struct LIBSYNC_API LockResult {
   WaitStatus status = WaitStatus::would_block;
   MutexGuard guard;
   explicit operator bool() const noexcept { return status == WaitStatus::acquired; }
 };
 
-class Mutex {
+class LIBSYNC_API Mutex {
  public:
   Mutex() : sem_(1) {}
 

@@ -23,6 +23,8 @@
 // `acquire_owned` for an `OwnedPermit` that keeps the semaphore alive.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/detail/async_wait.hpp>
 #include <sync/loop.hpp>
 #include <sync/waiter_queue.hpp>
@@ -39,7 +41,7 @@ namespace libsync {
 class Semaphore;
 
 // Ownership of `count()` permits of one semaphore.
-class Permit {
+class LIBSYNC_API Permit {
  public:
   Permit() noexcept = default;
   Permit(Semaphore& s, std::size_t n) noexcept : sem_(n ? &s : nullptr), n_(n) {}
@@ -70,7 +72,7 @@ class Permit {
 };
 
 // Like Permit, but shares ownership of the semaphore.
-class OwnedPermit {
+class LIBSYNC_API OwnedPermit {
  public:
   OwnedPermit() noexcept = default;
   OwnedPermit(std::shared_ptr<Semaphore> s, Permit p) noexcept : sem_(std::move(s)), p_(std::move(p)) {}
@@ -103,7 +105,7 @@ struct BasicAcquireResult {
 using AcquireResult = BasicAcquireResult<Permit>;
 using OwnedAcquireResult = BasicAcquireResult<OwnedPermit>;
 
-class Semaphore final : private detail::Waitable {
+class LIBSYNC_API Semaphore final : private detail::Waitable {
  public:
   // The largest count a semaphore can hold.
   static constexpr std::size_t kMaxPermits = static_cast<std::size_t>(-1) >> 3;
@@ -185,7 +187,7 @@ class Semaphore final : private detail::Waitable {
   detail::WaiterQueue queue_;
 };
 
-class Semaphore::AcquireAwaiter {
+class LIBSYNC_API Semaphore::AcquireAwaiter {
  public:
   AcquireAwaiter(Semaphore& s, std::size_t n, std::optional<Clock::time_point> deadline,
                  std::stop_token st) noexcept
@@ -256,7 +258,7 @@ inline void Permit::release() noexcept {
   n_ = 0;
 }
 
-class Semaphore::OwnedAcquireAwaiter {
+class LIBSYNC_API Semaphore::OwnedAcquireAwaiter {
  public:
   OwnedAcquireAwaiter(std::shared_ptr<Semaphore> s, std::size_t n, std::stop_token st,
                       std::optional<Clock::time_point> deadline = std::nullopt)
