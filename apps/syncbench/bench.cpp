@@ -210,6 +210,7 @@ std::vector<Scenario> all_scenarios(const BenchPlan& plan) {
   add_contended_scenarios(s, plan);
   add_unified_io_scenarios(s, plan);
   add_asio_baselines(s, plan);
+  add_mass_waiter_scenarios(s, plan);
   return s;
 }
 

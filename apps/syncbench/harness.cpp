@@ -217,7 +217,7 @@ std::string what(const Scenario& sc, const SubjectSpec& s) {
 }
 
 RepResult guarded_run(const Scenario& sc, Live& l, std::uint64_t ops, std::vector<std::uint64_t>& lat) {
-  Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(60));
+  Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
   RepResult r = l.subject->run(ops, lat);
   Watchdog::instance().disarm();
   return r;
@@ -231,7 +231,7 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
   if (sc.max_reps > 0) profile.reps = std::min(profile.reps, sc.max_reps);
   if (sc.warmups >= 0) profile.warmups = sc.warmups;
   // Steps: set-up, calibration, the repetitions and the counted one, per subject.
-  const double steps = static_cast<double>(sc.subjects.size()) * (profile.reps + 3);
+  const double steps = static_cast<double>(sc.subjects.size()) * (profile.reps + (sc.counted_rep ? 3 : 2));
   double step = 0;
   auto progress = [&](const std::string& text) {
     report_progress(text, text.empty() ? 1.0 : std::min(step++ / std::max(steps, 1.0), 1.0));
@@ -275,6 +275,16 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
     if (!l.subject) continue;
     progress("calibrating " + what(sc, *l.spec));
     try {
+      if (l.spec->ops > 0) {
+        // A fixed size: the size is the point of the row.
+        l.ops = l.spec->ops;
+        l.latencies.reserve(static_cast<std::size_t>(l.ops) * static_cast<std::size_t>(profile.reps) + 64);
+        for (int w = 0; w < profile.warmups; ++w) {
+          std::vector<std::uint64_t> scratch;
+          guarded_run(sc, l, l.ops, scratch);
+        }
+        continue;
+      }
       std::uint64_t ops = std::max<std::uint64_t>(sc.min_ops, 1);
       double per_op = 0;
       for (int attempt = 0; attempt < 16; ++attempt) {
@@ -331,12 +341,12 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
   // available) and the allocation counter.
   SyscallCounter& counter = SyscallCounter::instance();
   for (Live& l : live) {
-    if (!l.subject) continue;
+    if (!l.subject || !sc.counted_rep) continue;
     progress("counting syscalls " + what(sc, *l.spec));
     try {
       std::vector<std::uint64_t> scratch;
       scratch.reserve(l.ops + 16);
-      Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(60));
+      Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
       bool counting = counter.start();
       std::uint64_t a0 = allocation_count();
       RepResult r = l.subject->run(l.ops, scratch);
@@ -412,11 +422,18 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
     }
     out.push_back(std::move(m));
   }
-  // Ratios against the scenario's baseline row.
-  const Measurement* base = nullptr;
-  for (const Measurement& m : out)
-    if (m.subject == sc.baseline && m.error.empty() && m.reps > 0) base = &m;
+  // Ratios against the scenario's baseline row (of the same tier/backend
+  // with baseline_per_pair).
+  auto base_for = [&](const Measurement& row) -> const Measurement* {
+    const Measurement* base = nullptr;
+    for (const Measurement& m : out)
+      if (m.subject == sc.baseline && m.error.empty() && m.reps > 0 &&
+          (!sc.baseline_per_pair || (m.tier == row.tier && m.backend == row.backend)))
+        base = &m;
+    return base;
+  };
   for (Measurement& m : out) {
+    const Measurement* base = base_for(m);
     if (!base || !m.error.empty() || m.reps == 0) continue;
     if (base->median_ns > 0) m.ratio = m.median_ns / base->median_ns;
     if (base->p99_ns && m.p99_ns && *base->p99_ns > 0) m.p99_ratio = *m.p99_ns / *base->p99_ns;

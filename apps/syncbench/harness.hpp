@@ -120,6 +120,8 @@ struct SubjectSpec {
   std::function<std::unique_ptr<Subject>()> make;
   // Loop counters see only loop threads; say what they miss, if anything.
   std::string loop_counter_scope;
+  // Fixed operations per repetition (no calibration); 0 = calibrate.
+  std::uint64_t ops = 0;
 };
 
 struct Scenario {
@@ -133,6 +135,11 @@ struct Scenario {
   std::uint64_t max_ops = 0;  // 0 = no cap
   int max_reps = 0;           // 0 = the profile's; caps slow scenarios
   int warmups = -1;           // -1 = the profile's
+  int watchdog_seconds = 60;  // one repetition longer than this is a hang
+  bool counted_rep = true;    // run the extra repetition that counts syscalls and allocations
+  // Ratios against the baseline subject on the same tier/backend, instead
+  // of one baseline row for the whole scenario.
+  bool baseline_per_pair = false;
   // ops_per_s from the mean operation latency instead of wall time (for
   // per-op scenarios whose repetitions include untimed pauses).
   bool rate_from_latency = false;

@@ -365,7 +365,8 @@ td:first-child,th:first-child,td.w{white-space:normal;overflow-wrap:anywhere}th{
       }
       o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">"
         << esc(m->tier == "-" ? "-" : m->tier + "/" + m->backend) << "</td><td>" << esc(format_ns(m->median_ns))
-        << "</td><td>" << esc(format_ns(m->mean_ns)) << " &plusmn; " << esc(format_ns(m->stddev_ns)) << "</td><td>"
+        << "</td><td>" << esc(format_ns(m->mean_ns))
+        << (m->samples > 1 ? " &plusmn; " + esc(format_ns(m->stddev_ns)) : std::string()) << "</td><td>"
         << esc(per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns)) << "</td><td>"
         << esc(format_ns(m->max_ns)) << "</td><td>" << esc(format_rate(m->ops_per_s)) << "</td><td>"
         << esc(format_fixed(m->syscalls_per_op, 2)) << (m->syscalls_source == "loop-counters" ? "~" : "")

@@ -94,7 +94,7 @@ bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::ve
       wakes = cell(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes);
     }
     t.add_row({m->subject, row_label(*m), format_ns(m->median_ns),
-               format_ns(m->mean_ns) + " +- " + format_ns(m->stddev_ns),
+               m->samples > 1 ? format_ns(m->mean_ns) + " +- " + format_ns(m->stddev_ns) : format_ns(m->mean_ns),
                per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns), format_ns(m->max_ns),
                format_rate(m->ops_per_s), syscalls_cell(*m), sleeps, arms, wakes,
                format_fixed(m->allocs_per_op, 2), ratio_cell(*m), m->note});
