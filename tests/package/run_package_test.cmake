@@ -77,7 +77,7 @@ run("nm" nm -D --defined-only -C ${abi_link})
 string(REGEX MATCHALL "[^\n]+" syms "${run_out}")
 set(foreign "")
 foreach(s IN LISTS syms)
-  if(NOT s MATCHES " [A-Za-z] (libsync::|typeinfo for libsync::|typeinfo name for libsync::|vtable for libsync::|VTT for libsync::)" AND
+  if(NOT s MATCHES "^[0-9a-f]+ [A-Za-z] [^(]*libsync::" AND
      NOT s MATCHES " [A-Za-z] (_init|_fini|_edata|_end|__bss_start)$" AND
      NOT s MATCHES "^[0-9a-f]+ [WVu] [^\n]*std::")
     string(APPEND foreign "  ${s}\n")
