@@ -126,7 +126,7 @@ struct SubjectSpec {
 
 struct Scenario {
   std::string name;     // "cross-loop/handoff": what --filter matches
-  int family = 0;       // the scenario number in issue 4 (1-8)
+  int family = 0;       // the scenario family (1-9, see benches/scenarios.hpp)
   std::string title;    // one line: what is measured
   std::string op_unit;  // what one operation is
   StatBasis basis = StatBasis::per_repetition;

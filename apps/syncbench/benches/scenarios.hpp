@@ -1,4 +1,4 @@
-// The benchmark families of issue 4, one file each. Every family appends its
+// The benchmark families, one file each. Every family appends its
 // scenarios (with a subject per tier/backend pair and its baselines) to the
 // list; bench.cpp filters and runs them in this order.
 //
