@@ -29,6 +29,31 @@ std::string ratio_cell(const Measurement& m) {
   return format_ratio(*m.ratio) + (m.subject == m.baseline ? " (base)" : "");
 }
 
+// `text` on lines of at most `width` columns (0: one line), the first
+// starting with `first`, the rest with `rest`; words longer than a line
+// are not split.
+void write_wrapped(std::ostream& out, const std::string& first, const std::string& rest, const std::string& text,
+                   std::size_t width) {
+  std::string line = first;
+  bool fresh = true;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t j = text.find(' ', i);
+    if (j == std::string::npos) j = text.size();
+    const std::string word = text.substr(i, j - i);
+    if (!fresh && width > 0 && line.size() + 1 + word.size() > width) {
+      out << line << "\n";
+      line = rest;
+      fresh = true;
+    }
+    if (!fresh) line += ' ';
+    line += word;
+    fresh = false;
+    i = j + 1;
+  }
+  out << line << "\n";
+}
+
 }  // namespace
 
 void write_table_header(std::ostream& out, const BenchReport& r) {
@@ -57,11 +82,13 @@ bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::ve
     samples = std::max<std::uint64_t>(samples, m->samples);
     reps = std::max(reps, m->reps);
   }
-  out << "    one op = " << f.op_unit << "; statistics over "
-      << (per_op ? "every timed op (up to " + std::to_string(samples) + " per row): median, mean +- sd, p99, max"
-                 : "the " + std::to_string(reps ? reps : r.profile.reps) +
-                       " repetition means: median, mean +- sd, min, max")
-      << "\n";
+  write_wrapped(out, "    ", "      ",
+                "one op = " + f.op_unit + "; statistics over " +
+                    (per_op ? "every timed op (up to " + std::to_string(samples) +
+                                  " per row): median, mean +- sd, p99, max"
+                            : "the " + std::to_string(reps ? reps : r.profile.reps) +
+                                  " repetition means: median, mean +- sd, min, max"),
+                layout.max_width);
   using A = TextTable::Align;
   TextTable t({{"subject"},
                {"tier/backend"},
@@ -70,7 +97,7 @@ bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::ve
                {per_op ? "p99" : "min", A::right, 4},
                {"max", A::right, 5},
                {"ops/s", A::right, 6},
-               {"sys/op", A::right},
+               {"sys/op", A::right, 1},
                {"sleeps/op", A::right, 7},
                {"fx-arm/op", A::right, 8},
                {"wakes/op", A::right, 8},
@@ -115,7 +142,10 @@ bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::ve
   if (!fit.dropped.empty()) {
     std::string cols;
     for (const auto& c : fit.dropped) cols += (cols.empty() ? "" : ", ") + c;
-    out << "    (left out to fit " << layout.max_width << " columns: " << cols << ")\n";
+    write_wrapped(out, "    ", "     ",
+                  "(left out to fit " + std::to_string(layout.max_width) + " columns: " + cols +
+                      "; --wide shows every column)",
+                  layout.max_width);
   }
   return !fit.dropped.empty() || fit.cut;
 }
@@ -125,16 +155,21 @@ void write_table_footer(std::ostream& out, const BenchReport& r, const TableLayo
     out << "\nInterrupted: " << r.scenarios_done << " of " << r.scenarios_planned
         << " scenarios finished; the reports hold those.\n";
   if (!r.goals.empty()) {
-    out << "\nThe project's performance goals, checked on this run's figures (reported, not asserted; a busy "
-           "machine can miss one)\n";
-    TextTable t({{"goal"}, {"result"}, {"measured"}, {"compares", TextTable::Align::left, 1}});
-    for (const auto& g : r.goals)
-      t.add_row({g.goal, !g.met ? "not measured" : *g.met ? "within" : "outside", g.measured, g.compares});
-    t.print(out, layout.max_width);
+    out << "\n";
+    write_wrapped(out, "", "",
+                  "The project's performance goals, checked on this run's figures (reported, not asserted; a "
+                  "busy machine can miss one):",
+                  layout.max_width);
+    for (const auto& g : r.goals) {
+      const std::string result = !g.met ? "not measured" : *g.met ? "within " : "outside";
+      write_wrapped(out, "  " + result + "  ", "           ", g.goal, layout.max_width);
+      write_wrapped(out, "           ", "             ", "measured: " + g.measured, layout.max_width);
+      write_wrapped(out, "           ", "             ", "compares: " + g.compares, layout.max_width);
+    }
   }
   if (!r.notes.empty()) {
     out << "\nNotes\n";
-    for (const auto& n : r.notes) out << "  - " << n << "\n";
+    for (const auto& n : r.notes) write_wrapped(out, "  - ", "    ", n, layout.max_width);
   }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f", r.wall_seconds);

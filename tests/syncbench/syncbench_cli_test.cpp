@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <regex>
@@ -451,6 +452,33 @@ TEST_CASE("help ends with examples") {
     CHECK(r.exit_code == 0);
     CHECK(contains(r.out, "Examples:\n  syncbench "));
   }
+}
+
+TEST_CASE("on a narrow terminal the tables fit it and say how to see every column") {
+  // script(1) gives the child a pseudo-terminal, so it sees a terminal of
+  // $COLUMNS columns.
+  if (::access("/usr/bin/script", X_OK) != 0) {
+    MESSAGE("script(1) (util-linux) is not installed; the terminal-width check is skipped");
+    return;
+  }
+  const std::string cmd = "COLUMNS=80 " + g_binary +
+                          " bench --quick --reps 2 --rep-ms 1 --filter '^cross-loop/handoff$' 2>/dev/null";
+  ProcessResult r = run_process({"/usr/bin/script", "-q", "-e", "-c", cmd, "/dev/null"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::size_t widest = 0;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("  ", 0) == 0) widest = std::max(widest, line.size());  // table rows are indented
+  }
+  CHECK(widest <= 80);
+  CHECK(contains(r.out, "left out to fit 80 columns"));
+  CHECK(contains(r.out, "--wide"));
+  // Not a terminal: every column.
+  ProcessResult wide = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--filter", "^cross-loop/handoff$"});
+  CHECK_FALSE(contains(wide.out, "left out to fit"));
+  CHECK(contains(wide.out, "setup"));
 }
 
 TEST_CASE("bench rejects an unknown flag with a message and exit code 2") {
