@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
 # Installs what libsync needs on Debian 12 (run as root).
-#   scripts/setup.sh           build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest
-#   scripts/setup.sh --tests   also what the tests use: Chromium (dashboard test),
-#                              mingw-w64 + Wine (the Windows build, run under Wine),
-#                              Spin (the wake-protocol model check),
-#                              clang (checks that dropped co_await results are diagnosed),
-#                              QEMU + busybox (Debian's own kernels, booted by scripts/qemu-kernels.sh)
-#   scripts/setup.sh --bench   also what the load benchmark uses: wrk, nginx
+#   scripts/setup.sh               build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest
+#   scripts/setup.sh --linux-tests what the Linux test suites use besides: Chromium (~290 MB; the
+#                                  dashboard and HTML-report browser tests), zlib (reads their
+#                                  screenshots), lintian + dpkg-dev + file (the Debian package test),
+#                                  Spin (the wake-protocol model check), clang (checks that dropped
+#                                  co_await results are diagnosed), QEMU + busybox + cpio (Debian's
+#                                  own kernels, booted by scripts/qemu-kernels.sh)
+#   scripts/setup.sh --tests       all of --linux-tests, plus mingw-w64 + Wine (~650 MB; the Windows
+#                                  cross-build and its tests under Wine); what CI installs
+#   scripts/setup.sh --bench       also what the load benchmark uses: wrk, nginx
 set -euo pipefail
-want_tests=0
+want_linux_tests=0
+want_windows=0
 want_bench=0
 for arg in "$@"; do
   case "$arg" in
-    --tests) want_tests=1 ;;
+    --tests) want_linux_tests=1; want_windows=1 ;;
+    --linux-tests) want_linux_tests=1 ;;
     --bench) want_bench=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (expected --tests or --bench)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --tests, --linux-tests or --bench)" >&2; exit 2 ;;
   esac
 done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
       liburing-dev libcli11-dev libboost1.81-dev doctest-dev)
-if [ "$want_tests" = 1 ]; then
-  pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64 spin clang
+if [ "$want_linux_tests" = 1 ]; then
+  pkgs+=(chromium zlib1g-dev lintian dpkg-dev file spin clang
          qemu-system-x86 busybox-static cpio python3)
+fi
+if [ "$want_windows" = 1 ]; then
+  pkgs+=(g++-mingw-w64-x86-64-posix wine wine64)
 fi
 if [ "$want_bench" = 1 ]; then
   pkgs+=(wrk nginx-light)

@@ -1,5 +1,5 @@
 // Heap allocations made by the whole process, counted by syncbench's own
-// replacement of the global operator new. The issue's target "co_await
+// replacement of the global operator new. The project's goal "co_await
 // acquire() + release with zero heap allocations" is checked with it.
 #pragma once
 

@@ -1,18 +1,31 @@
 // `syncbench bench`: chooses the tier/backend pairs, builds the scenario
 // list (benches/), filters it, runs it, and writes the reports.
 //
-// Output files are opened before the first benchmark runs, so a bad path
-// fails in a second instead of after the whole run.
+// Output paths are checked before the first benchmark runs, so a bad path
+// fails in a second instead of after the whole run, but nothing is created
+// or truncated until there is something to write: each report is written to
+// a temporary file beside its target and renamed over it, so a target is
+// either left as it was or replaced by a complete report. Each scenario's
+// table is printed as soon as it finishes; SIGINT / SIGTERM stop the run
+// after the current repetition and still write every report, with the
+// finished scenarios and "interrupted": true.
 #include "bench.hpp"
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <sync/tier.hpp>
+#include <thread>
 
 #include "benches/scenarios.hpp"
 #include "environment.hpp"
@@ -25,26 +38,119 @@
 #if defined(_WIN32)
 #include <io.h>
 #define SYNCBENCH_ISATTY _isatty
+#define SYNCBENCH_ACCESS _access
+#define SYNCBENCH_W_OK 2
 #else
+#include <pthread.h>
 #include <unistd.h>
 #define SYNCBENCH_ISATTY isatty
+#define SYNCBENCH_ACCESS access
+#define SYNCBENCH_W_OK W_OK
 #endif
+#include "table.hpp"
 
 namespace syncbench {
 namespace {
 
 struct BenchOptions {
-  bool quick = false, full = false, list = false;
+  bool quick = false, full = false, list = false, wide = false;
   std::string filter, tier, backend, json, csv, html;
   int reps = 0;       // 0: the profile's
   double rep_ms = 0;  // 0: the profile's
 };
 
-// An output file named on the command line, opened up front.
+// A report named on the command line: "-" is stdout.
 struct OutputFile {
   std::string flag, path;
-  std::ofstream stream;
+  bool to_stdout() const { return path == "-"; }
 };
+
+// Why `path` cannot receive a report, or "" if it can. Creates nothing.
+std::string unwritable_reason(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  const fs::file_status st = fs::status(p, ec);
+  if (fs::is_directory(st)) return "it is a directory";
+  fs::path dir = p.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) return "no such directory: " + dir.string();
+  if (SYNCBENCH_ACCESS(dir.string().c_str(), SYNCBENCH_W_OK) != 0)
+    return std::strerror(errno) + std::string(" (directory ") + dir.string() + ")";
+  if (fs::exists(st) && SYNCBENCH_ACCESS(path.c_str(), SYNCBENCH_W_OK) != 0) return std::strerror(errno);
+  return "";
+}
+
+// Writes `text` to a temporary file beside `path` and renames it over
+// `path`, so readers never see a half-written or empty report.
+bool write_whole_file(const std::string& path, const std::string& text, std::string& error) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  fs::path tmp = target;
+  tmp += ".partial-" + std::to_string(static_cast<unsigned long long>(
+                           std::chrono::steady_clock::now().time_since_epoch().count()));
+  {
+    std::ofstream f(tmp, std::ios::out | std::ios::trunc | std::ios::binary);
+    f << text;
+    f.close();
+    if (!f) {
+      error = std::strerror(errno);
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      return false;
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    error = ec.message();
+    fs::remove(tmp, ec);
+    return false;
+  }
+  return true;
+}
+
+// ---- interruption ----
+
+std::atomic<int> g_stop_signal{0};
+
+// SIGINT / SIGTERM stop the run at the next step. On POSIX the signals are
+// blocked in every thread (set before any thread starts, so all inherit it)
+// and taken by one thread with sigwait: no loop thread ever sees EINTR, and
+// the flag is set outside any signal handler. A second signal ends the
+// process at once, without reports.
+void catch_stop_signals() {
+#if defined(_WIN32)
+  auto handler = +[](int sig) {
+    if (g_stop_signal.exchange(sig) != 0) std::_Exit(128 + sig);
+    std::signal(sig, SIG_DFL);
+  };
+  std::signal(SIGINT, handler);
+  std::signal(SIGTERM, handler);
+#else
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (g_stop_signal.exchange(sig) != 0) std::_Exit(128 + sig);
+    }
+  }).detach();
+#endif
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  if (s < 90)
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f min %02.0f s", std::floor(s / 60), std::fmod(s, 60));
+  return buf;
+}
 
 // The pairs to benchmark. Throws TierUnavailable (exit 3) for a forced tier
 // or backend that cannot run here.
@@ -104,11 +210,13 @@ std::vector<Scenario> all_scenarios(const BenchPlan& plan) {
   add_contended_scenarios(s, plan);
   add_unified_io_scenarios(s, plan);
   add_asio_baselines(s, plan);
+  add_mass_waiter_scenarios(s, plan);
   return s;
 }
 
 int run_bench(const BenchOptions& o) {
   const auto wall0 = Clock::now();
+  catch_stop_signals();
   Profile profile = o.full ? Profile{"full", 25, 50, 2} : Profile{"quick", 7, 10, 1};
   if (o.reps > 0) profile.reps = o.reps;
   if (o.rep_ms > 0) profile.rep_ms = o.rep_ms;
@@ -125,16 +233,26 @@ int run_bench(const BenchOptions& o) {
   }
 
   std::vector<OutputFile> outputs;
+  int on_stdout = 0;
   for (auto [flag, path] : {std::pair{"--json", &o.json}, {"--csv", &o.csv}, {"--html", &o.html}}) {
     if (path->empty()) continue;
-    OutputFile f{flag, *path, std::ofstream(*path, std::ios::out | std::ios::trunc)};
-    if (!f.stream) {
-      std::cerr << "syncbench bench: cannot write " << flag << " file '" << *path
-                << "': " << std::strerror(errno) << "\n";
+    OutputFile f{flag, *path};
+    if (f.to_stdout()) {
+      ++on_stdout;
+    } else if (std::string why = unwritable_reason(*path); !why.empty()) {
+      std::cerr << "syncbench bench: cannot write " << flag << " file '" << *path << "': " << why << "\n";
       return kExitUsage;
     }
     outputs.push_back(std::move(f));
   }
+  if (on_stdout > 1) {
+    std::cerr << "syncbench bench: only one of --json, --csv, --html can write to stdout ('-')\n";
+    return kExitUsage;
+  }
+  // With a report on stdout, the human-readable tables go to stderr.
+  std::ostream& human = on_stdout ? std::cerr : std::cout;
+  TableLayout layout;
+  if (!o.wide) layout.max_width = terminal_columns(on_stdout ? 2 : 1);
 
   std::vector<std::string> notes;
   BenchPlan plan;
@@ -158,19 +276,40 @@ int run_bench(const BenchOptions& o) {
     scenarios = std::move(kept);
   }
 
+  // Progress on stderr, only on a terminal: elapsed time, and an estimate
+  // of what is left from the steps done so far (a step is one repetition
+  // of one subject, or its set-up, calibration or counted run).
   const bool tty = SYNCBENCH_ISATTY(2);
+  std::vector<double> weight;
+  double total_weight = 0, done_weight = 0;
+  for (const Scenario& sc : scenarios) {
+    const int reps = sc.max_reps > 0 ? std::min(profile.reps, sc.max_reps) : profile.reps;
+    weight.push_back(static_cast<double>(sc.subjects.size()) * (reps + 3));
+    total_weight += weight.back();
+  }
   std::size_t index = 0;
-  auto progress = [&](const std::string& text) {
+  Progress progress = [&](const std::string& text, double fraction) {
+    if (g_stop_signal.load() != 0) throw Interrupted{};
     if (!tty) return;
     if (text.empty()) {
       std::cerr << "\r\033[K" << std::flush;
       return;
     }
-    std::cerr << "\r\033[K[" << index << "/" << scenarios.size() << "] " << text.substr(0, 110) << std::flush;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - wall0).count();
+    const double done = done_weight + fraction * weight[index - 1];
+    std::string eta;
+    if (done > 0.02 * total_weight)
+      eta = ", ~" + seconds_text(elapsed / done * (total_weight - done)) + " left";
+    std::string line = "[" + std::to_string(index) + "/" + std::to_string(scenarios.size()) + " " +
+                       seconds_text(elapsed) + eta + "] " + text;
+    const std::size_t cols = terminal_columns(2);
+    line.resize(std::min(line.size(), cols > 1 ? cols - 1 : 110));
+    std::cerr << "\r\033[K" << line << std::flush;
   };
 
   BenchReport report;
   report.profile = profile;
+  report.scenarios_planned = scenarios.size();
   for (const auto& p : plan.pairs) report.pairs.push_back(p.label());
   SyscallCounter& counter = SyscallCounter::instance();
   notes.push_back("syscalls per op: " + counter.status() +
@@ -182,37 +321,73 @@ int run_bench(const BenchOptions& o) {
       "loop counters = LoopStats::syscalls + notifier_writes of the loops a subject runs; they do not "
       "see plain threads (plain-thread rows) or other libraries");
   notes.push_back(
+      "sleeps/op = times a loop blocked in the kernel (LoopStats::waits); fx-arm/op = FUTEX_WAIT SQEs armed "
+      "(futex_waits_armed, uring-futex only); wakes/op = futex wakes sent as SQEs or syscalls plus eventfd / "
+      "doorbell writes (futex_wake_sqes + futex_wake_syscalls + notifier_writes); all per operation over the "
+      "timed repetitions, libsync rows only");
+  notes.push_back(
+      "mean +- sd: the arithmetic mean and sample standard deviation of the distribution the row's "
+      "statistics come from; p99 is shown only where every operation is timed");
+  notes.push_back(
       "hand-off rows: each round trip is timed and recorded as round trip / 2; fan-out rows: each round "
       "is timed from the wake call until the last waiter has resumed");
   notes.push_back(
       "allocs/op counts every operator new in the counted repetition, including its own setup (task frames, "
-      "a "
-      "posted spawn): visible only where a repetition has few operations (fan-out)");
-  for (const Scenario& sc : scenarios) {
-    ++index;
-    auto rows = run_scenario(sc, profile, progress);
-    for (auto& m : rows) report.results.push_back(std::move(m));
-  }
-  progress("");
-
-  report.notes = std::move(notes);
-  report.targets = evaluate_targets(report.results);
-  report.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
+      "a posted spawn): visible only where a repetition has few operations (fan-out)");
   std::string pairs_text;
   for (const auto& p : report.pairs) pairs_text += (pairs_text.empty() ? "" : " ") + p;
   report.env = collect_environment(
       {{"profile", profile.name}, {"tiers_benchmarked", pairs_text}, {"syscall_counting", counter.status()}});
+  report.notes = notes;
 
-  write_table(std::cout, report);
-  std::cout.flush();
+  write_table_header(human, report);
+  human.flush();
+  bool fitted = false;
+  for (const Scenario& sc : scenarios) {
+    ++index;
+    std::vector<Measurement> rows;
+    try {
+      rows = run_scenario(sc, profile, progress);
+    } catch (const Interrupted&) {
+      if (tty) std::cerr << "\r\033[K" << std::flush;
+      report.interrupted = true;
+      break;
+    }
+    std::vector<const Measurement*> group;
+    for (auto& m : rows) group.push_back(&m);
+    fitted |= write_scenario_table(human, report, group, layout);
+    human.flush();
+    for (auto& m : rows) report.results.push_back(std::move(m));
+    ++report.scenarios_done;
+    done_weight += weight[index - 1];
+  }
+  if (!report.interrupted && g_stop_signal.load() != 0) report.interrupted = report.scenarios_done < scenarios.size();
+  if (fitted)
+    report.notes.push_back("tables were fitted to the terminal's width; --wide, or output to a pipe or file, "
+                           "prints every column in full");
+
+  report.goals = evaluate_goals(report.results);
+  report.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
+  write_table_footer(human, report, layout);
+  human.flush();
+
   int rc = kExitOk;
   for (OutputFile& f : outputs) {
-    if (f.flag == std::string("--json")) write_json(f.stream, report);
-    if (f.flag == std::string("--csv")) write_csv(f.stream, report);
-    if (f.flag == std::string("--html")) write_html(f.stream, report);
-    f.stream.close();
-    if (!f.stream) {
-      std::cerr << "syncbench bench: writing " << f.flag << " file '" << f.path << "' failed\n";
+    std::ostringstream text;
+    if (f.flag == std::string("--json")) write_json(text, report);
+    if (f.flag == std::string("--csv")) write_csv(text, report);
+    if (f.flag == std::string("--html")) write_html(text, report);
+    if (f.to_stdout()) {
+      std::cout << text.str() << std::flush;
+      if (!std::cout) {
+        std::cerr << "syncbench bench: writing the " << f.flag << " report to stdout failed\n";
+        rc = kExitFailure;
+      }
+      continue;
+    }
+    std::string error;
+    if (!write_whole_file(f.path, text.str(), error)) {
+      std::cerr << "syncbench bench: writing " << f.flag << " file '" << f.path << "' failed: " << error << "\n";
       rc = kExitFailure;
     }
   }
@@ -222,6 +397,12 @@ int run_bench(const BenchOptions& o) {
                 << "] " << m.error << "\n";
       rc = kExitFailure;
     }
+  if (report.interrupted) {
+    std::cerr << "syncbench bench: interrupted after " << report.scenarios_done << " of "
+              << report.scenarios_planned << " scenarios"
+              << (outputs.empty() ? "" : "; the reports hold the finished ones") << "\n";
+    return kExitInterrupted;
+  }
   return rc;
 }
 
@@ -232,28 +413,45 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "bench",
       "Benchmark every available tier/backend pair beside std:: and Boost.Asio baselines measured in the "
-      "same run: median, p99, max, ops/s, syscalls and allocations per operation, ratio to the baseline.");
-  auto* quick = sub->add_flag("--quick", o->quick, "Short run, well under 30 s (the default)");
+      "same run: median, mean +- standard deviation, spread, ops/s, syscalls, kernel waits and wakes and "
+      "allocations per operation, ratio to the baseline. Each scenario's table is printed as it finishes.");
+  auto* quick = sub->add_flag("--quick", o->quick, "Short run, well under a minute (the default)");
   auto* full = sub->add_flag("--full", o->full, "Long run: more and longer repetitions");
   quick->excludes(full);
   sub->add_option("--filter", o->filter,
                   "Run only scenarios whose name matches this regular expression (a plain substring works); "
-                  "see --list");
+                  "see --list")
+      ->type_name("REGEX");
   sub->add_flag("--list", o->list, "List the scenario names and exit");
   sub->add_option("--tier", o->tier, "Benchmark libsync only on this tier (default: every available tier)")
       ->check(CLI::IsMember(tier_names()));
   sub->add_option("--backend", o->backend,
                   "Benchmark libsync only on this backend (default: every available one)")
       ->check(CLI::IsMember(backend_names()));
-  sub->add_option("--json", o->json, "Write the results as JSON to FILE")->type_name("FILE");
-  sub->add_option("--csv", o->csv, "Write the results as CSV to FILE")->type_name("FILE");
-  sub->add_option("--html", o->html, "Write a self-contained HTML report with charts to FILE")
+  sub->add_option("--json", o->json, "Write the results as JSON to FILE ('-': stdout, tables go to stderr)")
+      ->type_name("FILE");
+  sub->add_option("--csv", o->csv, "Write the results as CSV to FILE ('-': stdout)")->type_name("FILE");
+  sub->add_option("--html", o->html, "Write a self-contained HTML report with charts to FILE ('-': stdout)")
       ->type_name("FILE");
   sub->add_option("--reps", o->reps, "Timed repetitions per subject (overrides the profile)")
       ->check(CLI::Range(1, 1000));
-  sub->add_option("--rep-ms", o->rep_ms, "Target duration of one repetition in ms (overrides the profile)")
+  sub->add_option("--rep-ms,--rep_ms", o->rep_ms,
+                  "Target duration of one repetition in ms (overrides the profile)")
       ->check(CLI::Range(0.1, 10000.0));
-  sub->footer(kExitCodeHelp);
+  sub->add_flag("--wide", o->wide,
+                "Print every table column even when the terminal is narrower (output to a pipe or file "
+                "always has them all)");
+  sub->footer(std::string("Examples:\n"
+                          "  syncbench bench                                  quick run of every scenario\n"
+                          "  syncbench bench --filter cross-loop --tier uring-futex\n"
+                          "  syncbench bench --full --json run.json --html run.html\n"
+                          "  syncbench bench --json - | jq '.results[] | {scenario, subject, median_ns}'\n"
+                          "  syncbench compare before.json after.json        did anything get slower?\n"
+                          "\n"
+                          "Ctrl-C (SIGINT) or SIGTERM stops after the current repetition: the finished "
+                          "scenarios' tables\nare printed and every report is written with "
+                          "\"interrupted\": true; exit code 130.\n\n") +
+              kExitCodeHelp);
   sub->callback([o, &exit_code] { exit_code = run_bench(*o); });
 }
 

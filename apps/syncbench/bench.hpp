@@ -1,4 +1,4 @@
-// `syncbench bench`: the benchmark scenarios of the project's issue 4, every
+// `syncbench bench`: the benchmark scenarios (benches/), every
 // available tier beside std:: and Boost.Asio baselines measured in the same
 // run. Table on stdout; --json / --csv / --html reports.
 #pragma once

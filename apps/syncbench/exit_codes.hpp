@@ -10,15 +10,18 @@ enum ExitCode : int {
   kExitUsage = 2,            // bad command line: unknown flag, bad value, output path that cannot be opened
   kExitTierUnavailable = 3,  // the tier / backend asked for cannot run on this system
   kExitSelfTestFailed = 4,   // `probe --tier X`: X is available but failed its live self-test
+  kExitInterrupted = 130,    // `bench` stopped by SIGINT / SIGTERM; the reports hold the finished scenarios
 };
 
 // For --help and the README.
 inline constexpr const char* kExitCodeHelp =
     "Exit codes:\n"
     "  0  success (probe --tier X: X is available and passed its live self-test)\n"
-    "  1  run-time failure (a benchmark failed or hung, a report could not be written)\n"
+    "  1  run-time failure (a benchmark failed or hung, a report could not be written);\n"
+    "     compare: a row got slower beyond the threshold and beyond the runs' own noise\n"
     "  2  usage error (unknown flag, bad value, --filter matching nothing, unwritable output path)\n"
     "  3  the requested --tier / --backend cannot run on this system\n"
-    "  4  probe --tier X: X is available but failed its live self-test (auto would refuse it)\n";
+    "  4  probe --tier X: X is available but failed its live self-test (auto would refuse it)\n"
+    "  130  bench: interrupted (SIGINT / SIGTERM); the reports hold the finished scenarios\n";
 
 }  // namespace syncbench

@@ -33,8 +33,63 @@ libsync::LoopOptions TierPair::options() const {
   return o;
 }
 
-std::uint64_t loop_syscalls(const libsync::LoopStats& s) noexcept {
-  return s.syscalls + s.notifier_writes;
+LoopCounts& LoopCounts::operator+=(const LoopCounts& o) noexcept {
+  syscalls += o.syscalls;
+  notifier_writes += o.notifier_writes;
+  waits += o.waits;
+  futex_waits_armed += o.futex_waits_armed;
+  futex_wait_cqes += o.futex_wait_cqes;
+  futex_wake_sqes += o.futex_wake_sqes;
+  futex_wake_syscalls += o.futex_wake_syscalls;
+  return *this;
+}
+
+LoopCounts operator-(const LoopCounts& a, const LoopCounts& b) noexcept {
+  return {a.syscalls - b.syscalls,
+          a.notifier_writes - b.notifier_writes,
+          a.waits - b.waits,
+          a.futex_waits_armed - b.futex_waits_armed,
+          a.futex_wait_cqes - b.futex_wait_cqes,
+          a.futex_wake_sqes - b.futex_wake_sqes,
+          a.futex_wake_syscalls - b.futex_wake_syscalls};
+}
+
+LoopCounts loop_counts(const libsync::LoopStats& s) noexcept {
+  return {s.syscalls,          s.notifier_writes, s.waits, s.futex_waits_armed, s.futex_wait_cqes,
+          s.futex_wake_sqes, s.futex_wake_syscalls};
+}
+
+std::uint64_t loop_syscalls(const LoopCounts& c) noexcept {
+  return c.syscalls + c.notifier_writes;
+}
+
+namespace {
+
+// Student's t quantile for a two-sided 95% interval with `dof` degrees of
+// freedom (tabulated up to 30, the normal 1.96 beyond).
+double t95(std::size_t dof) noexcept {
+  static constexpr double table[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
+                                     2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+                                     2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+                                     2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+  if (dof == 0) return NAN;
+  return dof <= 30 ? table[dof] : 1.96;
+}
+
+}  // namespace
+
+MeanSpread mean_spread(const std::vector<double>& v) noexcept {
+  MeanSpread r;
+  if (v.empty()) return r;
+  double sum = 0;
+  for (double x : v) sum += x;
+  r.mean = sum / static_cast<double>(v.size());
+  if (v.size() < 2) return r;
+  double sq = 0;
+  for (double x : v) sq += (x - r.mean) * (x - r.mean);
+  r.sd = std::sqrt(sq / static_cast<double>(v.size() - 1));
+  r.ci95 = t95(v.size() - 1) * r.sd / std::sqrt(static_cast<double>(v.size()));
+  return r;
 }
 
 // ---- Watchdog ----
@@ -149,8 +204,8 @@ struct Live {
   std::vector<std::uint64_t> latencies;
   std::vector<double> rep_ns_per_op;
   std::uint64_t total_ops = 0, total_ns = 0;
-  std::uint64_t loop_sys = 0;
-  bool has_loop_sys = false;
+  LoopCounts loop;
+  bool has_loop = false;
   Measurement m;
 };
 
@@ -162,7 +217,7 @@ std::string what(const Scenario& sc, const SubjectSpec& s) {
 }
 
 RepResult guarded_run(const Scenario& sc, Live& l, std::uint64_t ops, std::vector<std::uint64_t>& lat) {
-  Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(60));
+  Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
   RepResult r = l.subject->run(ops, lat);
   Watchdog::instance().disarm();
   return r;
@@ -170,8 +225,17 @@ RepResult guarded_run(const Scenario& sc, Live& l, std::uint64_t ops, std::vecto
 
 }  // namespace
 
-std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile,
-                                      const std::function<void(const std::string&)>& progress) {
+std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_profile,
+                                      const Progress& report_progress) {
+  Profile profile = base_profile;
+  if (sc.max_reps > 0) profile.reps = std::min(profile.reps, sc.max_reps);
+  if (sc.warmups >= 0) profile.warmups = sc.warmups;
+  // Steps: set-up, calibration, the repetitions and the counted one, per subject.
+  const double steps = static_cast<double>(sc.subjects.size()) * (profile.reps + (sc.counted_rep ? 3 : 2));
+  double step = 0;
+  auto progress = [&](const std::string& text) {
+    report_progress(text, text.empty() ? 1.0 : std::min(step++ / std::max(steps, 1.0), 1.0));
+  };
   std::vector<Live> live;
   live.reserve(sc.subjects.size());
   for (const SubjectSpec& spec : sc.subjects) {
@@ -211,6 +275,16 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
     if (!l.subject) continue;
     progress("calibrating " + what(sc, *l.spec));
     try {
+      if (l.spec->ops > 0) {
+        // A fixed size: the size is the point of the row.
+        l.ops = l.spec->ops;
+        l.latencies.reserve(static_cast<std::size_t>(l.ops) * static_cast<std::size_t>(profile.reps) + 64);
+        for (int w = 0; w < profile.warmups; ++w) {
+          std::vector<std::uint64_t> scratch;
+          guarded_run(sc, l, l.ops, scratch);
+        }
+        continue;
+      }
       std::uint64_t ops = std::max<std::uint64_t>(sc.min_ops, 1);
       double per_op = 0;
       for (int attempt = 0; attempt < 16; ++attempt) {
@@ -252,9 +326,9 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
         l.total_ops += r.ops;
         l.total_ns += r.elapsed_ns;
         l.rep_ns_per_op.push_back(static_cast<double>(r.elapsed_ns) / static_cast<double>(r.ops));
-        if (r.loop_syscalls) {
-          l.has_loop_sys = true;
-          l.loop_sys += *r.loop_syscalls;
+        if (r.loop) {
+          l.has_loop = true;
+          l.loop += *r.loop;
         }
         ++l.m.reps;
       } catch (const std::exception& e) {
@@ -267,12 +341,12 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
   // available) and the allocation counter.
   SyscallCounter& counter = SyscallCounter::instance();
   for (Live& l : live) {
-    if (!l.subject) continue;
+    if (!l.subject || !sc.counted_rep) continue;
     progress("counting syscalls " + what(sc, *l.spec));
     try {
       std::vector<std::uint64_t> scratch;
       scratch.reserve(l.ops + 16);
-      Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(60));
+      Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
       bool counting = counter.start();
       std::uint64_t a0 = allocation_count();
       RepResult r = l.subject->run(l.ops, scratch);
@@ -282,7 +356,7 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
       l.m.counted_ops = r.ops;
       l.m.counted_allocs = a1 - a0;
       l.m.counted_syscalls = sys;
-      l.m.counted_loop_syscalls = r.loop_syscalls;
+      if (r.loop) l.m.counted_loop_syscalls = loop_syscalls(*r.loop);
       const double ops = static_cast<double>(std::max<std::uint64_t>(r.ops, 1));
       l.m.allocs_per_op = static_cast<double>(a1 - a0) / ops;
       if (sys) l.m.kernel_syscalls_per_op = static_cast<double>(*sys) / ops;
@@ -303,13 +377,26 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
       } else {
         dist = l.rep_ns_per_op;
       }
+      // The raw samples in run order, thinned to at most kMaxSamples.
+      constexpr std::size_t kMaxSamples = 20000;
+      m.samples_stride = (dist.size() + kMaxSamples - 1) / kMaxSamples;
+      if (m.samples_stride == 0) m.samples_stride = 1;
+      for (std::size_t k = 0; k < dist.size(); k += m.samples_stride) m.samples_ns.push_back(dist[k]);
+      m.rep_means_ns = l.rep_ns_per_op;
+      const MeanSpread all = mean_spread(dist);
+      m.mean_ns = all.mean;
+      m.stddev_ns = all.sd;
+      m.rep_mean_ci95_ns = mean_spread(l.rep_ns_per_op).ci95;
       std::sort(dist.begin(), dist.end());
       m.samples = dist.size();
       m.median_ns = quantile(dist, 0.5);
-      m.p99_ns = quantile(dist, 0.99);
+      // A 99th percentile needs enough samples to differ from the max.
+      if (sc.basis == StatBasis::per_op && dist.size() >= 100) m.p99_ns = quantile(dist, 0.99);
+      m.min_ns = dist.front();
       m.max_ns = dist.back();
-      for (double q : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0})
-        m.quantiles.emplace_back(q, quantile(dist, q));
+      if (sc.basis == StatBasis::per_op)
+        for (double q : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0})
+          m.quantiles.emplace_back(q, quantile(dist, q));
       m.ops_per_s = l.total_ns ? static_cast<double>(l.total_ops) * 1e9 / static_cast<double>(l.total_ns) : 0;
       if (sc.rate_from_latency && sc.basis == StatBasis::per_op && !dist.empty()) {
         double sum = 0;
@@ -317,8 +404,14 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
         if (sum > 0) m.ops_per_s = static_cast<double>(dist.size()) * 1e9 / sum;
       }
       m.ops_per_rep = l.ops;
-      if (l.has_loop_sys)
-        m.loop_syscalls_per_op = static_cast<double>(l.loop_sys) / static_cast<double>(l.total_ops);
+      if (l.has_loop) {
+        const double ops = static_cast<double>(std::max<std::uint64_t>(l.total_ops, 1));
+        m.loop_syscalls_per_op = static_cast<double>(loop_syscalls(l.loop)) / ops;
+        auto per = [ops](std::uint64_t v) { return static_cast<double>(v) / ops; };
+        m.loop_per_op = Measurement::LoopRates{per(l.loop.waits),           per(l.loop.futex_waits_armed),
+                                               per(l.loop.futex_wait_cqes), per(l.loop.futex_wake_sqes),
+                                               per(l.loop.futex_wake_syscalls), per(l.loop.notifier_writes)};
+      }
       if (m.kernel_syscalls_per_op) {
         m.syscalls_per_op = m.kernel_syscalls_per_op;
         m.syscalls_source = "kernel";
@@ -329,14 +422,21 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile
     }
     out.push_back(std::move(m));
   }
-  // Ratios against the scenario's baseline row.
-  const Measurement* base = nullptr;
-  for (const Measurement& m : out)
-    if (m.subject == sc.baseline && m.error.empty() && m.reps > 0) base = &m;
+  // Ratios against the scenario's baseline row (of the same tier/backend
+  // with baseline_per_pair).
+  auto base_for = [&](const Measurement& row) -> const Measurement* {
+    const Measurement* base = nullptr;
+    for (const Measurement& m : out)
+      if (m.subject == sc.baseline && m.error.empty() && m.reps > 0 &&
+          (!sc.baseline_per_pair || (m.tier == row.tier && m.backend == row.backend)))
+        base = &m;
+    return base;
+  };
   for (Measurement& m : out) {
+    const Measurement* base = base_for(m);
     if (!base || !m.error.empty() || m.reps == 0) continue;
     if (base->median_ns > 0) m.ratio = m.median_ns / base->median_ns;
-    if (base->p99_ns > 0) m.p99_ratio = m.p99_ns / base->p99_ns;
+    if (base->p99_ns && m.p99_ns && *base->p99_ns > 0) m.p99_ratio = *m.p99_ns / *base->p99_ns;
   }
   return out;
 }

@@ -67,18 +67,40 @@ struct TierPair {
   libsync::LoopOptions options() const;  // forced, environment ignored
 };
 
+// The LoopStats counters a report shows, summed over the loops of a subject
+// and differenced across a repetition.
+struct LoopCounts {
+  std::uint64_t syscalls = 0;             // every syscall the loops made themselves
+  std::uint64_t notifier_writes = 0;      // eventfd / doorbell writes other threads aimed at them
+  std::uint64_t waits = 0;                // times a loop blocked in the kernel
+  std::uint64_t futex_waits_armed = 0;    // FUTEX_WAIT SQEs submitted (uring-futex)
+  std::uint64_t futex_wait_cqes = 0;      // FUTEX_WAIT completions: wakes arriving as CQEs
+  std::uint64_t futex_wake_sqes = 0;      // FUTEX_WAKE SQEs submitted for other loops
+  std::uint64_t futex_wake_syscalls = 0;  // futex_wake syscalls made on the loops' threads
+
+  LoopCounts& operator+=(const LoopCounts& o) noexcept;
+  friend LoopCounts operator+(LoopCounts a, const LoopCounts& b) noexcept { return a += b; }
+  friend LoopCounts operator-(const LoopCounts& a, const LoopCounts& b) noexcept;
+};
+LoopCounts loop_counts(const libsync::LoopStats& s) noexcept;
+
 // Syscalls a set of loops report having made: LoopStats::syscalls plus the
 // notifier writes (eventfd / doorbell wakes) other threads made to reach
 // them, which LoopStats keeps apart.
-std::uint64_t loop_syscalls(const libsync::LoopStats& s) noexcept;
+std::uint64_t loop_syscalls(const LoopCounts& c) noexcept;
 
 struct RepResult {
   std::uint64_t ops = 0;         // operations completed
   std::uint64_t elapsed_ns = 0;  // wall time of the repetition
-  // Syscalls the libsync loops of this subject reported for the repetition
+  // What the libsync loops of this subject counted during the repetition
   // (libsync subjects only).
-  std::optional<std::uint64_t> loop_syscalls;
+  std::optional<LoopCounts> loop;
 };
+
+// Thrown out of a progress callback when the user interrupts the run
+// (SIGINT / SIGTERM). Not a std::exception, so the runner's per-subject
+// error handling lets it through.
+struct Interrupted {};
 
 class Subject {
  public:
@@ -98,17 +120,26 @@ struct SubjectSpec {
   std::function<std::unique_ptr<Subject>()> make;
   // Loop counters see only loop threads; say what they miss, if anything.
   std::string loop_counter_scope;
+  // Fixed operations per repetition (no calibration); 0 = calibrate.
+  std::uint64_t ops = 0;
 };
 
 struct Scenario {
   std::string name;     // "cross-loop/handoff": what --filter matches
-  int family = 0;       // the scenario number in issue 4 (1-8)
+  int family = 0;       // the scenario family (1-9, see benches/scenarios.hpp)
   std::string title;    // one line: what is measured
   std::string op_unit;  // what one operation is
   StatBasis basis = StatBasis::per_repetition;
   std::string baseline;       // the subject every ratio is taken against
   std::uint64_t min_ops = 1;  // smallest sensible repetition
   std::uint64_t max_ops = 0;  // 0 = no cap
+  int max_reps = 0;           // 0 = the profile's; caps slow scenarios
+  int warmups = -1;           // -1 = the profile's
+  int watchdog_seconds = 60;  // one repetition longer than this is a hang
+  bool counted_rep = true;    // run the extra repetition that counts syscalls and allocations
+  // Ratios against the baseline subject on the same tier/backend, instead
+  // of one baseline row for the whole scenario.
+  bool baseline_per_pair = false;
   // ops_per_s from the mean operation latency instead of wall time (for
   // per-op scenarios whose repetitions include untimed pauses).
   bool rate_from_latency = false;
@@ -130,11 +161,30 @@ struct Measurement {
   StatBasis basis = StatBasis::per_repetition;
   std::string subject, note, tier = "-", backend = "-";
   std::string baseline;
-  double median_ns = 0, p99_ns = 0, max_ns = 0, ops_per_s = 0;
+  // Over the distribution the row's basis names: every timed operation
+  // (per-op) or the repetition means (per-repetition). p99 exists only for
+  // per-op rows: over a handful of repetition means it would be the max.
+  double median_ns = 0, min_ns = 0, max_ns = 0, ops_per_s = 0;
+  std::optional<double> p99_ns;
+  double mean_ns = 0, stddev_ns = 0;  // of that distribution
+  // The repetition means, in run order, and the 95% confidence interval
+  // half-width of their mean (Student's t): what `compare` judges noise by.
+  std::vector<double> rep_means_ns;
+  double rep_mean_ci95_ns = 0;
+  // The raw samples (per-op latencies or repetition means) in run order;
+  // every `samples_stride`-th one when there are too many to keep.
+  std::vector<double> samples_ns;
+  std::uint64_t samples_stride = 1;
   std::optional<double> ratio, p99_ratio;  // against the baseline row
   std::optional<double> syscalls_per_op;   // best count available (see syscalls_source)
   std::string syscalls_source;             // "kernel", "loop-counters", "" (none)
   std::optional<double> kernel_syscalls_per_op, loop_syscalls_per_op, allocs_per_op;
+  // Per operation over the timed repetitions, from the loops' own counters.
+  struct LoopRates {
+    double waits = 0, futex_waits_armed = 0, futex_wait_cqes = 0, futex_wake_sqes = 0,
+           futex_wake_syscalls = 0, notifier_writes = 0;
+  };
+  std::optional<LoopRates> loop_per_op;
   std::string loop_counter_scope;
   std::uint64_t counted_ops = 0, counted_allocs = 0;
   std::optional<std::uint64_t> counted_syscalls, counted_loop_syscalls;
@@ -146,9 +196,18 @@ struct Measurement {
 };
 
 // Runs one scenario and returns one Measurement per subject.
-// `progress(text)` is called before each step (may be empty).
-std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile,
-                                      const std::function<void(const std::string&)>& progress);
+// `progress(text, done)` is called before each step, with the fraction of
+// the scenario's steps already done; text is empty once it is over. It may
+// throw Interrupted, which abandons the scenario.
+using Progress = std::function<void(const std::string&, double)>;
+std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& profile, const Progress& progress);
+
+// Mean, sample standard deviation and the half-width of the mean's 95%
+// confidence interval (Student's t, n - 1 degrees of freedom; 0 for n < 2).
+struct MeanSpread {
+  double mean = 0, sd = 0, ci95 = 0;
+};
+MeanSpread mean_spread(const std::vector<double>& v) noexcept;
 
 // Aborts the process with a message when a repetition runs for longer than
 // `limit` (a lost wakeup would otherwise hang CI forever).

@@ -54,8 +54,8 @@ void JsonWriter::before_value() {
   }
   if (stack_.empty()) return;
   if (stack_.back().object) throw std::logic_error("JsonWriter: value without a key inside an object");
-  if (stack_.back().count++ > 0) out_ << ',';
-  newline();
+  if (stack_.back().count++ > 0) out_ << (stack_.back().one_line ? ", " : ",");
+  if (!stack_.back().one_line) newline();
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
@@ -71,7 +71,7 @@ JsonWriter& JsonWriter::key(std::string_view k) {
 JsonWriter& JsonWriter::begin_object() {
   before_value();
   out_ << '{';
-  stack_.push_back({true, 0});
+  stack_.push_back({true, 0, false});
   return *this;
 }
 
@@ -83,15 +83,15 @@ JsonWriter& JsonWriter::end_object() {
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_array() {
+JsonWriter& JsonWriter::begin_array(bool one_line) {
   before_value();
   out_ << '[';
-  stack_.push_back({false, 0});
+  stack_.push_back({false, 0, one_line});
   return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-  bool had = stack_.back().count > 0;
+  bool had = stack_.back().count > 0 && !stack_.back().one_line;
   stack_.pop_back();
   if (had) newline();
   out_ << ']';

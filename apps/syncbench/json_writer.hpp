@@ -19,7 +19,8 @@ class JsonWriter {
 
   JsonWriter& begin_object();
   JsonWriter& end_object();
-  JsonWriter& begin_array();
+  // one_line: the values go on one line (long number arrays).
+  JsonWriter& begin_array(bool one_line = false);
   JsonWriter& end_array();
   JsonWriter& key(std::string_view k);
 
@@ -59,6 +60,7 @@ class JsonWriter {
   struct Level {
     bool object;
     int count;
+    bool one_line;
   };
   std::vector<Level> stack_;
   bool after_key_ = false;

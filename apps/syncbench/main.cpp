@@ -2,6 +2,7 @@
 //
 //   syncbench probe [--json] [--tier T]     what this system supports, and why
 //   syncbench bench [--quick|--full] ...    every tier beside the std:: baselines
+//   syncbench compare A.json B.json         two bench runs side by side
 //
 // Each subcommand lives in its own file and stores its exit code; this file
 // only parses and maps command-line errors to exit code 2 (CLI11's own codes
@@ -12,6 +13,7 @@
 #include <sync/tier.hpp>
 
 #include "bench.hpp"
+#include "compare.hpp"
 #include "environment.hpp"
 #include "exit_codes.hpp"
 #include "probe.hpp"
@@ -23,19 +25,29 @@ int main(int argc, char** argv) {
       "and Boost.Asio baselines in the same run."};
   app.name("syncbench");
   const BuildInfo& b = build_info();
-  app.set_version_flag("--version", std::string("syncbench (libsync ") + b.version + ") commit " +
-                                        b.git_commit + " " + b.git_dirty + ", " + b.build_type + " build");
+  // One line, no padding: "syncbench 0.1.0 (commit 0123abcd..., Release build)".
+  const std::string dirty = *b.git_dirty ? ", with uncommitted changes" : "";
+  app.set_version_flag("--version", std::string("syncbench ") + b.version + " (commit " + b.git_commit + dirty +
+                                        ", " + b.build_type + " build)");
   app.require_subcommand(1, 1);
-  app.footer(kExitCodeHelp);
+  app.footer(std::string("Examples:\n"
+                         "  syncbench probe                        what this system supports, and which tier auto picks\n"
+                         "  syncbench bench                        quick benchmark of every tier (under a minute)\n"
+                         "  syncbench bench --json a.json          ... and keep the results\n"
+                         "  syncbench compare a.json b.json        what changed between two runs\n"
+                         "Run 'syncbench SUBCOMMAND --help' for each one's options.\n\n") +
+             kExitCodeHelp);
 
   int exit_code = kExitOk;
   add_probe_command(app, exit_code);
   add_bench_command(app, exit_code);
+  add_compare_command(app, exit_code);
 
   // CLI11 reports an unknown subcommand as "A subcommand is required";
   // name it instead.
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "probe" && std::string(argv[1]) != "bench") {
-    std::cerr << "syncbench: unknown subcommand '" << argv[1] << "' (expected probe or bench)\n"
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "probe" && std::string(argv[1]) != "bench" &&
+      std::string(argv[1]) != "compare") {
+    std::cerr << "syncbench: unknown subcommand '" << argv[1] << "' (expected probe, bench or compare)\n"
               << "Run with --help for more information.\n";
     return kExitUsage;
   }

@@ -33,6 +33,10 @@ void write_csv(std::ostream& out, const BenchReport& r) {
                         "op_unit",
                         "stat_basis",
                         "median_ns",
+                        "mean_ns",
+                        "stddev_ns",
+                        "rep_mean_ci95_ns",
+                        "min_ns",
                         "p99_ns",
                         "max_ns",
                         "ops_per_s",
@@ -41,6 +45,12 @@ void write_csv(std::ostream& out, const BenchReport& r) {
                         "kernel_syscalls_per_op",
                         "loop_syscalls_per_op",
                         "allocs_per_op",
+                        "loop_waits_per_op",
+                        "futex_waits_armed_per_op",
+                        "futex_wait_cqes_per_op",
+                        "futex_wake_sqes_per_op",
+                        "futex_wake_syscalls_per_op",
+                        "notifier_writes_per_op",
                         "baseline",
                         "ratio",
                         "p99_ratio",
@@ -54,10 +64,11 @@ void write_csv(std::ostream& out, const BenchReport& r) {
     header += c;
   }
   for (const auto& [k, v] : r.env.fields) header += ",env_" + k;
-  out << header << ",profile\n";
+  out << header << ",profile,interrupted\n";
   for (const Measurement& m : r.results) {
     const bool ok = m.error.empty() && m.reps > 0;
     auto val = [&](double v) { return ok ? format_number(v) : std::string(); };
+    const Measurement::LoopRates* lp = m.loop_per_op ? &*m.loop_per_op : nullptr;
     std::vector<std::string> cells = {m.scenario,
                                       std::to_string(m.family),
                                       m.subject,
@@ -67,7 +78,11 @@ void write_csv(std::ostream& out, const BenchReport& r) {
                                       m.op_unit,
                                       basis_name(m.basis),
                                       val(m.median_ns),
-                                      val(m.p99_ns),
+                                      val(m.mean_ns),
+                                      val(m.stddev_ns),
+                                      val(m.rep_mean_ci95_ns),
+                                      val(m.min_ns),
+                                      ok ? num(m.p99_ns) : std::string(),
                                       val(m.max_ns),
                                       val(m.ops_per_s),
                                       num(m.syscalls_per_op),
@@ -75,6 +90,12 @@ void write_csv(std::ostream& out, const BenchReport& r) {
                                       num(m.kernel_syscalls_per_op),
                                       num(m.loop_syscalls_per_op),
                                       num(m.allocs_per_op),
+                                      lp ? format_number(lp->waits) : "",
+                                      lp ? format_number(lp->futex_waits_armed) : "",
+                                      lp ? format_number(lp->futex_wait_cqes) : "",
+                                      lp ? format_number(lp->futex_wake_sqes) : "",
+                                      lp ? format_number(lp->futex_wake_syscalls) : "",
+                                      lp ? format_number(lp->notifier_writes) : "",
                                       m.baseline,
                                       num(m.ratio),
                                       num(m.p99_ratio),
@@ -91,7 +112,7 @@ void write_csv(std::ostream& out, const BenchReport& r) {
       line += ',';
       line += csv_cell(v);
     }
-    out << line << "," << csv_cell(r.profile.name) << "\n";
+    out << line << "," << csv_cell(r.profile.name) << "," << (r.interrupted ? "true" : "false") << "\n";
   }
 }
 

@@ -1,9 +1,13 @@
 // `bench --html FILE`: one self-contained page (inline CSS and SVG, no
 // scripts, no external fonts or images) that a reader can take in without
-// reading the numbers: per scenario a bar chart of medians on a log scale
-// with p99 whiskers and max marks against a line at the baseline, a
-// latency-distribution chart for the scenarios that time every operation,
-// throughput bars where throughput is the point, and the full table below.
+// reading the numbers: per scenario a dot chart of medians on a log scale
+// (a dot, not a bar: a bar's length on a log axis depends on where the axis
+// starts and says nothing about ratios) with whiskers to p99 and max, or
+// over the repetition means' min..max, against a line at the baseline; a
+// latency-distribution chart for the scenarios that time every operation;
+// throughput bars on a linear axis where throughput is the point; and the
+// full table below. Charts are HTML rows (labels wrap, the plot takes the
+// page's width) with positions in percent, so nothing needs a script.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -120,57 +124,59 @@ struct LogScale {
   }
 };
 
-void bar_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
+std::string pct(double v) {
+  return fmt(std::clamp(v, 0.0, 100.0), 2) + "%";
+}
+
+// Medians as dots on a log axis, with the row's spread as whiskers.
+void dot_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
   double lo = 1e300, hi = 0, base = 0;
   for (const auto* m : rows) {
-    lo = std::min(lo, m->median_ns);
-    hi = std::max({hi, m->max_ns, m->p99_ns});
+    lo = std::min({lo, m->median_ns, m->min_ns > 0 ? m->min_ns : m->median_ns});
+    hi = std::max({hi, m->max_ns, m->median_ns});
     if (m->subject == m->baseline) base = m->median_ns;
   }
-  lo = std::max(lo / 2, 0.1);
-  hi *= 1.3;
-  const double W = 960, label_w = 300, right_w = 170, row_h = 26, top = 22;
-  const double H = top + row_h * static_cast<double>(rows.size()) + 28;
-  LogScale x{lo, hi, label_w, W - right_w};
-  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W << "\" height=\"" << H
-    << "\" role=\"img\" aria-label=\"median latency per subject, log scale\">\n";
-  o << "<text x=\"" << label_w
-    << "\" y=\"14\" class=\"axis\">median (bar), p99 (whisker), max (dot); log scale; "
-       "shorter is faster</text>\n";
-  for (double t : x.ticks()) {
-    double px = x(t);
-    o << "<line x1=\"" << fmt(px) << "\" x2=\"" << fmt(px) << "\" y1=\"" << top << "\" y2=\"" << H - 22
-      << "\" class=\"grid\"/><text x=\"" << fmt(px) << "\" y=\"" << H - 8 << "\" class=\"tick\">"
-      << esc(tick_label(t)) << "</text>\n";
-  }
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Measurement& m = *rows[i];
-    const double y = top + row_h * static_cast<double>(i);
+  lo = std::max(lo / 1.5, 0.1);
+  hi *= 1.5;
+  LogScale x{lo, hi, 0, 100};
+  const bool per_op = rows.front()->basis == StatBasis::per_op;
+  o << "<div class=\"dots\" role=\"img\" aria-label=\"median per subject, log scale\">\n";
+  o << "<p class=\"axis\">" << (per_op ? "dot: median; thick whisker: to p99; thin: to the max"
+                                        : "dot: median of the repetition means; whisker: their min to max")
+    << "; log scale, left is faster; dashed line: the baseline's median</p>\n";
+  auto grid = [&] {
+    std::string g;
+    for (double t : x.ticks()) g += "<i class=\"gl\" style=\"left:" + pct(x(t)) + "\"></i>";
+    if (base > 0) g += "<i class=\"bl\" style=\"left:" + pct(x(base)) + "\"></i>";
+    return g;
+  };
+  const std::string g = grid();
+  for (const Measurement* mp : rows) {
+    const Measurement& m = *mp;
     const std::string c = pal.color(m);
-    o << "<g><title>" << esc(label(m)) << ": median " << esc(format_ns(m.median_ns)) << ", p99 "
-      << esc(format_ns(m.p99_ns)) << ", max " << esc(format_ns(m.max_ns))
-      << (m.ratio ? ", " + format_ratio(*m.ratio) + " " + esc(m.baseline) : std::string()) << "</title>";
-    o << "<text x=\"" << label_w - 8 << "\" y=\"" << y + 17 << "\" class=\"lbl\">" << esc(label(m))
-      << "</text>";
-    o << "<rect x=\"" << label_w << "\" y=\"" << y + 5 << "\" width=\""
-      << fmt(std::max(1.0, x(m.median_ns) - label_w)) << "\" height=\"" << row_h - 10 << "\" fill=\"" << c
-      << "\" rx=\"2\"/>";
-    o << "<line x1=\"" << fmt(x(m.median_ns)) << "\" x2=\"" << fmt(x(m.p99_ns)) << "\" y1=\"" << y + 13
-      << "\" y2=\"" << y + 13 << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>";
-    o << "<line x1=\"" << fmt(x(m.p99_ns)) << "\" x2=\"" << fmt(x(m.p99_ns)) << "\" y1=\"" << y + 7
-      << "\" y2=\"" << y + 19 << "\" stroke=\"" << c << "\" stroke-width=\"2\"/>";
-    o << "<circle cx=\"" << fmt(x(m.max_ns)) << "\" cy=\"" << y + 13 << "\" r=\"3\" fill=\"none\" stroke=\""
-      << c << "\"/>";
-    o << "<text x=\"" << W - right_w + 8 << "\" y=\"" << y + 17 << "\" class=\"val\">"
-      << esc(format_ns(m.median_ns)) << (m.ratio ? "  " + format_ratio(*m.ratio) : std::string())
-      << "</text></g>\n";
+    const double med = x(m.median_ns), mx = x(m.max_ns);
+    o << "<div class=\"drow\"><div class=\"dl\">" << esc(label(m)) << "</div><div class=\"dp\" title=\""
+      << esc(label(m)) << ": median " << esc(format_ns(m.median_ns))
+      << (m.p99_ns ? ", p99 " + esc(format_ns(*m.p99_ns)) : ", min " + esc(format_ns(m.min_ns))) << ", max "
+      << esc(format_ns(m.max_ns)) << "\">" << g;
+    if (per_op && m.p99_ns) {
+      const double p = x(*m.p99_ns);
+      o << "<i class=\"wt\" style=\"left:" << pct(med) << ";width:" << pct(p - med) << ";border-color:" << c
+        << "\"></i><i class=\"wn\" style=\"left:" << pct(p) << ";width:" << pct(mx - p) << ";border-color:" << c
+        << "\"></i>";
+    } else {
+      const double mn = x(m.min_ns > 0 ? m.min_ns : m.median_ns);
+      o << "<i class=\"wt\" style=\"left:" << pct(mn) << ";width:" << pct(mx - mn) << ";border-color:" << c
+        << "\"></i>";
+    }
+    o << "<i class=\"mk\" style=\"left:" << pct(mx) << ";border-color:" << c << "\"></i>";
+    o << "<i class=\"dot\" style=\"left:" << pct(med) << ";background:" << c << "\"></i></div><div class=\"dv\">"
+      << esc(format_ns(m.median_ns)) << (m.ratio ? " &middot; " + format_ratio(*m.ratio) : std::string())
+      << "</div></div>\n";
   }
-  if (base > 0) {
-    double px = x(base);
-    o << "<line x1=\"" << fmt(px) << "\" x2=\"" << fmt(px) << "\" y1=\"" << top - 4 << "\" y2=\"" << H - 22
-      << "\" class=\"baseline\"/>\n";
-  }
-  o << "</svg>\n";
+  o << "<div class=\"drow ticks\"><div class=\"dl\"></div><div class=\"dp\">";
+  for (double t : x.ticks()) o << "<span style=\"left:" << pct(x(t)) << "\">" << esc(tick_label(t)) << "</span>";
+  o << "</div><div class=\"dv\"></div></div>\n</div>\n";
 }
 
 void quantile_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
@@ -184,13 +190,13 @@ void quantile_chart(std::ostream& o, const std::vector<const Measurement*>& rows
   if (hi <= 0) return;
   lo = std::max(lo / 1.5, 0.1);
   hi *= 1.5;
-  const double W = 960, left = 70, right = 300, top = 24, bottom = 40;
+  const double W = 1200, left = 70, right = 20, top = 24, bottom = 40;
   const double H = 300;
   // Vertical log scale: reuse LogScale on the y range, inverted.
   LogScale y{lo, hi, H - bottom, top};
   auto px = [&](std::size_t i) { return left + (W - left - right) * static_cast<double>(i) / 8.0; };
-  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W << "\" height=\"" << H
-    << "\" role=\"img\" aria-label=\"latency distribution per subject\">\n";
+  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"100%\""
+    << " role=\"img\" aria-label=\"latency distribution per subject\">\n";
   o << "<text x=\"" << left
     << "\" y=\"14\" class=\"axis\">latency distribution: each line is one subject, from the "
        "fastest operation (left) to the slowest (right); log scale; lower is faster</text>\n";
@@ -202,7 +208,7 @@ void quantile_chart(std::ostream& o, const std::vector<const Measurement*>& rows
   for (std::size_t i = 0; i < 9; ++i)
     o << "<text x=\"" << fmt(px(i)) << "\" y=\"" << H - bottom + 18 << "\" class=\"tick\">" << names[i]
       << "</text>\n";
-  std::size_t li = 0;
+  std::string legend;
   for (const auto* m : rows) {
     if (m->quantiles.size() != 9) continue;
     const std::string c = pal.color(*m);
@@ -217,36 +223,26 @@ void quantile_chart(std::ostream& o, const std::vector<const Measurement*>& rows
       o << "<circle cx=\"" << fmt(px(i)) << "\" cy=\"" << fmt(y(m->quantiles[i].second))
         << "\" r=\"2.5\" fill=\"" << c << "\"><title>" << esc(label(*m)) << " " << names[i] << ": "
         << esc(format_ns(m->quantiles[i].second)) << "</title></circle>";
-    const double ly = top + 18 * static_cast<double>(li++);
-    o << "<line x1=\"" << W - right + 16 << "\" x2=\"" << W - right + 40 << "\" y1=\"" << ly << "\" y2=\""
-      << ly << "\" stroke=\"" << c << "\" stroke-width=\"3\"" << dash_attr << "/><text x=\"" << W - right + 46
-      << "\" y=\"" << ly + 4 << "\" class=\"legend\">" << esc(label(*m)) << "</text></g>\n";
+    o << "</g>\n";
+    legend += "<span><i class=\"sw\" style=\"background:" + c + "\"></i>" + esc(label(*m)) +
+              (dash.empty() ? "" : base ? " (dashed)" : " (dotted)") + "</span>";
   }
-  o << "</svg>\n";
+  o << "</svg>\n<p class=\"legend\">" << legend << "</p>\n";
 }
 
+// Throughput as bars on a linear axis from zero, where lengths compare.
 void throughput_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Palette& pal) {
   double hi = 0;
   for (const auto* m : rows) hi = std::max(hi, m->ops_per_s);
   if (hi <= 0) return;
-  const double W = 960, label_w = 300, right_w = 170, row_h = 26, top = 22;
-  const double H = top + row_h * static_cast<double>(rows.size()) + 8;
-  o << "<svg class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W << "\" height=\"" << H
-    << "\" role=\"img\" aria-label=\"throughput per subject\">\n";
-  o << "<text x=\"" << label_w
-    << "\" y=\"14\" class=\"axis\">throughput, operations per second (linear); longer "
-       "is better</text>\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Measurement& m = *rows[i];
-    const double y = top + row_h * static_cast<double>(i);
-    const double w = (W - right_w - label_w) * m.ops_per_s / hi;
-    o << "<g><title>" << esc(label(m)) << ": " << esc(format_rate(m.ops_per_s)) << " ops/s</title><text x=\""
-      << label_w - 8 << "\" y=\"" << y + 17 << "\" class=\"lbl\">" << esc(label(m)) << "</text><rect x=\""
-      << label_w << "\" y=\"" << y + 5 << "\" width=\"" << fmt(std::max(1.0, w)) << "\" height=\""
-      << row_h - 10 << "\" fill=\"" << pal.color(m) << "\" rx=\"2\"/><text x=\"" << W - right_w + 8
-      << "\" y=\"" << y + 17 << "\" class=\"val\">" << esc(format_rate(m.ops_per_s)) << "/s</text></g>\n";
-  }
-  o << "</svg>\n";
+  o << "<div class=\"dots\" role=\"img\" aria-label=\"throughput per subject\">\n<p class=\"axis\">throughput, "
+       "operations per second; linear from zero, longer is better</p>\n";
+  for (const Measurement* m : rows)
+    o << "<div class=\"drow\"><div class=\"dl\">" << esc(label(*m)) << "</div><div class=\"dp\" title=\""
+      << esc(label(*m)) << ": " << esc(format_rate(m->ops_per_s)) << " ops/s\"><i class=\"bar\" style=\"width:"
+      << pct(100 * m->ops_per_s / hi) << ";background:" << pal.color(*m) << "\"></i></div><div class=\"dv\">"
+      << esc(format_rate(m->ops_per_s)) << "/s</div></div>\n";
+  o << "</div>\n";
 }
 
 // One sentence a reader can take away without the chart.
@@ -271,18 +267,32 @@ void write_html(std::ostream& o, const BenchReport& r) {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>syncbench report</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:1000px;color:#111827;padding:0 1rem}
-h1{margin-bottom:.2rem}h2{margin-top:2.5rem;border-bottom:1px solid #e5e7eb}h3{margin-bottom:.2rem}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5rem 2rem;color:#111827}
+h1{margin-bottom:.2rem}h2{margin-top:2.5rem;border-bottom:1px solid #e5e7eb}h3{margin-bottom:.2rem;overflow-wrap:anywhere}
 .sub,.op{color:#4b5563;margin:.2rem 0}.verdict{font-weight:600;margin:.4rem 0}
 .scroll{overflow-x:auto}
-table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0}td,th{padding:.2rem .5rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap}
-td:first-child,th:first-child,td.l,th.l,td.w{text-align:left}td.w{white-space:normal;min-width:8rem}
+table{border-collapse:collapse;font-size:.8rem;margin:.6rem 0;width:100%}
+td,th{padding:.2rem .5rem;border-bottom:1px solid #e5e7eb;text-align:right;white-space:nowrap;vertical-align:top}
+td:first-child,th:first-child,td.l,th.l,td.w{text-align:left}
+td:first-child,th:first-child,td.w{white-space:normal;overflow-wrap:anywhere}th{white-space:normal}
 .chart{display:block;max-width:100%;height:auto;margin:.4rem 0}
-.chart text{font-size:12px;fill:#374151}.chart .lbl{text-anchor:end}.chart .tick{text-anchor:middle;fill:#6b7280}
-.chart .ytick{text-anchor:end;fill:#6b7280}.chart .axis{fill:#6b7280;font-size:11px}.chart .val{font-variant-numeric:tabular-nums}
-.grid{stroke:#e5e7eb}.baseline{stroke:#111827;stroke-dasharray:4 3;stroke-width:1.5}
+.chart text{font-size:12px;fill:#374151}.chart .tick{text-anchor:middle;fill:#6b7280}
+.chart .ytick{text-anchor:end;fill:#6b7280}.chart .axis{fill:#6b7280;font-size:11px}
+.grid{stroke:#e5e7eb}
+.dots{margin:.4rem 0 .8rem}.dots .axis{color:#6b7280;font-size:.75rem;margin:.2rem 0}
+.drow{display:grid;grid-template-columns:minmax(9rem,20rem) minmax(0,1fr) 9rem;gap:.6rem;align-items:center;min-height:1.5rem}
+.dl{text-align:right;font-size:.8rem;overflow-wrap:anywhere;line-height:1.15}
+.dv{font-size:.8rem;font-variant-numeric:tabular-nums;white-space:nowrap}
+.dp{position:relative;height:1.5rem}
+.dp i{position:absolute;display:block}
+.gl{top:0;bottom:0;border-left:1px solid #e5e7eb}.bl{top:-2px;bottom:-2px;border-left:1.5px dashed #111827}
+.wt{top:50%;height:0;border-top:3px solid;margin-top:-1.5px}.wn{top:50%;height:0;border-top:1px solid;margin-top:-.5px}
+.mk{top:50%;width:7px;height:7px;margin:-4.5px 0 0 -4.5px;border:1px solid;border-radius:50%;background:#fff}
+.dot{top:50%;width:12px;height:12px;margin:-6px 0 0 -6px;border-radius:50%;box-shadow:0 0 0 1.5px #fff}
+.bar{top:20%;height:60%;left:0;border-radius:2px}
+.ticks .dp{height:1.1rem}.ticks span{position:absolute;transform:translateX(-50%);font-size:.7rem;color:#6b7280;white-space:nowrap}
 .legend span{display:inline-block;margin-right:1rem}.sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px;vertical-align:-1px}
-.met{color:#047857;font-weight:600}.miss{color:#b91c1c;font-weight:600}.err{color:#b91c1c}
+.met{color:#047857}.miss{color:#92400e}.err{color:#b91c1c}.warn{background:#fef3c7;padding:.5rem .8rem;border-radius:4px}
 </style></head><body>
 )";
   o << "<h1>syncbench report</h1>\n<p class=\"sub\">libsync " << esc(r.env.get("libsync_version"))
@@ -310,17 +320,9 @@ td:first-child,th:first-child,td.l,th.l,td.w{text-align:left}td.w{white-space:no
   }
   o << "</p>\n";
 
-  if (!r.targets.empty()) {
-    o << "<h2>Targets from issue 4</h2>\n<table><tr><th>target</th><th class=\"l\">result</th><th "
-         "class=\"l\">measured</th></tr>\n";
-    for (const auto& t : r.targets)
-      o << "<tr><td class=\"w\">" << esc(t.target) << "</td><td class=\"l\">"
-        << (!t.met   ? "not measured"
-            : *t.met ? "<span class=\"met\">&#10003; met</span>"
-                     : "<span class=\"miss\">&#10007; not met</span>")
-        << "</td><td class=\"w\">" << esc(t.measured) << "</td></tr>\n";
-    o << "</table>\n";
-  }
+  if (r.interrupted)
+    o << "<p class=\"warn\">This run was interrupted: " << r.scenarios_done << " of " << r.scenarios_planned
+      << " scenarios finished, and only those are shown.</p>\n";
 
   o << "<h2>Scenarios</h2>\n";
   std::size_t i = 0;
@@ -333,35 +335,61 @@ td:first-child,th:first-child,td.l,th.l,td.w{text-align:left}td.w{white-space:no
       if (r.results[k].error.empty() && r.results[k].reps > 0) ok.push_back(&r.results[k]);
     }
     const Measurement& f = r.results[i];
-    o << "<section><h3>[" << f.family << "] " << esc(f.scenario) << "</h3>\n<p class=\"op\">" << esc(f.title)
-      << ". One operation = " << esc(f.op_unit) << ".</p>\n";
+    const bool per_op = f.basis == StatBasis::per_op;
+    o << "<section data-scenario=\"" << esc(f.scenario) << "\"><h3>[" << f.family << "] " << esc(f.scenario)
+      << "</h3>\n<p class=\"op\">" << esc(f.title) << ". One operation = " << esc(f.op_unit) << ". Statistics over "
+      << (per_op ? "every timed operation" : "the repetition means") << ".</p>\n";
     if (!ok.empty()) {
       o << "<p class=\"verdict\">" << esc(verdict(ok)) << "</p>\n";
-      bar_chart(o, ok, pal);
-      if (f.basis == StatBasis::per_op) quantile_chart(o, ok, pal);
+      dot_chart(o, ok, pal);
+      if (per_op) quantile_chart(o, ok, pal);
       if (f.family == 6 || f.family == 7) throughput_chart(o, ok, pal);
     }
-    o << "<div class=\"scroll\"><table><tr><th>subject</th><th "
-         "class=\"l\">tier/backend</th><th>median</th><th>p99</th><th>max</th>"
-         "<th>ops/s</th><th>syscalls/op</th><th>allocs/op</th><th>vs "
-      << esc(f.baseline) << "</th><th class=\"l\">setup</th></tr>\n";
+    o << "<div class=\"scroll\"><table><tr><th>subject</th><th class=\"l\">tier/backend</th><th>median</th>"
+         "<th>mean &plusmn; sd</th><th>"
+      << (per_op ? "p99" : "min") << "</th><th>max</th><th>ops/s</th><th>syscalls/op</th><th>sleeps/op</th>"
+      << "<th>futex waits armed/op</th><th>wakes sent/op</th><th>allocs/op</th><th>vs " << esc(f.baseline)
+      << "</th><th class=\"l\">setup</th></tr>\n";
     for (const auto* m : all) {
       if (!m->error.empty()) {
         o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">" << esc(m->tier + "/" + m->backend)
-          << "</td><td colspan=\"8\" class=\"w err\">" << esc(m->error) << "</td></tr>\n";
+          << "</td><td colspan=\"12\" class=\"w err\">" << esc(m->error) << "</td></tr>\n";
         continue;
       }
+      std::string sleeps = "-", arms = "-", wakes = "-";
+      if (m->loop_per_op) {
+        const auto& lp = *m->loop_per_op;
+        sleeps = format_fixed(lp.waits, 2);
+        arms = format_fixed(lp.futex_waits_armed, 2);
+        wakes = format_fixed(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes, 2);
+      }
       o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">"
-        << esc(m->tier == "-" ? "-" : m->tier + "/" + m->backend) << "</td><td>"
-        << esc(format_ns(m->median_ns)) << "</td><td>" << esc(format_ns(m->p99_ns)) << "</td><td>"
+        << esc(m->tier == "-" ? "-" : m->tier + "/" + m->backend) << "</td><td>" << esc(format_ns(m->median_ns))
+        << "</td><td>" << esc(format_ns(m->mean_ns))
+        << (m->samples > 1 ? " &plusmn; " + esc(format_ns(m->stddev_ns)) : std::string()) << "</td><td>"
+        << esc(per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns)) << "</td><td>"
         << esc(format_ns(m->max_ns)) << "</td><td>" << esc(format_rate(m->ops_per_s)) << "</td><td>"
         << esc(format_fixed(m->syscalls_per_op, 2)) << (m->syscalls_source == "loop-counters" ? "~" : "")
-        << "</td><td>" << esc(format_fixed(m->allocs_per_op, 2)) << "</td><td>"
-        << (m->ratio ? format_ratio(*m->ratio) : "-") << "</td><td class=\"w\">" << esc(m->note)
-        << "</td></tr>\n";
+        << "</td><td>" << sleeps << "</td><td>" << arms << "</td><td>" << wakes << "</td><td>"
+        << esc(format_fixed(m->allocs_per_op, 2)) << "</td><td>" << (m->ratio ? format_ratio(*m->ratio) : "-")
+        << "</td><td class=\"w\">" << esc(m->note) << "</td></tr>\n";
     }
     o << "</table></div></section>\n";
     i = j;
+  }
+
+  if (!r.goals.empty()) {
+    o << "<h2>The project's performance goals</h2>\n<p class=\"sub\">Checked on this run's figures; reported, "
+         "not asserted (a busy machine can miss one).</p>\n<table><tr><th>goal</th><th class=\"l\">result</th><th "
+         "class=\"l\">measured</th><th class=\"l\">compares</th></tr>\n";
+    for (const auto& g : r.goals)
+      o << "<tr><td class=\"w\">" << esc(g.goal) << "</td><td class=\"l\">"
+        << (!g.met   ? "not measured"
+            : *g.met ? "<span class=\"met\">within</span>"
+                     : "<span class=\"miss\">outside</span>")
+        << "</td><td class=\"w\">" << esc(g.measured) << "</td><td class=\"w\">" << esc(g.compares)
+        << "</td></tr>\n";
+    o << "</table>\n";
   }
 
   o << "<h2>Environment</h2>\n<table>\n";

@@ -1,6 +1,7 @@
 // `bench --json FILE`: the documented result contract ("env", "results" with
 // scenario / tier / backend / subject / median_ns / p99_ns / max_ns /
-// ops_per_s / syscalls_per_op / baseline / ratio), plus extra keys.
+// ops_per_s / syscalls_per_op / baseline / ratio), plus extra keys, the raw
+// samples among them (`samples_ns`), and "interrupted".
 #include "json_writer.hpp"
 #include "report.hpp"
 
@@ -22,6 +23,9 @@ std::optional<std::string> tier_or_null(const std::string& s) {
 void write_json(std::ostream& out, const BenchReport& r) {
   JsonWriter j(out);
   j.begin_object();
+  j.field("interrupted", r.interrupted);
+  j.field("scenarios_planned", static_cast<std::uint64_t>(r.scenarios_planned));
+  j.field("scenarios_done", static_cast<std::uint64_t>(r.scenarios_done));
   j.key("env").begin_object();
   for (const auto& [k, v] : r.env.fields) j.field(k, v);
   j.end_object();
@@ -45,7 +49,10 @@ void write_json(std::ostream& out, const BenchReport& r) {
     j.field("tier", tier_or_null(m.tier)).field("backend", tier_or_null(m.backend));
     j.field("subject", m.subject).field("note", m.note);
     j.field("op_unit", m.op_unit).field("stat_basis", basis_name(m.basis));
-    j.field("median_ns", num(m.median_ns)).field("p99_ns", num(m.p99_ns)).field("max_ns", num(m.max_ns));
+    j.field("median_ns", num(m.median_ns)).field("p99_ns", ok ? m.p99_ns : std::nullopt);
+    j.field("min_ns", num(m.min_ns)).field("max_ns", num(m.max_ns));
+    j.field("mean_ns", num(m.mean_ns)).field("stddev_ns", num(m.stddev_ns));
+    j.field("rep_mean_ci95_ns", num(m.rep_mean_ci95_ns));
     j.field("ops_per_s", num(m.ops_per_s));
     j.field("syscalls_per_op", m.syscalls_per_op);
     j.field("syscalls_source", m.syscalls_source.empty() ? std::optional<std::string>() : m.syscalls_source);
@@ -53,6 +60,16 @@ void write_json(std::ostream& out, const BenchReport& r) {
     j.field("loop_syscalls_per_op", m.loop_syscalls_per_op);
     if (!m.loop_counter_scope.empty()) j.field("loop_counter_scope", m.loop_counter_scope);
     j.field("allocs_per_op", m.allocs_per_op);
+    if (m.loop_per_op) {
+      const auto& lp = *m.loop_per_op;
+      j.key("loop_counters_per_op").begin_object();
+      j.field("waits", lp.waits).field("futex_waits_armed", lp.futex_waits_armed);
+      j.field("futex_wait_cqes", lp.futex_wait_cqes).field("futex_wake_sqes", lp.futex_wake_sqes);
+      j.field("futex_wake_syscalls", lp.futex_wake_syscalls).field("notifier_writes", lp.notifier_writes);
+      j.end_object();
+    } else {
+      j.field("loop_counters_per_op", std::optional<double>());
+    }
     j.field("baseline", m.baseline).field("ratio", m.ratio).field("p99_ratio", m.p99_ratio);
     j.field("reps", m.reps).field("ops_per_rep", m.ops_per_rep).field("samples", m.samples);
     j.key("counted_rep").begin_object();
@@ -62,14 +79,26 @@ void write_json(std::ostream& out, const BenchReport& r) {
     j.key("quantiles").begin_array();
     for (const auto& [q, ns] : m.quantiles) j.begin_object().field("q", q).field("ns", ns).end_object();
     j.end_array();
+    j.key("rep_means_ns").begin_array(true);
+    for (double v : m.rep_means_ns) j.value(v);
+    j.end_array();
+    j.field("samples_stride", m.samples_stride);
+    j.key("samples_ns").begin_array(true);
+    for (double v : m.samples_ns) j.value(v);
+    j.end_array();
     j.field("error", m.error.empty() ? std::optional<std::string>() : m.error);
     j.end_object();
   }
   j.end_array();
 
-  j.key("targets").begin_array();
-  for (const auto& t : r.targets)
-    j.begin_object().field("target", t.target).field("measured", t.measured).field("met", t.met).end_object();
+  j.key("goals").begin_array();
+  for (const auto& g : r.goals)
+    j.begin_object()
+        .field("goal", g.goal)
+        .field("compares", g.compares)
+        .field("measured", g.measured)
+        .field("met", g.met)
+        .end_object();
   j.end_array();
   j.field("wall_time_s", r.wall_seconds);
   j.end_object();

@@ -4,9 +4,14 @@
 // CMake) in a child process. Nothing here looks at how fast anything is.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <regex>
+#include <thread>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -16,16 +21,17 @@
 #include "child_process.hpp"
 #include "json_value.hpp"
 
-using syncbench_test::JsonValue;
-using syncbench_test::parse_json;
+using syncbench::JsonValue;
+using syncbench::parse_json;
 using syncbench_test::ProcessResult;
 using syncbench_test::run_process;
+using syncbench_test::RunningProcess;
 
 namespace {
 
 std::string g_binary;
 
-ProcessResult syncbench(std::vector<std::string> args) {
+ProcessResult run_syncbench(std::vector<std::string> args) {
   args.insert(args.begin(), g_binary);
   return run_process(args);
 }
@@ -62,7 +68,7 @@ struct TempDir {
 
 // What `probe --json` says, parsed once per test that needs it.
 JsonValue probe_json() {
-  ProcessResult r = syncbench({"probe", "--json"});
+  ProcessResult r = run_syncbench({"probe", "--json"});
   REQUIRE_MESSAGE(r.exit_code == 0, "probe --json failed: " << r.err);
   return parse_json(r.out);
 }
@@ -121,7 +127,7 @@ TEST_CASE("probe --json reports the documented keys and selects a tier it report
 
 TEST_CASE("probe prints a table that names the tier auto selects") {
   const std::string selected = probe_json()["selected_tier"].as_string();
-  ProcessResult r = syncbench({"probe"});
+  ProcessResult r = run_syncbench({"probe"});
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, "Tiers"));
   CHECK(contains(r.out, "Backends"));
@@ -129,7 +135,7 @@ TEST_CASE("probe prints a table that names the tier auto selects") {
 }
 
 TEST_CASE("probe --tier with an unknown name fails and lists the valid names") {
-  ProcessResult r = syncbench({"probe", "--tier", "nonsense"});
+  ProcessResult r = run_syncbench({"probe", "--tier", "nonsense"});
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "nonsense"));
   CHECK(contains(r.err, "generic"));
@@ -142,7 +148,7 @@ TEST_CASE("probe --tier for a tier this system lacks exits 3 and says why") {
     MESSAGE("every tier is available on this system; nothing to check");
     return;
   }
-  ProcessResult r = syncbench({"probe", "--tier", tier});
+  ProcessResult r = run_syncbench({"probe", "--tier", tier});
   CHECK(r.exit_code == 3);
   CHECK(contains(r.err, tier));
   CHECK(contains(r.err, "unavailable"));
@@ -150,7 +156,7 @@ TEST_CASE("probe --tier for a tier this system lacks exits 3 and says why") {
 
 TEST_CASE("probe --tier for the selected tier exits 0") {
   const std::string selected = probe_json()["selected_tier"].as_string();
-  ProcessResult r = syncbench({"probe", "--tier", selected});
+  ProcessResult r = run_syncbench({"probe", "--tier", selected});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(contains(r.out, selected));
@@ -160,12 +166,13 @@ TEST_CASE("bench --quick --json on one small scenario writes the documented resu
   const JsonValue probe = probe_json();
   TempDir dir;
   const std::string json = dir.file("bench.json");
-  ProcessResult r = syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--json", json});
+  ProcessResult r = run_syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--json", json});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(contains(r.out, "uncontended/try_acquire"));
 
   JsonValue b = parse_json(read_file(json));
+  CHECK(b["interrupted"].as_bool() == false);
   REQUIRE(b["env"].is_object());
   for (const char* k : {"kernel", "cpu_model", "build_type", "git_commit", "auto_tier"}) {
     INFO("env key " << k);
@@ -188,8 +195,17 @@ TEST_CASE("bench --quick --json on one small scenario writes the documented resu
     CHECK(row["baseline"].is_string());
     CHECK(row["error"].is_null());
     CHECK(row["median_ns"].as_number() > 0);
-    CHECK(row["p99_ns"].as_number() >= row["median_ns"].as_number());
-    CHECK(row["max_ns"].as_number() >= row["p99_ns"].as_number());
+    // Per-repetition rows: over a handful of repetition means a p99 would be
+    // the max, so there is none; the spread is min..max and mean +- sd.
+    CHECK(row["stat_basis"].as_string() == "per-repetition");
+    CHECK(row["p99_ns"].is_null());
+    CHECK(row["min_ns"].as_number() <= row["median_ns"].as_number());
+    CHECK(row["max_ns"].as_number() >= row["median_ns"].as_number());
+    CHECK(row["mean_ns"].as_number() > 0);
+    CHECK(row["stddev_ns"].as_number() >= 0);
+    const double reps = row["reps"].as_number();
+    CHECK(row["samples_ns"].as_array().size() == static_cast<std::size_t>(reps));
+    CHECK(row["rep_means_ns"].as_array().size() == static_cast<std::size_t>(reps));
     CHECK(row["ops_per_s"].as_number() > 0);
     CHECK(row["ratio"].as_number() > 0);
     CHECK((row["syscalls_per_op"].is_null() || row["syscalls_per_op"].as_number() >= 0));
@@ -222,7 +238,7 @@ TEST_CASE("bench --csv and --html write a table and a self-contained page") {
   TempDir dir;
   const std::string csv = dir.file("bench.csv"), html = dir.file("bench.html");
   ProcessResult r =
-      syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--csv", csv, "--html", html});
+      run_syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--csv", csv, "--html", html});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
 
@@ -242,7 +258,7 @@ TEST_CASE("bench --csv and --html write a table and a self-contained page") {
 
   const std::string page = read_file(html);
   CHECK(page.rfind("<!doctype html>", 0) == 0);
-  CHECK(contains(page, "<svg"));
+  CHECK(contains(page, "class=\"dots\""));
   CHECK(contains(page, "uncontended/try_acquire"));
   CHECK(contains(page, "</html>"));
   // Self-contained: no scripts, no external resources.
@@ -253,20 +269,232 @@ TEST_CASE("bench --csv and --html write a table and a self-contained page") {
   CHECK_FALSE(contains(page, "url("));
 }
 
+TEST_CASE("bench --json - writes the report to stdout and the tables to stderr") {
+  TempDir dir;
+  // The child shares this process's working directory, where a file named
+  // "-" would appear if "-" were taken as a path.
+  REQUIRE_MESSAGE(::access("-", F_OK) != 0, "a file named '-' is already in the working directory");
+  ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--filter", "^uncontended/try_acquire$",
+                               "--json", "-", "--csv", dir.path + "/x.csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  JsonValue b = parse_json(r.out);
+  CHECK(b["results"].as_array().size() >= 3);
+  CHECK(contains(r.err, "[1] uncontended/try_acquire"));
+  CHECK(::access("-", F_OK) != 0);
+  dir.file("x.csv");
+}
+
+TEST_CASE("per-op rows keep every timed sample and report p99 beside mean and sd") {
+  TempDir dir;
+  const std::string json = dir.file("b.json");
+  ProcessResult r = run_syncbench(
+      {"bench", "--quick", "--reps", "2", "--rep-ms", "2", "--filter", "^cross-loop/handoff$", "--json", json});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  JsonValue b = parse_json(read_file(json));
+  for (const JsonValue& row : b["results"].as_array()) {
+    INFO(row["subject"].as_string());
+    CHECK(row["stat_basis"].as_string() == "per-op");
+    const double samples = row["samples"].as_number();
+    const double stride = row["samples_stride"].as_number();
+    CHECK(stride >= 1);
+    CHECK(row["samples_ns"].as_array().size() == static_cast<std::size_t>((samples + stride - 1) / stride));
+    CHECK(row["p99_ns"].as_number() >= row["median_ns"].as_number());
+    CHECK(row["max_ns"].as_number() >= row["p99_ns"].as_number());
+    CHECK(row["stddev_ns"].as_number() >= 0);
+    if (row["subject"].as_string() == "libsync") {
+      const JsonValue& lc = row["loop_counters_per_op"];
+      for (const char* k : {"waits", "futex_waits_armed", "futex_wait_cqes", "futex_wake_sqes",
+                            "futex_wake_syscalls", "notifier_writes"}) {
+        INFO(k);
+        CHECK(lc[k].as_number() >= 0);
+      }
+    } else {
+      CHECK(row["loop_counters_per_op"].is_null());
+    }
+  }
+  // The table says what the spread columns are over, and shows the kernel counters.
+  CHECK(contains(r.out, "mean +- sd"));
+  CHECK(contains(r.out, "fx-arm/op"));
+  CHECK(contains(r.out, "wakes/op"));
+}
+
+TEST_CASE("a refused --tier leaves existing report files as they were and creates none") {
+  const std::string tier = unavailable_tier(probe_json());
+  if (tier.empty()) {
+    MESSAGE("every tier is available on this system; nothing to check");
+    return;
+  }
+  TempDir dir;
+  const std::string json = dir.file("keep.json"), csv = dir.file("new.csv");
+  {
+    std::ofstream f(json);
+    f << "{\"earlier\": true}\n";
+  }
+  ProcessResult r = run_syncbench({"bench", "--quick", "--tier", tier, "--json", json, "--csv", csv});
+  CHECK(r.exit_code == 3);
+  CHECK(read_file(json) == "{\"earlier\": true}\n");
+  CHECK(::access(csv.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("SIGINT during bench prints and writes the finished scenarios marked interrupted") {
+  TempDir dir;
+  const std::string json = dir.file("int.json"), csv = dir.file("int.csv"), html = dir.file("int.html");
+  // Long repetitions, so that the run is still busy when the signal comes.
+  RunningProcess p({g_binary, "bench", "--quick", "--reps", "30", "--rep-ms", "20", "--filter",
+                    "^uncontended/try_acquire$|^contended/throughput$", "--json", json, "--csv", csv, "--html",
+                    html});
+  // Wait until the first scenario's table is out, then interrupt.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!contains(p.out_so_far(), "[1] uncontended/try_acquire") && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE_MESSAGE(contains(p.out_so_far(), "[1] uncontended/try_acquire"), "the first table never appeared");
+  p.send_signal(SIGINT);
+  ProcessResult r = p.wait();
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 130);
+  CHECK(contains(r.err, "interrupted after 1 of 2 scenarios"));
+  CHECK(contains(r.out, "Interrupted: 1 of 2 scenarios finished"));
+
+  JsonValue b = parse_json(read_file(json));
+  CHECK(b["interrupted"].as_bool());
+  CHECK(b["scenarios_done"].as_number() == 1);
+  CHECK(b["scenarios_planned"].as_number() == 2);
+  REQUIRE_FALSE(b["results"].as_array().empty());
+  for (const JsonValue& row : b["results"].as_array()) CHECK(row["scenario"].as_string() == "uncontended/try_acquire");
+  const std::string c = read_file(csv);
+  CHECK(contains(c, "uncontended/try_acquire,"));
+  CHECK(contains(c, ",true\n"));
+  const std::string h = read_file(html);
+  CHECK(contains(h, "interrupted"));
+  CHECK(contains(h, "</html>"));
+}
+
+// A bench --json report with one row per (subject, median, repetition means).
+std::string fake_report(const std::vector<std::tuple<std::string, double, std::vector<double>>>& rows) {
+  std::string s = "{\"interrupted\": false, \"env\": {\"git_commit\": \"abc\"}, \"profile\": {\"name\": \"quick\"},"
+                  " \"results\": [";
+  bool first = true;
+  for (const auto& [subject, median, reps] : rows) {
+    s += first ? "" : ",";
+    first = false;
+    s += "{\"scenario\": \"cross-loop/handoff\", \"subject\": \"" + subject +
+         "\", \"tier\": null, \"backend\": null, \"note\": \"\", \"median_ns\": " + std::to_string(median) +
+         ", \"error\": null, \"rep_means_ns\": [";
+    for (std::size_t i = 0; i < reps.size(); ++i) s += (i ? "," : "") + std::to_string(reps[i]);
+    s += "]}";
+  }
+  return s + "]}\n";
+}
+
+TEST_CASE("compare: a slowdown beyond the threshold and the noise exits 1; noise alone exits 0") {
+  TempDir dir;
+  const std::string a = dir.file("a.json"), same = dir.file("same.json"), slow = dir.file("slow.json");
+  std::ofstream(a) << fake_report({{"raw-futex", 2000, {1990, 2000, 2010, 2005, 1995}},
+                                   {"std::binary_semaphore", 1800, {1700, 1900, 1800, 1850, 1750}}});
+  // Within noise: overlapping repetition intervals, although the median moved 5%.
+  std::ofstream(same) << fake_report({{"raw-futex", 2100, {1900, 2150, 2050, 2100, 2000}},
+                                      {"std::binary_semaphore", 1800, {1700, 1900, 1800, 1850, 1750}}});
+  // 1.5x slower with tight repetitions: a regression.
+  std::ofstream(slow) << fake_report({{"raw-futex", 3000, {2990, 3000, 3010, 3005, 2995}},
+                                      {"std::binary_semaphore", 1800, {1700, 1900, 1800, 1850, 1750}}});
+  ProcessResult r0 = run_syncbench({"compare", a, same});
+  INFO(r0.err);
+  CHECK(r0.exit_code == 0);
+  CHECK(contains(r0.out, "raw-futex"));
+  CHECK(contains(r0.out, "within noise"));
+  CHECK(contains(r0.out, "2 rows in both"));
+
+  ProcessResult r1 = run_syncbench({"compare", a, slow});
+  CHECK(r1.exit_code == 1);
+  CHECK(std::regex_search(r1.out, std::regex("raw-futex +2\\.00 us +3\\.00 us +1\\.50x +SLOWER")));
+  // The same change under a higher threshold is no regression.
+  CHECK(run_syncbench({"compare", "--threshold", "0.6", a, slow}).exit_code == 0);
+
+  ProcessResult md = run_syncbench({"compare", "--markdown", a, slow});
+  CHECK(md.exit_code == 1);
+  CHECK(contains(md.out, "| scenario | subject | A median | B median | B/A | verdict |"));
+  CHECK(contains(md.out, "| cross-loop/handoff | raw-futex | 2.00 us | 3.00 us | 1.50x | **SLOWER** |"));
+}
+
+TEST_CASE("compare rejects files that are not bench reports") {
+  TempDir dir;
+  const std::string empty = dir.file("empty.json"), other = dir.file("other.json");
+  std::ofstream(empty) << "";
+  std::ofstream(other) << "{\"selected_tier\": \"generic\"}";
+  ProcessResult r = run_syncbench({"compare", empty, other});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "empty"));
+  ProcessResult q = run_syncbench({"compare", other, other});
+  CHECK(q.exit_code == 2);
+  CHECK(contains(q.err, "not a syncbench bench --json report"));
+  ProcessResult m = run_syncbench({"compare", dir.path + "/missing.json", other});
+  CHECK(m.exit_code == 2);
+  CHECK(contains(m.err, "missing.json"));
+}
+
+TEST_CASE("--version prints one exact line") {
+  ProcessResult r = run_syncbench({"--version"});
+  CHECK(r.exit_code == 0);
+  INFO("[" << r.out << "]");
+  CHECK(std::regex_match(
+      r.out, std::regex("syncbench [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit ([0-9a-f]+|unknown)(, with uncommitted changes)?, "
+                        "[A-Za-z-]+ build\\)\n")));
+  CHECK_FALSE(contains(r.out, " ,"));
+  CHECK_FALSE(contains(r.out, "  "));
+}
+
+TEST_CASE("help ends with examples") {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"bench", "--help"}, {"compare", "--help"}}) {
+    ProcessResult r = run_syncbench(args);
+    INFO(args.front());
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "Examples:\n  syncbench "));
+  }
+}
+
+TEST_CASE("on a narrow terminal the tables fit it and say how to see every column") {
+  // script(1) gives the child a pseudo-terminal, so it sees a terminal of
+  // $COLUMNS columns.
+  if (::access("/usr/bin/script", X_OK) != 0) {
+    MESSAGE("script(1) (util-linux) is not installed; the terminal-width check is skipped");
+    return;
+  }
+  const std::string cmd = "COLUMNS=80 " + g_binary +
+                          " bench --quick --reps 2 --rep-ms 1 --filter '^cross-loop/handoff$' 2>/dev/null";
+  ProcessResult r = run_process({"/usr/bin/script", "-q", "-e", "-c", cmd, "/dev/null"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string line;
+  std::size_t widest = 0;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("  ", 0) == 0) widest = std::max(widest, line.size());  // table rows are indented
+  }
+  CHECK(widest <= 80);
+  CHECK(contains(r.out, "left out to fit 80 columns"));
+  CHECK(contains(r.out, "--wide"));
+  // Not a terminal: every column.
+  ProcessResult wide = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--filter", "^cross-loop/handoff$"});
+  CHECK_FALSE(contains(wide.out, "left out to fit"));
+  CHECK(contains(wide.out, "setup"));
+}
+
 TEST_CASE("bench rejects an unknown flag with a message and exit code 2") {
-  ProcessResult r = syncbench({"bench", "--no-such-flag"});
+  ProcessResult r = run_syncbench({"bench", "--no-such-flag"});
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "--no-such-flag"));
   CHECK(r.out.empty());
 
-  ProcessResult q = syncbench({"bench", "--quick", "--full"});
+  ProcessResult q = run_syncbench({"bench", "--quick", "--full"});
   CHECK(q.exit_code == 2);
   CHECK(contains(q.err, "--full"));
 }
 
 TEST_CASE("bench refuses an unwritable --json path before running anything") {
   const std::string path = "/nonexistent-syncbench-dir/out.json";
-  ProcessResult r = syncbench({"bench", "--quick", "--json", path});
+  ProcessResult r = run_syncbench({"bench", "--quick", "--json", path});
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "cannot write"));
   CHECK(contains(r.err, path));
@@ -274,7 +502,7 @@ TEST_CASE("bench refuses an unwritable --json path before running anything") {
 }
 
 TEST_CASE("bench --filter matching no scenario fails and lists the scenarios") {
-  ProcessResult r = syncbench({"bench", "--quick", "--filter", "no-such-scenario"});
+  ProcessResult r = run_syncbench({"bench", "--quick", "--filter", "no-such-scenario"});
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "no-such-scenario"));
   CHECK(contains(r.err, "cross-loop/handoff"));
@@ -287,24 +515,24 @@ TEST_CASE("bench --tier for a tier this system lacks exits 3 and says why") {
     MESSAGE("every tier is available on this system; nothing to check");
     return;
   }
-  ProcessResult r = syncbench({"bench", "--quick", "--tier", tier, "--filter", "^uncontended/try_acquire$"});
+  ProcessResult r = run_syncbench({"bench", "--quick", "--tier", tier, "--filter", "^uncontended/try_acquire$"});
   CHECK(r.exit_code == 3);
   CHECK(contains(r.err, tier));
   CHECK(r.out.empty());
 }
 
 TEST_CASE("an unknown subcommand fails with a message and exit code 2") {
-  ProcessResult r = syncbench({"benchmark"});
+  ProcessResult r = run_syncbench({"benchmark"});
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "benchmark"));
-  ProcessResult none = syncbench({});
+  ProcessResult none = run_syncbench({});
   CHECK(none.exit_code == 2);
   CHECK_FALSE(none.err.empty());
 }
 
 TEST_CASE("help documents the exit codes") {
   for (const char* sub : {"probe", "bench"}) {
-    ProcessResult r = syncbench({sub, "--help"});
+    ProcessResult r = run_syncbench({sub, "--help"});
     INFO(sub);
     CHECK(r.exit_code == 0);
     CHECK(contains(r.out, "Exit codes"));

@@ -33,7 +33,7 @@ class LibsyncContended final : public Subject {
     const std::uint64_t per_task = std::max<std::uint64_t>(ops / kTasks, 1);
     remaining_.store(kTasks);
     done_.reset();
-    const std::uint64_t s0 = syscalls();
+    const LoopCounts s0 = counts();
     const std::uint64_t t0 = now_ns();
     for (unsigned l = 0; l < kLoops; ++l) {
       unsigned count = kTasks / kLoops + (l < kTasks % kLoops ? 1 : 0);
@@ -44,13 +44,13 @@ class LibsyncContended final : public Subject {
     }
     done_.wait();
     const std::uint64_t t1 = now_ns();
-    return {per_task * kTasks, t1 - t0, syscalls() - s0};
+    return {per_task * kTasks, t1 - t0, counts() - s0};
   }
 
  private:
-  std::uint64_t syscalls() {
-    std::uint64_t s = 0;
-    for (auto& l : loops_) s += loop_syscalls(l->loop().stats());
+  LoopCounts counts() {
+    LoopCounts s;
+    for (auto& l : loops_) s += loop_counts(l->loop().stats());
     return s;
   }
   libsync::Task<> worker(std::uint64_t n) {

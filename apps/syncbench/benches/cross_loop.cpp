@@ -19,12 +19,12 @@ class CrossLoopHandoff final : public Subject {
 
   RepResult run(std::uint64_t ops, std::vector<std::uint64_t>& lat) override {
     const std::uint64_t rounds = std::max<std::uint64_t>(ops / 2, 1);
-    const std::uint64_t s0 = loop_syscalls(a_.stats()) + loop_syscalls(b_.loop().stats());
+    const LoopCounts s0 = loop_counts(a_.stats()) + loop_counts(b_.loop().stats());
     const std::uint64_t t0 = now_ns();
     b_.spawn([this, rounds] { return ponger(rounds); });
     a_.block_on(pinger(rounds, lat));
     const std::uint64_t t1 = now_ns();
-    const std::uint64_t s1 = loop_syscalls(a_.stats()) + loop_syscalls(b_.loop().stats());
+    const LoopCounts s1 = loop_counts(a_.stats()) + loop_counts(b_.loop().stats());
     return {rounds * 2, t1 - t0, s1 - s0};
   }
 

@@ -49,11 +49,11 @@ class LibsyncFanOut final : public Subject {
   }
 
   RepResult run(std::uint64_t ops, std::vector<std::uint64_t>& lat) override {
-    const std::uint64_t s0 = loop_syscalls(waker_.stats()) + loop_syscalls(waiters_.loop().stats());
+    const LoopCounts s0 = loop_counts(waker_.stats()) + loop_counts(waiters_.loop().stats());
     const std::uint64_t t0 = now_ns();
     waker_.block_on(wake_rounds(std::max<std::uint64_t>(ops, 1), lat));
     const std::uint64_t t1 = now_ns();
-    const std::uint64_t s1 = loop_syscalls(waker_.stats()) + loop_syscalls(waiters_.loop().stats());
+    const LoopCounts s1 = loop_counts(waker_.stats()) + loop_counts(waiters_.loop().stats());
     return {std::max<std::uint64_t>(ops, 1), t1 - t0, s1 - s0};
   }
 

@@ -19,7 +19,7 @@ class PlainThreadHandoff final : public Subject {
 
   RepResult run(std::uint64_t ops, std::vector<std::uint64_t>& lat) override {
     const std::uint64_t rounds = std::max<std::uint64_t>(ops / 2, 1);
-    const std::uint64_t s0 = loop_syscalls(loop_.loop().stats());
+    const LoopCounts s0 = loop_counts(loop_.loop().stats());
     const std::uint64_t t0 = now_ns();
     loop_.spawn([this, rounds] { return ponger(rounds); });
     for (std::uint64_t i = 0; i < rounds; ++i) {
@@ -30,7 +30,7 @@ class PlainThreadHandoff final : public Subject {
       lat.push_back((now_ns() - t) / 2);
     }
     const std::uint64_t t1 = now_ns();
-    return {rounds * 2, t1 - t0, loop_syscalls(loop_.loop().stats()) - s0};
+    return {rounds * 2, t1 - t0, loop_counts(loop_.loop().stats()) - s0};
   }
 
  private:

@@ -24,7 +24,7 @@ class SameLoopHandoff final : public Subject {
     const std::uint64_t t0 = now_ns();
     loop_.block_on(pinger(rounds));
     const std::uint64_t t1 = now_ns();
-    return {rounds * 2, t1 - t0, loop_syscalls(loop_.stats()) - loop_syscalls(s0)};
+    return {rounds * 2, t1 - t0, loop_counts(loop_.stats()) - loop_counts(s0)};
   }
 
  private:

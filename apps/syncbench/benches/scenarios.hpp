@@ -1,4 +1,4 @@
-// The benchmark families of issue 4, one file each. Every family appends its
+// The benchmark families, one file each. Every family appends its
 // scenarios (with a subject per tier/backend pair and its baselines) to the
 // list; bench.cpp filters and runs them in this order.
 //
@@ -10,6 +10,7 @@
 //   6 contended.cpp     M tasks over L loops contending for P permits
 //   7 unified_io.cpp    socket echo and cross-loop semaphore wakes on one loop
 //   8 asio_baseline.cpp Boost.Asio subjects added to scenarios 3 and 6
+//   9 mass_waiters.cpp  10 000 and 100 000 waiters timing out / cancelled
 #pragma once
 
 #include <vector>
@@ -30,6 +31,7 @@ void add_plain_thread_scenarios(std::vector<Scenario>& out, const BenchPlan& pla
 void add_fan_out_scenarios(std::vector<Scenario>& out, const BenchPlan& plan);
 void add_contended_scenarios(std::vector<Scenario>& out, const BenchPlan& plan);
 void add_unified_io_scenarios(std::vector<Scenario>& out, const BenchPlan& plan);
+void add_mass_waiter_scenarios(std::vector<Scenario>& out, const BenchPlan& plan);
 // Appends Boost.Asio subjects to the cross-loop and contended scenarios.
 void add_asio_baselines(std::vector<Scenario>& out, const BenchPlan& plan);
 

@@ -76,7 +76,7 @@ class LibsyncUncontended final : public Subject {
     else
       loop_.block_on(try_loop(sem_, ops));
     const std::uint64_t t1 = now_ns();
-    return {ops, t1 - t0, loop_syscalls(loop_.stats()) - loop_syscalls(s0)};
+    return {ops, t1 - t0, loop_counts(loop_.stats()) - loop_counts(s0)};
   }
 
  private:

@@ -65,13 +65,13 @@ class LibsyncUnifiedIo final : public Subject {
   RepResult run(std::uint64_t ops, std::vector<std::uint64_t>&) override {
     const std::uint64_t per_client = std::max<std::uint64_t>(ops / kClients, 1);
     const std::uint64_t total = per_client * kClients;
-    const std::uint64_t s0 = loop_syscalls(a_.stats()) + loop_syscalls(b_.loop().stats());
+    const LoopCounts s0 = loop_counts(a_.stats()) + loop_counts(b_.loop().stats());
     const std::uint64_t t0 = now_ns();
     b_.spawn([this, total] { return releaser(total); });
     a_.block_on(clients(per_client));
     const std::uint64_t t1 = now_ns();
     if (!error_.empty()) throw std::runtime_error(error_);
-    const std::uint64_t s1 = loop_syscalls(a_.stats()) + loop_syscalls(b_.loop().stats());
+    const LoopCounts s1 = loop_counts(a_.stats()) + loop_counts(b_.loop().stats());
     return {total, t1 - t0, s1 - s0};
   }
 

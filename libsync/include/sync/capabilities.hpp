@@ -6,6 +6,8 @@
 // plain data so it can be printed as a table or JSON without knowing the OS.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,13 +16,13 @@
 namespace libsync {
 
 // One named yes/no fact with an optional detail ("EINVAL", "since 6.7", ...).
-struct Feature {
+struct LIBSYNC_API Feature {
   std::string name;
   bool supported = false;
   std::string detail;
 };
 
-struct KernelInfo {
+struct LIBSYNC_API KernelInfo {
   std::string os;           // "Linux", "Windows", ...
   std::string release;      // uname -r / "10.0.19045"
   std::string architecture; // "x86_64"
@@ -31,7 +33,7 @@ struct KernelInfo {
   }
 };
 
-struct IoUringInfo {
+struct LIBSYNC_API IoUringInfo {
   bool compiled_in = false;     // the library was built with the uring backend
   bool setup_ok = false;        // io_uring_queue_init succeeded here
   int setup_errno = 0;          // errno of a failed setup (0 when ok)
@@ -54,7 +56,7 @@ struct IoUringInfo {
   std::string liburing_runtime_version;  // from the shared library, if it says
 };
 
-struct FutexInfo {
+struct LIBSYNC_API FutexInfo {
   bool futex2_wake = false;     // syscall futex_wake (454) exists
   bool futex2_wait = false;     // syscall futex_wait (455) exists
   bool futex2_waitv = false;    // syscall futex_waitv (449) exists
@@ -73,7 +75,7 @@ struct FutexInfo {
 // same version string do not). It is measured, never inferred from the
 // version: a child process arms an io_uring FUTEX_WAIT, starts a thread,
 // wakes the word and waits a bounded time for the completion.
-struct FutexHashHazard {
+struct LIBSYNC_API FutexHashHazard {
   enum class State : std::uint8_t {
     present,         // the child's wake was lost: the mitigation is needed
     absent,          // the child's wait was woken: the mitigation is harmless but unneeded
@@ -100,15 +102,15 @@ inline std::string_view to_string(FutexHashHazard::State s) noexcept {
 // second for it; nothing is left behind in the caller. libsync calls it only
 // from the probe, and from the first uring-futex loop when the process could
 // not switch to the global futex hash.
-const FutexHashHazard& futex_hash_hazard();
+LIBSYNC_API const FutexHashHazard& futex_hash_hazard();
 
-struct MemoryLimits {
+struct LIBSYNC_API MemoryLimits {
   std::uint64_t memlock_soft = 0;   // RLIMIT_MEMLOCK, bytes (UINT64_MAX = unlimited)
   std::uint64_t memlock_hard = 0;
 };
 
 // Windows facts; empty on other systems.
-struct WindowsInfo {
+struct LIBSYNC_API WindowsInfo {
   bool iocp = false;
   bool wait_on_address = false;
   bool wait_completion_packet = false;  // NtAssociateWaitCompletionPacket exported
@@ -116,7 +118,7 @@ struct WindowsInfo {
   std::string wine_version;             // set when running under Wine, where timings mean little
 };
 
-struct Capabilities {
+struct LIBSYNC_API Capabilities {
   KernelInfo kernel;
   IoUringInfo io_uring;
   FutexInfo futex;
@@ -127,7 +129,7 @@ struct Capabilities {
 
 // Gathers the facts. Cheap enough to call at start-up (a few syscalls and five
 // short-lived 8-entry rings); the result is cached by `capabilities()`.
-Capabilities probe_capabilities();
-const Capabilities& capabilities();
+LIBSYNC_API Capabilities probe_capabilities();
+LIBSYNC_API const Capabilities& capabilities();
 
 }  // namespace libsync

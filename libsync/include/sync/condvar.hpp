@@ -19,6 +19,8 @@
 // pool, unlike the semaphore, mutex and event waits, which allocate nothing.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/mutex.hpp>
 #include <sync/task.hpp>
 
@@ -26,7 +28,7 @@
 
 namespace libsync {
 
-class Condvar final : private detail::Waitable {
+class LIBSYNC_API Condvar final : private detail::Waitable {
  public:
   Condvar() = default;
   ~Condvar();

@@ -6,6 +6,8 @@
 // wait that races with set() either sees the flag or is woken by it.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/detail/async_wait.hpp>
 #include <sync/waiter_queue.hpp>
 
@@ -15,7 +17,7 @@
 
 namespace libsync {
 
-class Event final : private detail::Waitable {
+class LIBSYNC_API Event final : private detail::Waitable {
  public:
   explicit Event(bool initially_set = false) : set_(initially_set) {}
   ~Event();

@@ -12,6 +12,8 @@
 // The buffer passed to recv/send must stay valid until the co_await returns.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/detail/loop_cancel.hpp>
 #include <sync/loop.hpp>
 
@@ -36,7 +38,7 @@ inline constexpr socket_handle kInvalidSocket = -1;
 
 namespace detail {
 
-struct IoOp {
+struct LIBSYNC_API IoOp {
   enum class Kind : std::uint8_t { accept, recv, send, connect, close, read, write };
   Kind kind = Kind::recv;
   socket_handle fd = kInvalidSocket;
@@ -59,7 +61,7 @@ struct IoOp {
 
 // State of one multishot accept (io_uring, Linux >= 5.19): one SQE that keeps
 // producing connections. Owned by an Acceptor; the backend fills `ready`.
-struct MultishotAccept {
+struct LIBSYNC_API MultishotAccept {
   socket_handle fd = kInvalidSocket;
   Loop* loop = nullptr;
   std::deque<long long> ready;      // accepted sockets (or -errno), oldest first
@@ -71,14 +73,14 @@ struct MultishotAccept {
 
 }  // namespace detail
 
-struct IoResult {
+struct LIBSYNC_API IoResult {
   long long value = 0;
   bool ok() const noexcept { return value >= 0; }
   int error() const noexcept { return value < 0 ? static_cast<int>(-value) : 0; }
   explicit operator bool() const noexcept { return ok(); }
 };
 
-class IoAwaiter {
+class LIBSYNC_API IoAwaiter {
  public:
   explicit IoAwaiter(const detail::IoOp& op, std::stop_token st = {}) : op_(op), stop_(std::move(st)) {}
   IoAwaiter(IoAwaiter&&) = delete;
@@ -95,15 +97,15 @@ class IoAwaiter {
   detail::LoopCancel cancel_;
 };
 
-IoAwaiter accept(socket_handle listener, std::stop_token st = {});
-IoAwaiter recv(socket_handle s, void* buf, std::size_t len, std::stop_token st = {});
-IoAwaiter send(socket_handle s, const void* buf, std::size_t len, std::stop_token st = {});
-IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen, std::stop_token st = {});
-IoAwaiter close(socket_handle s);
+LIBSYNC_API IoAwaiter accept(socket_handle listener, std::stop_token st = {});
+LIBSYNC_API IoAwaiter recv(socket_handle s, void* buf, std::size_t len, std::stop_token st = {});
+LIBSYNC_API IoAwaiter send(socket_handle s, const void* buf, std::size_t len, std::stop_token st = {});
+LIBSYNC_API IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen, std::stop_token st = {});
+LIBSYNC_API IoAwaiter close(socket_handle s);
 // Plain read/write on any descriptor the backend can wait on (pipes,
 // eventfd, signalfd, ...): POSIX only.
-IoAwaiter read(socket_handle fd, void* buf, std::size_t len, std::stop_token st = {});
-IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_token st = {});
+LIBSYNC_API IoAwaiter read(socket_handle fd, void* buf, std::size_t len, std::stop_token st = {});
+LIBSYNC_API IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_token st = {});
 
 // Accepts connections on a listening socket, one co_await at a time. On the
 // io_uring backend, where the kernel has multishot accept (5.19+), a single
@@ -111,7 +113,7 @@ IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_to
 // they are asked for; elsewhere each accept() is one accept operation.
 // Belongs to the loop that first uses it; destroy it on that loop's thread
 // (connections it accepted but never handed out are closed).
-class Acceptor {
+class LIBSYNC_API Acceptor {
  public:
   explicit Acceptor(socket_handle listener) noexcept { ms_.fd = listener; }
   Acceptor(const Acceptor&) = delete;
@@ -150,6 +152,6 @@ class Acceptor {
 };
 
 // Sets O_NONBLOCK (or FIONBIO); returns false on failure.
-bool make_nonblocking(socket_handle s) noexcept;
+LIBSYNC_API bool make_nonblocking(socket_handle s) noexcept;
 
 }  // namespace libsync

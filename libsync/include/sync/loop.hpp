@@ -36,6 +36,8 @@
 // delivered but before it resumed: its loop forgets the pending resumption.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/task.hpp>
 #include <sync/tier.hpp>
 
@@ -73,7 +75,7 @@ struct IoOp;
 struct RootTask;
 
 // A deadline on the loop's timer heap. Intrusive: lives in the awaiter.
-struct TimerNode {
+struct LIBSYNC_API TimerNode {
   Clock::time_point deadline{};
   void (*fire)(TimerNode&) noexcept = nullptr;
   void* context = nullptr;
@@ -84,7 +86,7 @@ struct TimerNode {
 
 // Counters a loop keeps about itself. Updated with relaxed atomics; read
 // them from any thread for statistics and tests.
-struct LoopStats {
+struct LIBSYNC_API LoopStats {
   std::uint64_t iterations = 0;
   std::uint64_t resumes = 0;           // coroutine resumptions from the ready queue
   std::uint64_t local_wakes = 0;       // sync wakes delivered without leaving the loop
@@ -102,7 +104,7 @@ struct LoopStats {
   std::uint64_t syscalls = 0;          // all syscalls the loop itself made (waits, polls, notifies, wakes)
 };
 
-class Loop {
+class LIBSYNC_API Loop {
  public:
   explicit Loop(LoopOptions opts = {});
   ~Loop();
@@ -233,7 +235,7 @@ namespace detail {
 
 // The root coroutine of a spawned or blocked-on task. It owns the task,
 // reports completion to the loop, and destroys itself when done.
-struct RootTask {
+struct LIBSYNC_API RootTask {
   struct promise_type {
     Loop* loop = nullptr;
     std::atomic<bool>* done = nullptr;
@@ -254,7 +256,7 @@ struct RootTask {
   std::coroutine_handle<promise_type> handle;
 };
 
-RootTask make_root(Task<void> t);
+LIBSYNC_API RootTask make_root(Task<void> t);
 
 template <class T>
 Task<void> capture_result(Task<T> t, std::optional<T>& out) {
@@ -296,11 +298,11 @@ T Loop::block_on(Task<T> t) {
 // Suspends the current task for `d` on its loop's timer heap. With a stop
 // token, returns WaitStatus::cancelled early when stop is requested.
 struct SleepAwaiter;
-SleepAwaiter sleep_for(std::chrono::nanoseconds d, std::stop_token st = {});
-SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st = {});
+LIBSYNC_API SleepAwaiter sleep_for(std::chrono::nanoseconds d, std::stop_token st = {});
+LIBSYNC_API SleepAwaiter sleep_until(Clock::time_point tp, std::stop_token st = {});
 
 // Gives other ready tasks on this loop a turn.
-struct YieldAwaiter {
+struct LIBSYNC_API YieldAwaiter {
   YieldAwaiter() = default;
   YieldAwaiter(const YieldAwaiter&) = delete;
   ~YieldAwaiter();

@@ -7,6 +7,8 @@
 // wait. `co_await m.lock()` yields a MutexGuard that unlocks when destroyed.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/semaphore.hpp>
 
 namespace libsync {
@@ -15,7 +17,7 @@ class Mutex;
 
 // Holds a Mutex locked; unlocks on destruction. Movable. [[nodiscard]]: a
 // guard dropped where it is made unlocks at once.
-class [[nodiscard]] MutexGuard {
+class [[nodiscard]] LIBSYNC_API MutexGuard {
  public:
   MutexGuard() noexcept = default;
   MutexGuard(Mutex& m, Permit p) noexcept : mutex_(&m), permit_(std::move(p)) {}
@@ -33,13 +35,13 @@ class [[nodiscard]] MutexGuard {
   Permit permit_;
 };
 
-struct [[nodiscard]] LockResult {
+struct [[nodiscard]] LIBSYNC_API LockResult {
   WaitStatus status = WaitStatus::would_block;
   MutexGuard guard;
   explicit operator bool() const noexcept { return status == WaitStatus::acquired; }
 };
 
-class Mutex {
+class LIBSYNC_API Mutex {
  public:
   Mutex() : sem_(1) {}
 

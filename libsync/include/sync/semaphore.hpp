@@ -48,6 +48,8 @@
 //    process aborts with a message (a destructor cannot throw).
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/detail/async_wait.hpp>
 #include <sync/loop.hpp>
 #include <sync/waiter_queue.hpp>
@@ -65,7 +67,7 @@ class Semaphore;
 
 // Ownership of `count()` permits of one semaphore. [[nodiscard]]: a Permit
 // dropped where it is made returns its permits at once.
-class [[nodiscard]] Permit {
+class [[nodiscard]] LIBSYNC_API Permit {
  public:
   Permit() noexcept = default;
   Permit(Permit&& o) noexcept : sem_(o.sem_), n_(o.n_) { o.sem_ = nullptr; o.n_ = 0; }
@@ -100,7 +102,7 @@ class [[nodiscard]] Permit {
 };
 
 // Like Permit, but shares ownership of the semaphore.
-class [[nodiscard]] OwnedPermit {
+class [[nodiscard]] LIBSYNC_API OwnedPermit {
  public:
   OwnedPermit() noexcept = default;
   OwnedPermit(std::shared_ptr<Semaphore> s, Permit p) noexcept : sem_(std::move(s)), p_(std::move(p)) {}
@@ -134,7 +136,7 @@ struct [[nodiscard]] BasicAcquireResult {
 using AcquireResult = BasicAcquireResult<Permit>;
 using OwnedAcquireResult = BasicAcquireResult<OwnedPermit>;
 
-class Semaphore final : private detail::Waitable {
+class LIBSYNC_API Semaphore final : private detail::Waitable {
  public:
   // The largest count a semaphore can hold: 2^61 - 1 with a 64-bit size_t.
   // The state word keeps the free count shifted left past two flag bits, so
@@ -241,7 +243,7 @@ class Semaphore final : private detail::Waitable {
 // [[nodiscard]]: an awaiter that is not co_awaited never waits. Its result
 // is [[nodiscard]] too; note that g++ 12 does not diagnose a discarded
 // co_await result (clang does), only a discarded call.
-class [[nodiscard]] Semaphore::AcquireAwaiter {
+class [[nodiscard]] LIBSYNC_API Semaphore::AcquireAwaiter {
  public:
   // Throws std::length_error when n > kMaxPermits.
   AcquireAwaiter(Semaphore& s, std::size_t n, std::optional<Clock::time_point> deadline,
@@ -325,7 +327,7 @@ inline void Permit::release() noexcept {
   n_ = 0;
 }
 
-class [[nodiscard]] Semaphore::OwnedAcquireAwaiter {
+class [[nodiscard]] LIBSYNC_API Semaphore::OwnedAcquireAwaiter {
  public:
   OwnedAcquireAwaiter(std::shared_ptr<Semaphore> s, std::size_t n, std::stop_token st,
                       std::optional<Clock::time_point> deadline = std::nullopt)

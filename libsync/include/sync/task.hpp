@@ -12,6 +12,8 @@
 // removes itself from its queue, a pending I/O operation is cancelled).
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <coroutine>
 #include <cstddef>
 #include <exception>
@@ -29,10 +31,10 @@ namespace detail {
 // Coroutine frames come from a small per-thread cache of freed frames
 // (frame_pool.cpp), so a task that is created and finished over and over (a
 // request handler, a Condvar wait) reaches malloc only while the cache warms.
-void* frame_allocate(std::size_t n);
-void frame_deallocate(void* p, std::size_t n) noexcept;
+LIBSYNC_API void* frame_allocate(std::size_t n);
+LIBSYNC_API void frame_deallocate(void* p, std::size_t n) noexcept;
 
-class TaskPromiseBase {
+class LIBSYNC_API TaskPromiseBase {
  public:
   static void* operator new(std::size_t n) { return frame_allocate(n); }
   static void operator delete(void* p, std::size_t n) noexcept { frame_deallocate(p, n); }
@@ -76,7 +78,7 @@ class TaskPromise final : public TaskPromiseBase {
 };
 
 template <>
-class TaskPromise<void> final : public TaskPromiseBase {
+class LIBSYNC_API TaskPromise<void> final : public TaskPromiseBase {
  public:
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}

@@ -20,6 +20,8 @@
 // passed over; forcing a tier the host cannot run throws TierUnavailable.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -32,15 +34,15 @@ namespace libsync {
 enum class Tier : std::uint8_t { automatic, generic, uring_futex, iocp };
 enum class BackendKind : std::uint8_t { automatic, epoll, uring, iocp };
 
-std::string_view to_string(Tier t) noexcept;
-std::string_view to_string(BackendKind b) noexcept;
+LIBSYNC_API std::string_view to_string(Tier t) noexcept;
+LIBSYNC_API std::string_view to_string(BackendKind b) noexcept;
 // Accepts the names printed by to_string ("auto", "generic", "uring-futex",
 // "iocp"; "auto", "epoll", "uring", "iocp"); nullopt for anything else.
-std::optional<Tier> parse_tier(std::string_view s) noexcept;
-std::optional<BackendKind> parse_backend(std::string_view s) noexcept;
+LIBSYNC_API std::optional<Tier> parse_tier(std::string_view s) noexcept;
+LIBSYNC_API std::optional<BackendKind> parse_backend(std::string_view s) noexcept;
 
 // Thrown when a forced tier or backend cannot run here, or a name is unknown.
-class TierUnavailable : public std::runtime_error {
+class LIBSYNC_API TierUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -48,7 +50,7 @@ class TierUnavailable : public std::runtime_error {
 // Result of a tier's live self-test: many cross-thread wakes through the
 // tier's real wake path, counting the ones that never arrived (lost) and the
 // ones that arrived later than `late_threshold_ns`.
-struct SelfTestResult {
+struct LIBSYNC_API SelfTestResult {
   bool ran = false;
   bool passed = false;
   std::uint32_t wakes = 0;
@@ -62,7 +64,7 @@ struct SelfTestResult {
 // The pass rule: no wake lost, and at most 1 in 50 later than
 // late_threshold_ns (1 ms): shared, noisy machines deliver the odd late wake
 // on any path, a broken path shows as many. (Under Wine only lost wakes count.)
-struct TierStatus {
+struct LIBSYNC_API TierStatus {
   Tier tier{};
   bool available = false;
   std::string reason;  // why (not) available, in words
@@ -72,14 +74,14 @@ struct TierStatus {
   bool selected_as_fallback = false;
 };
 
-struct BackendStatus {
+struct LIBSYNC_API BackendStatus {
   BackendKind backend{};
   bool available = false;
   std::string reason;
 };
 
 // Everything the selector knows and decided. Cached after the first call.
-struct TierReport {
+struct LIBSYNC_API TierReport {
   std::vector<BackendStatus> backends;
   std::vector<TierStatus> tiers;
   Tier auto_tier = Tier::generic;
@@ -88,7 +90,7 @@ struct TierReport {
   std::string futex_hash_mitigation;  // Linux: what keeps private futex waits safe
 };
 
-struct LoopOptions {
+struct LIBSYNC_API LoopOptions {
   Tier tier = Tier::automatic;
   BackendKind backend = BackendKind::automatic;
   // Read SYNC_TIER / SYNC_BACKEND when tier / backend are automatic.
@@ -96,7 +98,7 @@ struct LoopOptions {
   unsigned ring_entries = 256;  // io_uring submission queue size
 };
 
-struct Selection {
+struct LIBSYNC_API Selection {
   Tier tier{};
   BackendKind backend{};
   std::string reason;
@@ -104,12 +106,12 @@ struct Selection {
 
 // Runs the probe and every tier's self-test once (tens of milliseconds), then
 // answers from the cache.
-const TierReport& tier_report();
+LIBSYNC_API const TierReport& tier_report();
 
 // Resolves options into a concrete tier and backend, or throws TierUnavailable.
-Selection select_tier(const LoopOptions& opts);
+LIBSYNC_API Selection select_tier(const LoopOptions& opts);
 
 // The tiers this build knows about on this platform, best first.
-std::vector<Tier> platform_tiers();
+LIBSYNC_API std::vector<Tier> platform_tiers();
 
 }  // namespace libsync

@@ -33,6 +33,8 @@
 //     cannot resume before then.)
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
@@ -53,7 +55,7 @@ enum class WaitStatus : std::uint8_t {
   would_block,  // try_* only: not available right now
 };
 
-std::string_view to_string(WaitStatus s) noexcept;
+LIBSYNC_API std::string_view to_string(WaitStatus s) noexcept;
 
 namespace detail {
 
@@ -63,7 +65,7 @@ inline constexpr std::uint32_t kWordWoken = 2;
 
 class Waitable;
 
-struct WaiterNode {
+struct LIBSYNC_API WaiterNode {
   // Queue links; guarded by the owning queue's lock.
   WaiterNode* prev = nullptr;
   WaiterNode* next = nullptr;
@@ -89,7 +91,7 @@ struct WaiterNode {
 
 // The primitive side of a queued node, used by timeouts, cancellation and
 // frame destruction, which all start from the node alone.
-class Waitable {
+class LIBSYNC_API Waitable {
  public:
   // If `n` is still queued: unlink it, give back what it was granted, record
   // `why`, and return true (the caller then delivers the wake, or not, if the
@@ -103,7 +105,7 @@ class Waitable {
   ~Waitable() = default;
 };
 
-class WaiterQueue {
+class LIBSYNC_API WaiterQueue {
  public:
   WaiterQueue() = default;
   WaiterQueue(const WaiterQueue&) = delete;
@@ -130,7 +132,7 @@ class WaiterQueue {
 
 // A singly linked batch of completed nodes, collected under a queue lock and
 // delivered after it is dropped (reuses the nodes' `next` links).
-class WakeBatch {
+class LIBSYNC_API WakeBatch {
  public:
   void add(WaiterNode& n) noexcept {
     n.next = nullptr;
@@ -147,7 +149,7 @@ class WakeBatch {
 };
 
 // Delivers the wake of a completed node to wherever its waiter sleeps.
-void deliver_wake(WaiterNode& n) noexcept;
+LIBSYNC_API void deliver_wake(WaiterNode& n) noexcept;
 
 }  // namespace detail
 }  // namespace libsync

@@ -15,6 +15,8 @@
 // what it was given. Either way the primitive stays consistent.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/loop.hpp>
 #include <sync/waiter_queue.hpp>
 
@@ -23,7 +25,7 @@
 
 namespace libsync::detail {
 
-class AsyncWait {
+class LIBSYNC_API AsyncWait {
  public:
   AsyncWait(Waitable& owner, std::optional<Clock::time_point> deadline, std::stop_token st) noexcept
       : owner_(&owner), deadline_(deadline), stop_(std::move(st)) {
@@ -64,7 +66,7 @@ class AsyncWait {
 // A plain thread's side of a wait. The caller has enqueued `n` with
 // n.loop == nullptr; this parks the thread until the node is completed, the
 // deadline passes or stop is requested, and returns the outcome.
-WaitStatus block_until_woken(Waitable& owner, WaiterNode& n,
+LIBSYNC_API WaitStatus block_until_woken(Waitable& owner, WaiterNode& n,
                              std::optional<Clock::time_point> deadline,
                              const std::stop_token& st);
 

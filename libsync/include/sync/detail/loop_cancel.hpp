@@ -11,6 +11,8 @@
 // arming allocates nothing once the table has grown to its working size.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <stop_token>
@@ -19,7 +21,7 @@ namespace libsync {
 class Loop;
 namespace detail {
 
-class LoopCancel {
+class LIBSYNC_API LoopCancel {
  public:
   using Fn = void (*)(void* ctx) noexcept;
 

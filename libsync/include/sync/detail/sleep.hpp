@@ -1,12 +1,14 @@
 // Timer awaitables; included by loop.hpp.
 #pragma once
 
+#include <sync/export.hpp>
+
 #include <sync/detail/loop_cancel.hpp>
 #include <sync/waiter_queue.hpp>
 
 namespace libsync {
 
-struct SleepAwaiter {
+struct LIBSYNC_API SleepAwaiter {
   Clock::time_point deadline;
   std::stop_token stop;
 

@@ -1,4 +1,5 @@
-// A small strict JSON parser for checking syncbench's --json output: it
+// A small strict JSON parser (reads the --json reports for `compare`, and the
+// tests check syncbench's output with it): it
 // accepts exactly RFC 8259 documents (one value, no trailing text, no
 // comments, no trailing commas) and throws with the byte offset otherwise.
 #pragma once
@@ -10,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-namespace syncbench_test {
+namespace syncbench {
 
 class JsonValue {
  public:
@@ -52,4 +53,4 @@ class JsonValue {
 
 JsonValue parse_json(const std::string& text);
 
-}  // namespace syncbench_test
+}  // namespace syncbench

@@ -3,7 +3,7 @@
 
 #include <cstdlib>
 
-namespace syncbench_test {
+namespace syncbench {
 
 const JsonValue& JsonValue::operator[](const std::string& key) const {
   const Object& o = as_object();
@@ -218,4 +218,4 @@ JsonValue parse_json(const std::string& text) {
   return Parser(text).document();
 }
 
-}  // namespace syncbench_test
+}  // namespace syncbench

@@ -1,0 +1,20 @@
+// LIBSYNC_API marks what the shared library exports. libsync is compiled
+// with hidden visibility (-fvisibility=hidden), so everything else stays
+// internal to libsync.so: its ABI is what the public headers declare, and
+// what they reach through inline code, nothing more. In a static library the
+// mark changes nothing.
+#pragma once
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#if defined(LIBSYNC_BUILDING_DLL)
+#define LIBSYNC_API __declspec(dllexport)
+#elif defined(LIBSYNC_DLL)
+#define LIBSYNC_API __declspec(dllimport)
+#else
+#define LIBSYNC_API
+#endif
+#elif defined(__GNUC__)
+#define LIBSYNC_API __attribute__((visibility("default")))
+#else
+#define LIBSYNC_API
+#endif
