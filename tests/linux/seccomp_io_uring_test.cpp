@@ -19,8 +19,8 @@
 #include "child_process.hpp"
 #include "json_value.hpp"
 
-using syncbench_test::JsonValue;
-using syncbench_test::parse_json;
+using syncbench::JsonValue;
+using syncbench::parse_json;
 using syncbench_test::ProcessResult;
 using syncbench_test::run_process;
 

@@ -14,7 +14,7 @@
 #define LIBSYNC_API
 #endif
 #elif defined(__GNUC__)
-#define LIBSYNC_API __attribute__((visibility("default")))
+#define LIBSYNC_API [[gnu::visibility("default")]]
 #else
 #define LIBSYNC_API
 #endif
