@@ -405,10 +405,24 @@ void IocpBackend::complete_io(OpBlock& b, long status, DWORD bytes) noexcept {
   bump(loop_.counters().io_completed);
   release_block(&b);
   if (&op == draining_) {
-    drained_ = true;  // its task is being destroyed: nothing to resume
+    // Its task is being destroyed: nothing to resume, and nobody will ever
+    // see the result. An abandon can come too late to cancel (the operation
+    // had already finished, CancelIoEx found nothing), so the result may
+    // own something: an accepted socket, which would otherwise stay open
+    // and leave its client connected to nobody.
+    drained_ = true;
+    dispose_result(op);
     return;
   }
   loop_.schedule(op.handle);
+}
+
+void IocpBackend::dispose_result(IoOp& op) noexcept {
+  if (op.kind == IoOp::Kind::accept && op.result >= 0) {
+    bump(loop_.counters().syscalls);
+    closesocket(static_cast<SOCKET>(op.result));
+    op.result = -ECANCELED;
+  }
 }
 
 void IocpBackend::cancel(IoOp& op) noexcept {

@@ -141,6 +141,8 @@ class IocpBackend final : public Backend {
   // op finished here (op.result set, block released).
   bool settle(IoOp& op, OpBlock& b, SocketState& st, bool call_ok, DWORD bytes);
   void complete_io(OpBlock& b, long status, DWORD bytes) noexcept;
+  // An abandoned operation's result: release whatever it owns.
+  void dispose_result(IoOp& op) noexcept;
   long long finish_result(OpBlock& b, long status, DWORD bytes) noexcept;
   void dequeue(DWORD timeout_ms) noexcept;
   void handle_packet(const OVERLAPPED_ENTRY& e) noexcept;

@@ -1,0 +1,77 @@
+// The iocp backend at the edges of a loop's life: operations abandoned after
+// the kernel finished them, a loop run by one thread and then another, the
+// last loop of the process going away, and the internal kernel-object wait
+// cancelled while its object is being signalled.
+//
+// Every loop here is forced to iocp/iocp, whatever LIBSYNC_TEST_TIER says.
+#include <doctest/doctest.h>
+
+#include "iocp_test_util.hpp"
+#include "windows/iocp_backend.hpp"
+
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
+#include <sync/semaphore.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+using namespace libsync;
+using namespace libsync::test;
+
+namespace {
+
+// Whether the peer of `s` has closed its end (recv sees EOF or a reset)
+// within `limit`. A connection whose far end leaked stays open for good, so
+// the limit only bounds how long a failing run takes.
+bool peer_closed_within(SOCKET s, DWORD limit_ms) {
+  fd_set rd;
+  FD_ZERO(&rd);
+  FD_SET(s, &rd);
+  timeval tv{static_cast<long>(limit_ms / 1000), static_cast<long>(limit_ms % 1000) * 1000};
+  int n = ::select(0, &rd, nullptr, nullptr, &tv);
+  REQUIRE(n >= 0);
+  if (n == 0) return false;
+  char c;
+  int r = ::recv(s, &c, 1, 0);
+  return r == 0 || (r < 0 && WSAGetLastError() == WSAECONNRESET);
+}
+
+}  // namespace
+
+TEST_CASE("an accept abandoned after AcceptEx completed closes the accepted socket") {
+  // The loop is destroyed with an accept whose AcceptEx has already taken a
+  // connection: abandon() finds nothing left to cancel and dequeues the
+  // success packet. Nobody will ever see that socket, so the backend must
+  // close it, and the client must see its connection end.
+  Watchdog dog(60000, "abandoned accept");
+  Winsock ws;
+  Listener l;
+  SOCKET client = INVALID_SOCKET;
+  {
+    Loop loop(iocp_options());
+    loop.block_on([&]() -> Task<> {
+      loop.spawn([](SOCKET listener) -> Task<> {
+        auto a = co_await libsync::accept(listener);
+        FAIL("the accept should never resume, it got " << a.value);
+      }(l.fd));
+      co_await sleep_for(2ms);  // the accept is now pending in AcceptEx
+      client = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+      REQUIRE(client != INVALID_SOCKET);
+      REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0);
+      // Give AcceptEx time to finish with that connection, so the packet the
+      // loop's destruction dequeues is its success (a cancelled accept would
+      // leave the connection in the backlog, reset below with the listener).
+      Sleep(200);
+    }());
+  }
+  ::closesocket(l.fd);
+  l.fd = INVALID_SOCKET;
+  bool closed = peer_closed_within(client, 10000);
+  ::closesocket(client);
+  CHECK_MESSAGE(closed, "the server end of an abandoned accept is still open: the accepted socket leaked");
+}
