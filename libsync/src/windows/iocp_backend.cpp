@@ -143,7 +143,21 @@ IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
   // extension lookups work even if the application has not called it yet.
   WSADATA data;
   wsa_started_ = WSAStartup(MAKEWORD(2, 2), &data) == 0;
-  port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
+  // The concurrency value is a limit on running threads, not on waiting
+  // ones: a thread blocked on the port is handed a packet only while fewer
+  // threads than the value, among those that last dequeued from this port,
+  // are running (a thread counts from its dequeue until it blocks in any
+  // wait, dequeues from another port, or exits). A loop's port is dequeued
+  // by one thread at a time, but not always the same one: block_on on one
+  // thread and later on another, or destruction on a third. With a limit of
+  // 1 (or 0, "one per processor", once more threads than processors have
+  // run the loop), threads that ran it earlier and are now busy without
+  // blocking use up the limit, and the new runner stays blocked with packets
+  // queued: a stall, and a deadlock if a busy thread waits for the loop. The
+  // limit buys nothing for a port with a single consumer, so it is made as
+  // large as the value allows (the Go runtime's poller does the same). Wine
+  // ignores the value altogether, so only Windows shows the difference.
+  port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, MAXDWORD);
   if (!port_) {
     DWORD e = GetLastError();
     if (wsa_started_) WSACleanup();
