@@ -116,3 +116,27 @@ TEST_CASE("a loop run on one thread and then another while the first one spins")
   t1.join();
   CHECK(loop.stats().remote_wakes >= 2);
 }
+
+TEST_CASE("a listener the application made survives the last loop, and a later loop accepts on it") {
+  // No Winsock initialisation of this test's own: the loop's is the only
+  // one, so destroying the loop must not take the application's sockets
+  // with it (WSACleanup of the last user resets every socket).
+  std::optional<Loop> first(std::in_place, iocp_options());
+  Listener l;  // needs Winsock: the first loop has set it up
+  first.reset();
+
+  Loop later(iocp_options());
+  IoResult accepted = later.block_on([&]() -> Task<IoResult> {
+    later.spawn([](sockaddr_in addr) -> Task<> {
+      SOCKET c = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+      REQUIRE(c != INVALID_SOCKET);
+      auto r = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      CHECK_MESSAGE(r.ok(), "connect to the application's listener failed: errno " << r.error());
+      co_await libsync::close(c);
+    }(l.addr));
+    auto a = co_await libsync::accept(l.fd);
+    if (a.ok()) co_await libsync::close(static_cast<socket_handle>(a.value));
+    co_return a;
+  }());
+  CHECK_MESSAGE(accepted.ok(), "accept on the application's listener failed: errno " << accepted.error());
+}

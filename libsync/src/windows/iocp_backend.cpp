@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -138,11 +139,30 @@ struct OpBlock {
   char addresses[2 * kAcceptAddrSlot];
 };
 
-IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
-  // Winsock counts its users; the backend is one, so sockets and the
-  // extension lookups work even if the application has not called it yet.
+namespace {
+
+// Winsock for the whole process, so sockets and the extension lookups work
+// even if the application never called WSAStartup itself. Started by the
+// first loop and never cleaned up: Winsock counts WSAStartup calls, and when
+// WSACleanup brings the count to zero it resets and frees every socket in
+// the process, including ones the application made and meant to hand to a
+// later loop. Counting per socket libsync uses would not help either: the
+// application's other sockets, unknown to any loop, would still be reset.
+// The process's exit releases Winsock. A failed start is retried by the
+// next loop (its sockets fail with WSANOTINITIALISED meanwhile).
+void start_winsock_once() noexcept {
+  static std::mutex mu;
+  static bool started = false;
+  std::lock_guard<std::mutex> lock(mu);
+  if (started) return;
   WSADATA data;
-  wsa_started_ = WSAStartup(MAKEWORD(2, 2), &data) == 0;
+  started = WSAStartup(MAKEWORD(2, 2), &data) == 0;
+}
+
+}  // namespace
+
+IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
+  start_winsock_once();
   // The concurrency value is a limit on running threads, not on waiting
   // ones: a thread blocked on the port is handed a packet only while fewer
   // threads than the value, among those that last dequeued from this port,
@@ -160,7 +180,6 @@ IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
   port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, MAXDWORD);
   if (!port_) {
     DWORD e = GetLastError();
-    if (wsa_started_) WSACleanup();
     throw std::runtime_error("libsync: CreateIoCompletionPort failed: Windows error " + std::to_string(e));
   }
   free_blocks_.reserve(16);
@@ -172,7 +191,6 @@ IocpBackend::~IocpBackend() {
   // kernel's. Leftover notify packets die with the port.
   for (OpBlock* b : free_blocks_) delete b;
   CloseHandle(port_);
-  if (wsa_started_) WSACleanup();
 }
 
 OpBlock* IocpBackend::take_block() {

@@ -152,7 +152,6 @@ class IocpBackend final : public Backend {
 
   Loop& loop_;
   HANDLE port_ = nullptr;
-  bool wsa_started_ = false;
   std::size_t ops_in_flight_ = 0;
   std::size_t object_waits_in_flight_ = 0;
   std::unordered_map<SOCKET, SocketState> sockets_;
