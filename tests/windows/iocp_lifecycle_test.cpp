@@ -140,3 +140,74 @@ TEST_CASE("a listener the application made survives the last loop, and a later l
   }());
   CHECK_MESSAGE(accepted.ok(), "accept on the application's listener failed: errno " << accepted.error());
 }
+
+TEST_CASE("a kernel-object wait cancelled while its event is set never loses the signal") {
+  // The event is auto-reset: the wait consumes its signal. A cancellation
+  // that races the signal must end in exactly one of two states: the wait
+  // completed (0) and the event is clear, or the wait was cancelled and the
+  // event is still set for someone else.
+  constexpr int kRounds = 200;
+  Watchdog dog(120000, "object wait cancel race");
+  HANDLE ev = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+  REQUIRE(ev);
+  Loop loop(iocp_options());
+  int completed = 0, cancelled = 0, lost = 0, doubled = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    std::stop_source src;
+    long long r = loop.block_on([&]() -> Task<long long> {
+      // Both orders, so both outcomes occur.
+      std::thread racer([&, i] {
+        if (i % 2 == 0) {
+          SetEvent(ev);
+          src.request_stop();
+        } else {
+          src.request_stop();
+          SetEvent(ev);
+        }
+      });
+      long long res = co_await detail::wait_object(ev, src.get_token());
+      racer.join();
+      co_return res;
+    }());
+    bool still_set = WaitForSingleObject(ev, 0) == WAIT_OBJECT_0;  // also clears it
+    if (r == 0) {
+      ++completed;
+      if (still_set) ++doubled;
+    } else {
+      REQUIRE(r == -ECANCELED);
+      ++cancelled;
+      if (!still_set) ++lost;
+    }
+  }
+  CloseHandle(ev);
+  MESSAGE(completed << " completed, " << cancelled << " cancelled");
+  CHECK_MESSAGE(lost == 0, lost << " of " << cancelled << " cancelled waits consumed the signal");
+  CHECK(doubled == 0);
+}
+
+TEST_CASE("a kernel-object wait on a null handle fails with EBADF") {
+  // (A closed handle's value would do, were it not soon reused.)
+  Watchdog dog(60000, "object wait on a null handle");
+  Loop loop(iocp_options());
+  long long r = loop.block_on([&]() -> Task<long long> { co_return co_await detail::wait_object(nullptr); }());
+  CHECK(r == -EBADF);
+}
+
+TEST_CASE("a loop destroyed with a kernel-object wait pending leaves the signal in place") {
+  Watchdog dog(60000, "abandoned object wait");
+  HANDLE ev = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+  REQUIRE(ev);
+  {
+    Loop loop(iocp_options());
+    loop.block_on([&]() -> Task<> {
+      loop.spawn([](HANDLE ev) -> Task<> {
+        co_await detail::wait_object(ev);
+        FAIL("the wait should never complete");
+      }(ev));
+      co_await sleep_for(5ms);
+    }());
+  }  // the wait is cancelled, and its worker has let go of the event
+  SetEvent(ev);
+  CHECK(WaitForSingleObject(ev, 0) == WAIT_OBJECT_0);
+  CloseHandle(ev);
+}

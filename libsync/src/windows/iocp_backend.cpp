@@ -479,7 +479,8 @@ void IocpBackend::abandon(IoOp& op) noexcept {
 // ---- the port ----
 
 bool IocpBackend::has_outstanding() const noexcept {
-  return ops_in_flight_ != 0 || posted_.load(std::memory_order_acquire) != received_;
+  return ops_in_flight_ != 0 || object_waits_in_flight_ != 0 ||
+         posted_.load(std::memory_order_acquire) != received_;
 }
 
 void IocpBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
@@ -533,7 +534,7 @@ void IocpBackend::handle_packet(const OVERLAPPED_ENTRY& e) noexcept {
     case kObjectWaitKey: {
       ++received_;
       auto* w = reinterpret_cast<ObjectWait*>(e.lpOverlapped);
-      finish_object_wait(*w, e.dwNumberOfBytesTransferred == WAIT_OBJECT_0 ? 0 : -ETIMEDOUT);
+      finish_object_wait(*w, w->outcome.load(std::memory_order_acquire));
       break;
     }
     default:
@@ -582,36 +583,48 @@ void IocpBackend::drain_wake(const WaiterNode& n) noexcept {
   draining_ = nullptr;
 }
 
-// ---- kernel object waits (thread-pool fallback) ----
+// ---- kernel object waits ----
 
-void CALLBACK IocpBackend::on_object_signalled(PTP_CALLBACK_INSTANCE, void* ctx, PTP_WAIT,
-                                               TP_WAIT_RESULT result) noexcept {
+DWORD WINAPI IocpBackend::watch_object(void* ctx) noexcept {
   auto* w = static_cast<ObjectWait*>(ctx);
   IocpBackend* self = w->backend;
-  // `fired` before the post: after the post the loop may free `w`. A loop
-  // cancelling the wait reads it only after this callback has returned.
-  w->fired.store(true, std::memory_order_release);
-  self->post_packet(kObjectWaitKey, w, result);
+  const HANDLE handles[2] = {w->object, w->cancel};
+  DWORD r = WaitForMultipleObjects(2, handles, FALSE, INFINITE);
+  long long outcome;
+  if (r == WAIT_OBJECT_0) outcome = 0;
+  else if (r == WAIT_OBJECT_0 + 1) outcome = -ECANCELED;
+  else if (r == WAIT_FAILED) outcome = -errno_from_win32(GetLastError());  // e.g. not a waitable handle
+  else outcome = -EINVAL;  // WAIT_ABANDONED: a mutex, which this wait does not support
+  // Before the post: once it is queued the loop may complete and free `w`.
+  w->outcome.store(outcome, std::memory_order_release);
+  self->post_packet(kObjectWaitKey, w);
+  return 0;
 }
 
 bool IocpBackend::start_object_wait(ObjectWait& w) {
   w.backend = this;
-  w.fired.store(false, std::memory_order_relaxed);
   bump(loop_.counters().syscalls);
-  w.tp_wait = CreateThreadpoolWait(&IocpBackend::on_object_signalled, &w, nullptr);
-  if (!w.tp_wait) {
+  w.cancel = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  if (!w.cancel) {
     w.result = -errno_from_win32(GetLastError());
+    return false;
+  }
+  // A long function: it blocks a worker for as long as the wait lasts, so
+  // the pool adds workers rather than queue other work behind it.
+  if (!QueueUserWorkItem(&IocpBackend::watch_object, &w, WT_EXECUTELONGFUNCTION)) {
+    w.result = -errno_from_win32(GetLastError());
+    CloseHandle(w.cancel);
+    w.cancel = nullptr;
     return false;
   }
   w.in_flight = true;
   ++object_waits_in_flight_;
-  SetThreadpoolWait(w.tp_wait, w.object, nullptr);
   return true;
 }
 
 void IocpBackend::finish_object_wait(ObjectWait& w, long long result) noexcept {
-  CloseThreadpoolWait(w.tp_wait);
-  w.tp_wait = nullptr;
+  CloseHandle(w.cancel);
+  w.cancel = nullptr;
   w.in_flight = false;
   w.result = result;
   --object_waits_in_flight_;
@@ -623,26 +636,20 @@ void IocpBackend::finish_object_wait(ObjectWait& w, long long result) noexcept {
 }
 
 void IocpBackend::cancel_object_wait(ObjectWait& w) noexcept {
-  if (!w.in_flight || w.fired.load(std::memory_order_acquire)) return;
-  // Stop watching, drop a callback that is queued but not started, and wait
-  // for one that is running. Afterwards `fired` says whether a packet exists.
-  SetThreadpoolWait(w.tp_wait, nullptr, nullptr);
-  WaitForThreadpoolWaitCallbacks(w.tp_wait, TRUE);
-  if (w.fired.load(std::memory_order_acquire)) return;  // signalled first: the packet completes it
-  finish_object_wait(w, -ECANCELED);
+  if (!w.in_flight) return;
+  bump(loop_.counters().syscalls);
+  SetEvent(w.cancel);  // the worker wakes and posts, unless it already has
 }
 
 void IocpBackend::abandon_object_wait(ObjectWait& w) noexcept {
   if (!w.in_flight) return;
-  SetThreadpoolWait(w.tp_wait, nullptr, nullptr);
-  WaitForThreadpoolWaitCallbacks(w.tp_wait, TRUE);
+  // The worker refers to `w` until its packet is queued: wait for that
+  // packet. A signal consumed just before is the waiter's and goes with it,
+  // as a completed wait's would.
+  cancel_object_wait(w);
   draining_ = &w;
-  if (w.fired.load(std::memory_order_acquire)) {
-    drained_ = false;
-    while (!drained_) dequeue(INFINITE);
-  } else {
-    finish_object_wait(w, -ECANCELED);
-  }
+  drained_ = false;
+  while (!drained_) dequeue(INFINITE);
   draining_ = nullptr;
 }
 
