@@ -217,15 +217,31 @@ void IocpBackend::release_block(OpBlock* b) noexcept {
 // ---- sockets ----
 
 IocpBackend::SocketState* IocpBackend::socket_state(SOCKET s, long long& error) {
-  auto it = sockets_.find(s);
-  if (it != sockets_.end()) return &it->second;
+  // Associated on every use, not only the first: the table is keyed by
+  // handle value, and a socket closed with a plain closesocket() (not
+  // libsync::close) leaves its entry behind for the next socket that gets
+  // the same value. Trusting that entry would leave the new socket outside
+  // the port, so its operations would complete with no packet: never
+  // resumed, never cancellable, and a loop destroyed with one pending would
+  // wait for it forever. The attempt costs one call per operation; a handle
+  // already associated fails it with ERROR_INVALID_PARAMETER.
   bump(loop_.counters().syscalls);
-  if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), port_, kIoKey, 0)) {
-    DWORD e = GetLastError();
-    // ERROR_INVALID_PARAMETER: the handle already belongs to another port.
-    error = -errno_from_win32(e);
-    return nullptr;
+  if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), port_, kIoKey, 0)) {
+    // A socket new to this port, possibly reusing a stale entry's value.
+    return &sockets_.insert_or_assign(s, describe_socket(s)).first->second;
   }
+  DWORD e = GetLastError();
+  auto it = sockets_.find(s);
+  // Already associated: with this port if we know it (a socket of another
+  // loop that reused a stale entry's value cannot be told apart), else with
+  // another loop's port.
+  if (e == ERROR_INVALID_PARAMETER && it != sockets_.end()) return &it->second;
+  if (it != sockets_.end()) sockets_.erase(it);  // closed behind our back
+  error = -errno_from_win32(e);
+  return nullptr;
+}
+
+IocpBackend::SocketState IocpBackend::describe_socket(SOCKET s) noexcept {
   SocketState st;
   WSAPROTOCOL_INFOW info{};
   int len = sizeof info;
@@ -242,7 +258,7 @@ IocpBackend::SocketState* IocpBackend::socket_state(SOCKET s, long long& error) 
                                FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0;
     }
   }
-  return &sockets_.emplace(s, st).first->second;
+  return st;
 }
 
 bool IocpBackend::start(IoOp& op) {

@@ -16,16 +16,18 @@
 //                   signalled, or its wait cancelled or failed.
 //                   lpOverlapped is the ObjectWait.
 //
-// Sockets are associated with the port on first use and, where the provider
-// allows it, switched to FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so an
+// Sockets are associated with the port when used (see below) and, where the
+// provider allows it, switched to FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so an
 // operation that completes at once returns its result from start() without a
 // packet. Results follow the io_uring convention used by io.hpp: >= 0 on
 // success, a negative errno on failure (-ECANCELED when cancelled).
 //
-// Sockets must be closed through libsync::close() on the loop that used them
-// (which forgets the per-socket state), so a reused SOCKET value starts clean.
-// A socket can belong to one port only: using it from a second loop fails
-// with -EINVAL.
+// Sockets should be closed through libsync::close() on the loop that used
+// them, which forgets the per-socket state at once. One closed with a plain
+// closesocket() leaves its entry until a later socket with the same handle
+// value is used: every operation tries to associate its socket, and one that
+// succeeds is a new socket, whose state replaces the stale entry. A socket
+// can belong to one port only: using one of another loop fails with -EINVAL.
 //
 // Thread safety: post_wake() and notify() are for any thread; everything else
 // belongs to the loop thread.
@@ -142,7 +144,9 @@ class IocpBackend final : public Backend {
   // Any thread: PostQueuedCompletionStatus, retried while the system is
   // short of resources (a lost packet would be a lost wake).
   void post_packet(ULONG_PTR key, const void* p, DWORD bytes = 0) noexcept;
+  // The state of `s`, associating it with the port if it is not yet.
   SocketState* socket_state(SOCKET s, long long& error);
+  static SocketState describe_socket(SOCKET s) noexcept;
   bool start_accept(IoOp& op, OpBlock& b, SocketState& st);
   bool start_connect(IoOp& op, OpBlock& b, SocketState& st);
   // After an overlapped call: true if a packet will follow, false when the
