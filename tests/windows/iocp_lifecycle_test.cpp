@@ -189,7 +189,8 @@ TEST_CASE("a kernel-object wait on a null handle fails with EBADF") {
   // (A closed handle's value would do, were it not soon reused.)
   Watchdog dog(60000, "object wait on a null handle");
   Loop loop(iocp_options());
-  long long r = loop.block_on([&]() -> Task<long long> { co_return co_await detail::wait_object(nullptr); }());
+  long long r =
+      loop.block_on([&]() -> Task<long long> { co_return co_await detail::wait_object(nullptr); }());
   CHECK(r == -EBADF);
 }
 

@@ -32,7 +32,10 @@ SOCKET socket_with_value(SOCKET value) {
   for (int i = 0; i < 64 && found == INVALID_SOCKET; ++i) {
     SOCKET s = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
     REQUIRE(s != INVALID_SOCKET);
-    if (s == value) found = s; else others.push_back(s);
+    if (s == value)
+      found = s;
+    else
+      others.push_back(s);
   }
   for (SOCKET s : others) ::closesocket(s);
   return found;

@@ -63,7 +63,7 @@ TEST_CASE("the pending list arms what was not removed, in suspension order") {
   for (int i = kNodes - 1; i >= 0; --i)
     if (i % 3 == 0) CHECK(lazy.remove(nodes[i]));
   CHECK_FALSE(lazy.remove(nodes[0]));  // already gone
-  lazy.poll();  // nothing woken: only closes the holes
+  lazy.poll();                   // nothing woken: only closes the holes
   CHECK(lazy.remove(nodes[1]));  // still found after the holes were closed
   std::vector<int> armed;
   armed.reserve(kNodes);

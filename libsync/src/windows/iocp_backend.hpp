@@ -80,8 +80,8 @@ struct ObjectWait {
 
   // Backend bookkeeping.
   class IocpBackend* backend = nullptr;
-  HANDLE cancel = nullptr;              // manual-reset event: set to cancel
-  std::atomic<long long> outcome{0};    // written by the worker before it posts
+  HANDLE cancel = nullptr;            // manual-reset event: set to cancel
+  std::atomic<long long> outcome{0};  // written by the worker before it posts
 };
 
 // The iocp tier's one bit of per-node state, "armed: the loop slept in its
