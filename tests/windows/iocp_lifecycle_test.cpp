@@ -76,45 +76,58 @@ TEST_CASE("an accept abandoned after AcceptEx completed closes the accepted sock
   CHECK_MESSAGE(closed, "the server end of an abandoned accept is still open: the accepted socket leaked");
 }
 
-TEST_CASE("a loop run on one thread and then another while the first one spins") {
+TEST_CASE("a loop run on one thread, then another, then destroyed on the first, while the other spins") {
   // Under Windows' rules for a completion port's concurrency value, a port
   // created for one concurrent thread does not release a packet to a thread
   // blocked on it while the thread that dequeued from it last is still
-  // running. Here the loop first runs on t1, which then spins (never
-  // blocking) until t2 has run the same loop through a remote wake. With a
-  // concurrency of 1 that is a deadlock on Windows; Wine ignores the value,
-  // so under Wine this passes either way and only Windows can fail it.
+  // running. Here the loop runs on t1, which then spins (never blocking)
+  // while t2 runs the same loop through a remote wake; then t2 spins while
+  // t1 destroys the loop, which must dequeue the cancellation of a pending
+  // recv. With a concurrency of 1 either step deadlocks on Windows; Wine
+  // ignores the value, so under Wine this passes either way and only
+  // Windows can fail it.
   Watchdog dog(60000, "loop moved between threads");
-  Loop loop(iocp_options());
+  TcpPair p;
+  std::optional<Loop> loop(std::in_place, iocp_options());
   Semaphore first(0), second(0);
-  std::atomic<bool> t1_ran{false}, t2_ran{false};
+  std::atomic<bool> t1_ran{false}, t2_ran{false}, destroyed{false};
+  LoopStats stats;
   std::thread t1([&] {
-    loop.block_on([&]() -> Task<> {
-      auto p = co_await first.acquire();  // woken by a packet: t1 dequeued from the port
-      REQUIRE(p);
-      p.permit.forget();
+    loop->block_on([&]() -> Task<> {
+      auto permit = co_await first.acquire();  // woken by a packet: t1 dequeued from the port
+      REQUIRE(permit);
+      permit.permit.forget();
     }());
     t1_ran = true;
     while (!t2_ran.load()) YieldProcessor();  // runnable all along: never blocks
+    stats = loop->stats();
+    loop.reset();  // abandons the recv: waits for its cancellation packet
+    destroyed = true;
   });
   wait_until([&] { return first.waiters() == 1; });
   Sleep(20);  // let t1 reach GetQueuedCompletionStatusEx
   first.release(1);
   wait_until([&] { return t1_ran.load(); });
   std::thread t2([&] {
-    loop.block_on([&]() -> Task<> {
-      auto p = co_await second.acquire();
-      REQUIRE(p);
-      p.permit.forget();
+    loop->block_on([&]() -> Task<> {
+      loop->spawn([](SOCKET s) -> Task<> {
+        char c;
+        co_await libsync::recv(s, &c, 1);
+        FAIL("the recv should never complete");
+      }(p.a));
+      auto permit = co_await second.acquire();
+      REQUIRE(permit);
+      permit.permit.forget();
     }());
     t2_ran = true;
+    while (!destroyed.load()) YieldProcessor();
   });
   wait_until([&] { return second.waiters() == 1; });
   Sleep(20);  // let t2 block in the port, with t1 still spinning
   second.release(1);
   t2.join();
   t1.join();
-  CHECK(loop.stats().remote_wakes >= 2);
+  CHECK(stats.remote_wakes >= 2);
 }
 
 TEST_CASE("a listener the application made survives the last loop, and a later loop accepts on it") {
