@@ -68,8 +68,9 @@ struct OpBlock;
 // signal that was consumed is always reported. (Cancelling a thread-pool
 // wait, SetThreadpoolWait(.., NULL), has no such guarantee: the pool's wait
 // thread can consume the signal and still drop or deliver late the callback,
-// which Wine shows.) The kernel's wait-completion packets, where they exist,
-// could queue the packet without the worker.
+// which Wine shows.) Each pending wait holds a pool worker, so this suits a
+// few waits at a time, not thousands; the kernel's wait-completion packets,
+// where they exist, could queue the packet without a worker.
 // Lives in the awaiting frame; the backend owns it while `in_flight`.
 struct ObjectWait {
   HANDLE object = nullptr;
