@@ -78,6 +78,12 @@ boot_prefix() {
   timeout 180 wineboot -i
   # Without this Wine reports Windows 7 to the probe.
   timeout 60 wine reg add 'HKCU\Software\Wine' /v Version /t REG_SZ /d win10 /f
+  # No just-in-time debugger: with winedbg attached (the default), a program
+  # that crashes sometimes exits with 0, so a crashed test could pass; without
+  # one it always exits with the exception code's low byte (5 for an access
+  # violation).
+  timeout 60 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Debugger /t REG_SZ /d '' /f
+  timeout 60 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion\AeDebug' /v Auto /t REG_SZ /d 0 /f
 }
 boot_prefix >>"$WINE_LOG" 2>&1 </dev/null &
 boot_pid=$!

@@ -10,9 +10,9 @@
 //
 // `event_wait_path` names how a kernel-object wait (ObjectWait in
 // iocp_backend.hpp) reaches the loop's port in this build: a thread-pool
-// wait whose callback posts the packet ("threadpool-wait"). The kernel's
-// wait-completion packets would queue it without the pool thread; the probe
-// reports whether they exist so that the difference is visible.
+// worker waits for the object and posts the packet ("threadpool-wait"). The
+// kernel's wait-completion packets would queue it without the pool thread;
+// the probe reports whether they exist so that the difference is visible.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif

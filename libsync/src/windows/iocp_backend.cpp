@@ -19,6 +19,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -138,15 +139,47 @@ struct OpBlock {
   char addresses[2 * kAcceptAddrSlot];
 };
 
-IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
-  // Winsock counts its users; the backend is one, so sockets and the
-  // extension lookups work even if the application has not called it yet.
+namespace {
+
+// Winsock for the whole process, so sockets and the extension lookups work
+// even if the application never called WSAStartup itself. Started by the
+// first loop and never cleaned up: Winsock counts WSAStartup calls, and when
+// WSACleanup brings the count to zero it resets and frees every socket in
+// the process, including ones the application made and meant to hand to a
+// later loop. Counting per socket libsync uses would not help either: the
+// application's other sockets, unknown to any loop, would still be reset.
+// The process's exit releases Winsock. A failed start is retried by the
+// next loop (its sockets fail with WSANOTINITIALISED meanwhile).
+void start_winsock_once() noexcept {
+  static std::mutex mu;
+  static bool started = false;
+  std::lock_guard<std::mutex> lock(mu);
+  if (started) return;
   WSADATA data;
-  wsa_started_ = WSAStartup(MAKEWORD(2, 2), &data) == 0;
-  port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
+  started = WSAStartup(MAKEWORD(2, 2), &data) == 0;
+}
+
+}  // namespace
+
+IocpBackend::IocpBackend(Loop& loop) : loop_(loop) {
+  start_winsock_once();
+  // The concurrency value is a limit on running threads, not on waiting
+  // ones: a thread blocked on the port is handed a packet only while fewer
+  // threads than the value, among those that last dequeued from this port,
+  // are running (a thread counts from its dequeue until it blocks in any
+  // wait, dequeues from another port, or exits). A loop's port is dequeued
+  // by one thread at a time, but not always the same one: block_on on one
+  // thread and later on another, or destruction on a third. With a limit of
+  // 1 (or 0, "one per processor", once more threads than processors have
+  // run the loop), threads that ran it earlier and are now busy without
+  // blocking use up the limit, and the new runner stays blocked with packets
+  // queued: a stall, and a deadlock if a busy thread waits for the loop. The
+  // limit buys nothing for a port with a single consumer, so it is made as
+  // large as the value allows (the Go runtime's poller does the same). Wine
+  // ignores the value altogether, so only Windows shows the difference.
+  port_ = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, MAXDWORD);
   if (!port_) {
     DWORD e = GetLastError();
-    if (wsa_started_) WSACleanup();
     throw std::runtime_error("libsync: CreateIoCompletionPort failed: Windows error " + std::to_string(e));
   }
   free_blocks_.reserve(16);
@@ -158,7 +191,6 @@ IocpBackend::~IocpBackend() {
   // kernel's. Leftover notify packets die with the port.
   for (OpBlock* b : free_blocks_) delete b;
   CloseHandle(port_);
-  if (wsa_started_) WSACleanup();
 }
 
 OpBlock* IocpBackend::take_block() {
@@ -185,15 +217,31 @@ void IocpBackend::release_block(OpBlock* b) noexcept {
 // ---- sockets ----
 
 IocpBackend::SocketState* IocpBackend::socket_state(SOCKET s, long long& error) {
-  auto it = sockets_.find(s);
-  if (it != sockets_.end()) return &it->second;
+  // Associated on every use, not only the first: the table is keyed by
+  // handle value, and a socket closed with a plain closesocket() (not
+  // libsync::close) leaves its entry behind for the next socket that gets
+  // the same value. Trusting that entry would leave the new socket outside
+  // the port, so its operations would complete with no packet: never
+  // resumed, never cancellable, and a loop destroyed with one pending would
+  // wait for it forever. The attempt costs one call per operation; a handle
+  // already associated fails it with ERROR_INVALID_PARAMETER.
   bump(loop_.counters().syscalls);
-  if (!CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), port_, kIoKey, 0)) {
-    DWORD e = GetLastError();
-    // ERROR_INVALID_PARAMETER: the handle already belongs to another port.
-    error = -errno_from_win32(e);
-    return nullptr;
+  if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), port_, kIoKey, 0)) {
+    // A socket new to this port, possibly reusing a stale entry's value.
+    return &sockets_.insert_or_assign(s, describe_socket(s)).first->second;
   }
+  DWORD e = GetLastError();
+  auto it = sockets_.find(s);
+  // Already associated: with this port if we know it (a socket of another
+  // loop that reused a stale entry's value cannot be told apart), else with
+  // another loop's port.
+  if (e == ERROR_INVALID_PARAMETER && it != sockets_.end()) return &it->second;
+  if (it != sockets_.end()) sockets_.erase(it);  // closed behind our back
+  error = -errno_from_win32(e);
+  return nullptr;
+}
+
+IocpBackend::SocketState IocpBackend::describe_socket(SOCKET s) noexcept {
   SocketState st;
   WSAPROTOCOL_INFOW info{};
   int len = sizeof info;
@@ -210,7 +258,7 @@ IocpBackend::SocketState* IocpBackend::socket_state(SOCKET s, long long& error) 
                                FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != 0;
     }
   }
-  return &sockets_.emplace(s, st).first->second;
+  return st;
 }
 
 bool IocpBackend::start(IoOp& op) {
@@ -405,10 +453,24 @@ void IocpBackend::complete_io(OpBlock& b, long status, DWORD bytes) noexcept {
   bump(loop_.counters().io_completed);
   release_block(&b);
   if (&op == draining_) {
-    drained_ = true;  // its task is being destroyed: nothing to resume
+    // Its task is being destroyed: nothing to resume, and nobody will ever
+    // see the result. An abandon can come too late to cancel (the operation
+    // had already finished, CancelIoEx found nothing), so the result may
+    // own something: an accepted socket, which would otherwise stay open
+    // and leave its client connected to nobody.
+    drained_ = true;
+    dispose_result(op);
     return;
   }
   loop_.schedule(op.handle);
+}
+
+void IocpBackend::dispose_result(IoOp& op) noexcept {
+  if (op.kind == IoOp::Kind::accept && op.result >= 0) {
+    bump(loop_.counters().syscalls);
+    closesocket(static_cast<SOCKET>(op.result));
+    op.result = -ECANCELED;
+  }
 }
 
 void IocpBackend::cancel(IoOp& op) noexcept {
@@ -433,7 +495,8 @@ void IocpBackend::abandon(IoOp& op) noexcept {
 // ---- the port ----
 
 bool IocpBackend::has_outstanding() const noexcept {
-  return ops_in_flight_ != 0 || posted_.load(std::memory_order_acquire) != received_;
+  return ops_in_flight_ != 0 || object_waits_in_flight_ != 0 ||
+         posted_.load(std::memory_order_acquire) != received_;
 }
 
 void IocpBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
@@ -487,7 +550,7 @@ void IocpBackend::handle_packet(const OVERLAPPED_ENTRY& e) noexcept {
     case kObjectWaitKey: {
       ++received_;
       auto* w = reinterpret_cast<ObjectWait*>(e.lpOverlapped);
-      finish_object_wait(*w, e.dwNumberOfBytesTransferred == WAIT_OBJECT_0 ? 0 : -ETIMEDOUT);
+      finish_object_wait(*w, w->outcome.load(std::memory_order_acquire));
       break;
     }
     default:
@@ -536,36 +599,48 @@ void IocpBackend::drain_wake(const WaiterNode& n) noexcept {
   draining_ = nullptr;
 }
 
-// ---- kernel object waits (thread-pool fallback) ----
+// ---- kernel object waits ----
 
-void CALLBACK IocpBackend::on_object_signalled(PTP_CALLBACK_INSTANCE, void* ctx, PTP_WAIT,
-                                               TP_WAIT_RESULT result) noexcept {
+DWORD WINAPI IocpBackend::watch_object(void* ctx) noexcept {
   auto* w = static_cast<ObjectWait*>(ctx);
   IocpBackend* self = w->backend;
-  // `fired` before the post: after the post the loop may free `w`. A loop
-  // cancelling the wait reads it only after this callback has returned.
-  w->fired.store(true, std::memory_order_release);
-  self->post_packet(kObjectWaitKey, w, result);
+  const HANDLE handles[2] = {w->object, w->cancel};
+  DWORD r = WaitForMultipleObjects(2, handles, FALSE, INFINITE);
+  long long outcome;
+  if (r == WAIT_OBJECT_0) outcome = 0;
+  else if (r == WAIT_OBJECT_0 + 1) outcome = -ECANCELED;
+  else if (r == WAIT_FAILED) outcome = -errno_from_win32(GetLastError());  // e.g. not a waitable handle
+  else outcome = -EINVAL;  // WAIT_ABANDONED: a mutex, which this wait does not support
+  // Before the post: once it is queued the loop may complete and free `w`.
+  w->outcome.store(outcome, std::memory_order_release);
+  self->post_packet(kObjectWaitKey, w);
+  return 0;
 }
 
 bool IocpBackend::start_object_wait(ObjectWait& w) {
   w.backend = this;
-  w.fired.store(false, std::memory_order_relaxed);
   bump(loop_.counters().syscalls);
-  w.tp_wait = CreateThreadpoolWait(&IocpBackend::on_object_signalled, &w, nullptr);
-  if (!w.tp_wait) {
+  w.cancel = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  if (!w.cancel) {
     w.result = -errno_from_win32(GetLastError());
+    return false;
+  }
+  // A long function: it blocks a worker for as long as the wait lasts, so
+  // the pool adds workers rather than queue other work behind it.
+  if (!QueueUserWorkItem(&IocpBackend::watch_object, &w, WT_EXECUTELONGFUNCTION)) {
+    w.result = -errno_from_win32(GetLastError());
+    CloseHandle(w.cancel);
+    w.cancel = nullptr;
     return false;
   }
   w.in_flight = true;
   ++object_waits_in_flight_;
-  SetThreadpoolWait(w.tp_wait, w.object, nullptr);
   return true;
 }
 
 void IocpBackend::finish_object_wait(ObjectWait& w, long long result) noexcept {
-  CloseThreadpoolWait(w.tp_wait);
-  w.tp_wait = nullptr;
+  CloseHandle(w.cancel);
+  w.cancel = nullptr;
   w.in_flight = false;
   w.result = result;
   --object_waits_in_flight_;
@@ -577,26 +652,20 @@ void IocpBackend::finish_object_wait(ObjectWait& w, long long result) noexcept {
 }
 
 void IocpBackend::cancel_object_wait(ObjectWait& w) noexcept {
-  if (!w.in_flight || w.fired.load(std::memory_order_acquire)) return;
-  // Stop watching, drop a callback that is queued but not started, and wait
-  // for one that is running. Afterwards `fired` says whether a packet exists.
-  SetThreadpoolWait(w.tp_wait, nullptr, nullptr);
-  WaitForThreadpoolWaitCallbacks(w.tp_wait, TRUE);
-  if (w.fired.load(std::memory_order_acquire)) return;  // signalled first: the packet completes it
-  finish_object_wait(w, -ECANCELED);
+  if (!w.in_flight) return;
+  bump(loop_.counters().syscalls);
+  SetEvent(w.cancel);  // the worker wakes and posts, unless it already has
 }
 
 void IocpBackend::abandon_object_wait(ObjectWait& w) noexcept {
   if (!w.in_flight) return;
-  SetThreadpoolWait(w.tp_wait, nullptr, nullptr);
-  WaitForThreadpoolWaitCallbacks(w.tp_wait, TRUE);
+  // The worker refers to `w` until its packet is queued: wait for that
+  // packet. A signal consumed just before is the waiter's and goes with it,
+  // as a completed wait's would.
+  cancel_object_wait(w);
   draining_ = &w;
-  if (w.fired.load(std::memory_order_acquire)) {
-    drained_ = false;
-    while (!drained_) dequeue(INFINITE);
-  } else {
-    finish_object_wait(w, -ECANCELED);
-  }
+  drained_ = false;
+  while (!drained_) dequeue(INFINITE);
   draining_ = nullptr;
 }
 

@@ -12,19 +12,22 @@
 //   kNotifyKey      a poke: the remote queue has work, or stop() was called
 //                   (the generic tier's notifier, and the sentinel that stops
 //                   a blocked loop: closing a port does not wake a waiter).
-//   kObjectWaitKey  a kernel object (event, process, ...) that an ObjectWait
-//                   watched was signalled. lpOverlapped is the ObjectWait.
+//   kObjectWaitKey  an ObjectWait's kernel object (event, process, ...) was
+//                   signalled, or its wait cancelled or failed.
+//                   lpOverlapped is the ObjectWait.
 //
-// Sockets are associated with the port on first use and, where the provider
-// allows it, switched to FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so an
+// Sockets are associated with the port when used (see below) and, where the
+// provider allows it, switched to FILE_SKIP_COMPLETION_PORT_ON_SUCCESS, so an
 // operation that completes at once returns its result from start() without a
 // packet. Results follow the io_uring convention used by io.hpp: >= 0 on
 // success, a negative errno on failure (-ECANCELED when cancelled).
 //
-// Sockets must be closed through libsync::close() on the loop that used them
-// (which forgets the per-socket state), so a reused SOCKET value starts clean.
-// A socket can belong to one port only: using it from a second loop fails
-// with -EINVAL.
+// Sockets should be closed through libsync::close() on the loop that used
+// them, which forgets the per-socket state at once. One closed with a plain
+// closesocket() leaves its entry until a later socket with the same handle
+// value is used: every operation tries to associate its socket, and one that
+// succeeds is a new socket, whose state replaces the stale entry. A socket
+// can belong to one port only: using one of another loop fails with -EINVAL.
 //
 // Thread safety: post_wake() and notify() are for any thread; everything else
 // belongs to the loop thread.
@@ -55,10 +58,19 @@ namespace libsync::detail {
 
 struct OpBlock;
 
-// A wait for a kernel object handle, delivered through the loop's port. On
-// systems with NtAssociateWaitCompletionPacket the kernel could queue the
-// packet itself; this build uses the portable thread-pool wait (a
-// CreateThreadpoolWait callback posts the packet), which Wine also runs.
+// A wait for a kernel object handle (an event, semaphore, process, thread or
+// waitable timer; not a mutex, whose ownership would go to the thread that
+// waited), delivered through the loop's port. A thread-pool worker blocks in
+// WaitForMultipleObjects on the object and a cancel event, and posts the
+// outcome. Waiting for "either" is what makes cancelling exact: the kernel
+// satisfies one of the two at once (the object first if both are
+// signalled), so a cancelled wait never consumed the object's signal, and a
+// signal that was consumed is always reported. (Cancelling a thread-pool
+// wait, SetThreadpoolWait(.., NULL), has no such guarantee: the pool's wait
+// thread can consume the signal and still drop or deliver late the callback,
+// which Wine shows.) Each pending wait holds a pool worker, so this suits a
+// few waits at a time, not thousands; the kernel's wait-completion packets,
+// where they exist, could queue the packet without a worker.
 // Lives in the awaiting frame; the backend owns it while `in_flight`.
 struct ObjectWait {
   HANDLE object = nullptr;
@@ -69,8 +81,8 @@ struct ObjectWait {
 
   // Backend bookkeeping.
   class IocpBackend* backend = nullptr;
-  PTP_WAIT tp_wait = nullptr;
-  std::atomic<bool> fired{false};  // the thread-pool callback is posting the packet
+  HANDLE cancel = nullptr;            // manual-reset event: set to cancel
+  std::atomic<long long> outcome{0};  // written by the worker before it posts
 };
 
 // The iocp tier's one bit of per-node state, "armed: the loop slept in its
@@ -110,8 +122,8 @@ class IocpBackend final : public Backend {
   // Starts waiting for `w.object` to be signalled; returns false when it
   // failed at once (w.result set).
   bool start_object_wait(ObjectWait& w);
-  // Ends a pending wait early: it completes with -ECANCELED unless the object
-  // was signalled first.
+  // Ends a pending wait early: it completes (through its packet, as always)
+  // with -ECANCELED unless the object was signalled first.
   void cancel_object_wait(ObjectWait& w) noexcept;
   // The waiting task is being destroyed: cancel and return only when no
   // callback or packet refers to `w`.
@@ -129,18 +141,21 @@ class IocpBackend final : public Backend {
     void* connect_ex = nullptr;  // LPFN_CONNECTEX, looked up on first connect
   };
 
-  static void CALLBACK on_object_signalled(PTP_CALLBACK_INSTANCE, void* ctx, PTP_WAIT,
-                                          TP_WAIT_RESULT) noexcept;
+  static DWORD WINAPI watch_object(void* ctx) noexcept;  // the worker
   // Any thread: PostQueuedCompletionStatus, retried while the system is
   // short of resources (a lost packet would be a lost wake).
   void post_packet(ULONG_PTR key, const void* p, DWORD bytes = 0) noexcept;
+  // The state of `s`, associating it with the port if it is not yet.
   SocketState* socket_state(SOCKET s, long long& error);
+  static SocketState describe_socket(SOCKET s) noexcept;
   bool start_accept(IoOp& op, OpBlock& b, SocketState& st);
   bool start_connect(IoOp& op, OpBlock& b, SocketState& st);
   // After an overlapped call: true if a packet will follow, false when the
   // op finished here (op.result set, block released).
   bool settle(IoOp& op, OpBlock& b, SocketState& st, bool call_ok, DWORD bytes);
   void complete_io(OpBlock& b, long status, DWORD bytes) noexcept;
+  // An abandoned operation's result: release whatever it owns.
+  void dispose_result(IoOp& op) noexcept;
   long long finish_result(OpBlock& b, long status, DWORD bytes) noexcept;
   void dequeue(DWORD timeout_ms) noexcept;
   void handle_packet(const OVERLAPPED_ENTRY& e) noexcept;
@@ -150,7 +165,6 @@ class IocpBackend final : public Backend {
 
   Loop& loop_;
   HANDLE port_ = nullptr;
-  bool wsa_started_ = false;
   std::size_t ops_in_flight_ = 0;
   std::size_t object_waits_in_flight_ = 0;
   std::unordered_map<SOCKET, SocketState> sockets_;
