@@ -13,6 +13,16 @@
 
 namespace libsync {
 
+namespace {
+void close_socket(socket_handle s) noexcept {
+#if defined(_WIN32)
+  ::closesocket(s);
+#else
+  ::close(s);
+#endif
+}
+}  // namespace
+
 bool IoAwaiter::await_suspend(std::coroutine_handle<> h) {
   Loop* loop = Loop::current();
   if (!loop) throw std::logic_error("libsync: socket operation awaited outside a running Loop");
@@ -41,6 +51,9 @@ IoAwaiter::~IoAwaiter() {
     op_.loop->backend().abandon(op_);  // its completion is consumed, not scheduled
   } else {
     op_.loop->unschedule(op_.handle);  // completed, resumption still queued
+    // Nobody will see the result: a connection accepted for this task is
+    // closed rather than leaked.
+    if (op_.kind == detail::IoOp::Kind::accept && op_.result >= 0) close_socket(static_cast<socket_handle>(op_.result));
   }
 }
 
@@ -79,16 +92,6 @@ IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_to
 IoAwaiter close(socket_handle s) { return IoAwaiter(make_op(detail::IoOp::Kind::close, s, nullptr, 0)); }
 
 // ---- Acceptor ----
-
-namespace {
-void close_socket(socket_handle s) noexcept {
-#if defined(_WIN32)
-  ::closesocket(s);
-#else
-  ::close(s);
-#endif
-}
-}  // namespace
 
 Acceptor::~Acceptor() {
   if (ms_.loop) ms_.loop->backend().stop_multishot_accept(ms_);

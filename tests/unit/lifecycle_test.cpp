@@ -21,6 +21,8 @@
 
 #if defined(__linux__)
 #include <linux/futex.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -375,6 +377,50 @@ TEST_CASE("moving a loop with a recv in flight while its first thread is alive i
   }
   ::close(sp[0]);
   ::close(sp[1]);
+}
+
+TEST_CASE("an accepted connection whose task is destroyed before it resumes is closed and not leaked") {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  REQUIRE(lfd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(lfd, 4) == 0);
+  socklen_t alen = sizeof addr;
+  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &alen) == 0);
+  int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(client >= 0);
+  bool resumed = false;
+  long long accepted = -1;
+  Loop loop(tier_options());
+  loop.block_on([&]() -> Task<> {
+    auto raw = [](int l, bool& r, long long& out) -> Raw {
+      auto res = co_await libsync::accept(l);
+      out = res.value;
+      r = true;
+    }(lfd, resumed, accepted);
+    raw.h.resume();
+    const auto before = loop.stats().io_completed;
+    REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    // Each yield is an iteration; the accept's completion is handled after
+    // this task was queued again, so this task runs before the acceptor.
+    for (int i = 0; i < 100000 && loop.stats().io_completed == before; ++i) co_await yield();
+    REQUIRE(loop.stats().io_completed > before);
+    if (!resumed) raw.h.destroy();
+  }());
+  if (resumed) {
+    // The acceptor ran first on this machine; it owns the socket.
+    MESSAGE("the accepting task resumed before it could be destroyed; closing its socket");
+    if (accepted >= 0) ::close(static_cast<int>(accepted));
+  }
+  pollfd p{client, POLLIN, 0};
+  const int ready = ::poll(&p, 1, 5000);
+  char byte;
+  const ssize_t n = ready > 0 ? ::recv(client, &byte, 1, 0) : -1;
+  CHECK_MESSAGE(n == 0, "the server side of the connection was never closed: the accepted socket leaked");
+  ::close(client);
+  ::close(lfd);
 }
 
 #endif
