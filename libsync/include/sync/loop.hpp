@@ -93,12 +93,12 @@ struct LIBSYNC_API LoopStats {
   std::uint64_t remote_wakes = 0;      // handles received through the remote queue
   std::uint64_t waits = 0;             // times the loop blocked (epoll_wait / io_uring_enter with wait)
   std::uint64_t polls = 0;             // non-blocking backend polls
-  std::uint64_t notifier_writes = 0;   // eventfd / doorbell writes aimed at this loop
+  std::uint64_t notifier_writes = 0;   // wakes of this loop while parked: eventfd writes, doorbell futex wakes
   std::uint64_t notifier_reads = 0;    // eventfd reads (generic tier) on this loop
   std::uint64_t futex_waits_armed = 0; // FUTEX_WAIT SQEs submitted (uring-futex: the doorbell, at most one per parked period)
   std::uint64_t futex_wait_cqes = 0;   // doorbell FUTEX_WAIT completions: wakes arriving as CQEs
-  std::uint64_t futex_wake_sqes = 0;   // FUTEX_WAKE SQEs this loop submitted for others (none: wakes are syscalls)
-  std::uint64_t futex_wake_syscalls = 0; // futex_wake syscalls made on this loop's thread to wake other loops
+  std::uint64_t futex_wake_sqes = 0;   // FUTEX_WAKE SQEs this loop submitted for others (0: wakes are syscalls)
+  std::uint64_t futex_wake_syscalls = 0; // per-waiter futex wakes made here (0: a loop's wake is its notifier_writes)
   std::uint64_t io_submitted = 0;
   std::uint64_t io_completed = 0;
   std::uint64_t syscalls = 0;          // all syscalls the loop itself made (waits, polls, notifies, wakes)

@@ -73,11 +73,9 @@ class FutexWakePath final : public WakePath {
     return &bell;
   }
 
+  // Counted once, as the target loop's notifier_writes (bumped above), so a
+  // ring is never counted again as a syscall of the waker.
   void wake_after_unlock(const std::atomic<std::uint32_t>* word) noexcept override {
-    if (Loop* cur = Loop::current()) {
-      bump(cur->counters().futex_wake_syscalls);
-      bump(cur->counters().syscalls);
-    }
     linux_detail::futex_wake(word, INT_MAX);
   }
 
