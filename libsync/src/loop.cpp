@@ -175,7 +175,7 @@ void Loop::unschedule(std::coroutine_handle<> h) noexcept {
 // after unlocking is a futex wake of a pool-owned doorbell word, which is an
 // address that stays valid whatever happens to the loop.
 void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
-  const std::atomic<std::uint32_t>* wake = nullptr;
+  detail::DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     try {
@@ -188,11 +188,11 @@ void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>
     remote_pending_.store(true, std::memory_order_seq_cst);
     wake = poke_locked();
   }
-  finish_poke(wake);
+  wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
 void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noexcept {
-  const std::atomic<std::uint32_t>* wake = nullptr;
+  detail::DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     try {
@@ -211,7 +211,7 @@ void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noe
     remote_pending_.store(true, std::memory_order_seq_cst);
     wake = poke_locked();
   }
-  finish_poke(wake);
+  wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
 // One notification per parked period is enough: the loop takes everything
@@ -219,38 +219,34 @@ void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noe
 // matters (tests/model checks it): remote_pending_ is published before
 // parked_ is read, mirroring the loop, which publishes parked_ before it
 // re-reads remote_pending_.
-const std::atomic<std::uint32_t>* Loop::poke_locked() noexcept {
+detail::DeferredWake Loop::poke_locked() noexcept {
   if (parked_.load(std::memory_order_seq_cst) && !notified_) {
     notified_ = true;
     return wake_path_->notify_loop_locked();
   }
-  return nullptr;
-}
-
-void Loop::finish_poke(const std::atomic<std::uint32_t>* word) noexcept {
-  if (word) wake_path_->wake_after_unlock(word);
+  return {};
 }
 
 void Loop::post(std::function<void()> fn) {
-  const std::atomic<std::uint32_t>* wake = nullptr;
+  detail::DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     remote_fns_.push_back(std::move(fn));
     remote_pending_.store(true, std::memory_order_seq_cst);
     wake = poke_locked();
   }
-  finish_poke(wake);
+  wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
 void Loop::stop() noexcept {
-  const std::atomic<std::uint32_t>* wake = nullptr;
+  detail::DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     stop_requested_.store(true, std::memory_order_seq_cst);
     remote_pending_.store(true, std::memory_order_seq_cst);
     wake = poke_locked();
   }
-  finish_poke(wake);
+  wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
 void Loop::drain_remote() {

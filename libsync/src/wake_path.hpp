@@ -13,6 +13,17 @@
 
 namespace libsync::detail {
 
+// A wake to make after the remote lock is dropped: a plain function and an
+// address that stay valid whatever happens to the loop meanwhile (the caller
+// must not touch the loop any more by then).
+struct DeferredWake {
+  void (*fn)(const std::atomic<std::uint32_t>* word) noexcept = nullptr;
+  const std::atomic<std::uint32_t>* word = nullptr;
+  void operator()() const noexcept {
+    if (fn) fn(word);
+  }
+};
+
 class WakePath {
  public:
   virtual ~WakePath() = default;
@@ -47,15 +58,14 @@ class WakePath {
   // Any thread, under the loop's remote lock, at most once per parked
   // period: the loop's remote queue has something; make sure a blocked loop
   // wakes up. A tier whose wake is a syscall on an address that stays valid
-  // (a pool-owned futex word) returns that address instead of making the
-  // call, and the caller passes it to wake_after_unlock() once it has dropped
-  // the lock, so other wakers are not held up behind the syscall.
+  // (a pool-owned futex word) returns it as a DeferredWake instead of making
+  // the call, and the caller makes it once it has dropped the lock, so other
+  // wakers are not held up behind the syscall.
   virtual void notify_loop() noexcept {}
-  virtual const std::atomic<std::uint32_t>* notify_loop_locked() noexcept {
+  virtual DeferredWake notify_loop_locked() noexcept {
     notify_loop();
-    return nullptr;
+    return {};
   }
-  virtual void wake_after_unlock(const std::atomic<std::uint32_t>*) noexcept {}
 };
 
 std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop);

@@ -106,15 +106,15 @@ TEST_CASE("a loop built on one thread and run on another then destroyed on the f
 TEST_CASE("a loop run by block_on on one thread and then on another while the first is alive wakes its waiters") {
   Watchdog dog(30s, "loop moved between live threads");
   Loop loop(tier_options());
-  std::promise<void> release_first;
+  std::promise<void> release_first, first_ran;
   auto first_may_exit = release_first.get_future();
+  auto handed_over = first_ran.get_future();
   std::thread t1([&] {
     loop.block_on([]() -> Task<> { co_await sleep_for(1ms); }());
+    first_ran.set_value();  // hands the loop over (one runner at a time)
     first_may_exit.wait();  // stays alive while the loop runs elsewhere
   });
-  // Wait until t1 has run the loop once.
-  while (loop.stats().iterations == 0) std::this_thread::sleep_for(1ms);
-  std::this_thread::sleep_for(10ms);
+  handed_over.wait();
 
   constexpr int kWaiters = 300;  // more than any fixed per-ring table
   Semaphore sem(0);

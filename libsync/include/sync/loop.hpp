@@ -69,6 +69,7 @@ inline Clock::time_point deadline_after(std::chrono::nanoseconds d) noexcept {
 
 namespace detail {
 struct WaiterNode;
+struct DeferredWake;
 class Backend;
 class WakePath;
 struct IoOp;
@@ -218,8 +219,7 @@ class LIBSYNC_API Loop {
   std::vector<std::function<void()>> remote_fns_swap_;
   std::atomic<bool> remote_pending_{false};
   bool notified_ = false;  // guarded by remote_mu_
-  const std::atomic<std::uint32_t>* poke_locked() noexcept;
-  void finish_poke(const std::atomic<std::uint32_t>* word) noexcept;
+  detail::DeferredWake poke_locked() noexcept;
   bool tearing_down_ = false;
   std::size_t run_pos_ = 0;  // index in running_ of the task being resumed
   std::atomic<bool> parked_{false};

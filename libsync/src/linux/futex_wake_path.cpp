@@ -36,6 +36,8 @@
 namespace libsync::detail {
 namespace {
 
+void ring_doorbell(const std::atomic<std::uint32_t>* word) noexcept { linux_detail::futex_wake(word, INT_MAX); }
+
 class FutexWakePath final : public WakePath {
  public:
   explicit FutexWakePath(Loop& loop) : loop_(loop), ring_(static_cast<UringBackend&>(loop.backend())) {}
@@ -66,17 +68,13 @@ class FutexWakePath final : public WakePath {
     return true;
   }
 
-  const std::atomic<std::uint32_t>* notify_loop_locked() noexcept override {
+  // Counted once, as the target loop's notifier_writes, so a ring is never
+  // counted again as a syscall of the waker.
+  DeferredWake notify_loop_locked() noexcept override {
     bump(loop_.counters().notifier_writes);
     std::atomic<std::uint32_t>& bell = ring_.doorbell();
-    if (bell.exchange(1, std::memory_order_seq_cst) != 0) return nullptr;  // already rung
-    return &bell;
-  }
-
-  // Counted once, as the target loop's notifier_writes (bumped above), so a
-  // ring is never counted again as a syscall of the waker.
-  void wake_after_unlock(const std::atomic<std::uint32_t>* word) noexcept override {
-    linux_detail::futex_wake(word, INT_MAX);
+    if (bell.exchange(1, std::memory_order_seq_cst) != 0) return {};  // already rung
+    return {&ring_doorbell, &bell};
   }
 
  private:
