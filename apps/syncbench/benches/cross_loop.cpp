@@ -34,14 +34,14 @@ class CrossLoopHandoff final : public Subject {
       const std::uint64_t t = now_ns();
       ping_.release();
       auto r = co_await pong_.acquire();
-      r.permit.forget();
+      r.permit.detach();
       lat.push_back((now_ns() - t) / 2);
     }
   }
   libsync::Task<> ponger(std::uint64_t rounds) {
     for (std::uint64_t i = 0; i < rounds; ++i) {
       auto r = co_await ping_.acquire();
-      r.permit.forget();
+      r.permit.detach();
       pong_.release();
     }
   }

@@ -70,7 +70,7 @@ class LibsyncFanOut final : public Subject {
     for (;;) {
       auto r = co_await sem_.acquire();
       if (!r) co_return;  // closed: the subject is going away
-      r.permit.forget();
+      r.permit.detach();
       if (++done_ == n_) round_complete();
     }
   }
@@ -116,7 +116,7 @@ class LibsyncFanOut final : public Subject {
         sem_.release(n_);
       }
       auto r = co_await round_done_.acquire();
-      r.permit.forget();
+      r.permit.detach();
       lat.push_back(t_end_.load(std::memory_order_relaxed) - t0);
     }
   }

@@ -26,7 +26,7 @@ class PlainThreadHandoff final : public Subject {
       const std::uint64_t t = now_ns();
       ping_.release();
       auto r = pong_.acquire_blocking();
-      r.permit.forget();
+      r.permit.detach();
       lat.push_back((now_ns() - t) / 2);
     }
     const std::uint64_t t1 = now_ns();
@@ -37,7 +37,7 @@ class PlainThreadHandoff final : public Subject {
   libsync::Task<> ponger(std::uint64_t rounds) {
     for (std::uint64_t i = 0; i < rounds; ++i) {
       auto r = co_await ping_.acquire();
-      r.permit.forget();
+      r.permit.detach();
       pong_.release();
     }
   }

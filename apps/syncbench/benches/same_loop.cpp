@@ -33,13 +33,13 @@ class SameLoopHandoff final : public Subject {
     for (std::uint64_t i = 0; i < rounds; ++i) {
       ping_.release();
       auto r = co_await pong_.acquire();
-      r.permit.forget();  // the token moves on: it is not given back to pong_
+      r.permit.detach();  // the token moves on; it is not given back to pong_
     }
   }
   libsync::Task<> ponger(std::uint64_t rounds) {
     for (std::uint64_t i = 0; i < rounds; ++i) {
       auto r = co_await ping_.acquire();
-      r.permit.forget();
+      r.permit.detach();
       pong_.release();
     }
   }

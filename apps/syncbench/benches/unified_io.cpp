@@ -94,7 +94,7 @@ class LibsyncUnifiedIo final : public Subject {
     for (std::uint64_t i = 0; i < total; ++i) {
       auto c = co_await credit_.acquire();
       if (!c) co_return;  // closed after a client failed
-      c.permit.forget();
+      c.permit.detach();
       gate_.release();
     }
   }
@@ -105,7 +105,7 @@ class LibsyncUnifiedIo final : public Subject {
     for (std::uint64_t i = 0; i < n; ++i) {
       auto g = co_await gate_.acquire();
       if (!g) co_return fail("the gate closed");
-      g.permit.forget();
+      g.permit.detach();
       std::size_t sent = 0, got = 0;
       while (sent < kMessage) {
         auto w = co_await libsync::send(fd, out + sent, kMessage - sent);
@@ -136,7 +136,7 @@ class LibsyncUnifiedIo final : public Subject {
   libsync::Task<> clients(std::uint64_t per_client) {
     for (unsigned i = 0; i < kClients; ++i) a_.spawn(client(pairs_[i]->fd[0], per_client));
     auto all = co_await finished_.acquire(kClients);
-    all.permit.forget();
+    all.permit.detach();
   }
 
   libsync::Semaphore gate_{0}, credit_{kClients}, finished_{0};
