@@ -329,6 +329,10 @@ std::string render_prometheus(const Server& s) {
   line(out, "demo_accept_waits_total ", t.accept_waits);
   help(out, "demo_client_aborts_total", "counter", "Clients that went away while their request was handled.");
   line(out, "demo_client_aborts_total ", t.aborts);
+  help(out, "demo_access_log_dropped_lines_total", "counter",
+       "Access log lines dropped because stdout's reader fell behind.");
+  line(out, "demo_access_log_dropped_lines_total ",
+       std::uint64_t{s.log_output() ? s.log_output()->dropped_lines() : 0});
   help(out, "demo_timeouts_total", "counter", "Connections closed by a timeout, by kind.");
   for (std::size_t k = 0; k < kTimeoutKindCount; ++k)
     line(out, "demo_timeouts_total{kind=\"", kTimeoutNames[k], "\"} ", t.timeouts[k]);
