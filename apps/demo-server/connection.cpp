@@ -108,6 +108,7 @@ class ReadBuffer {
       : buf_(std::make_unique<char[]>(initial)), cap_(initial), max_(std::max(initial, max)) {}
 
   const char* data() const noexcept { return buf_.get() + begin_; }
+  char* data() noexcept { return buf_.get() + begin_; }
   std::size_t size() const noexcept { return end_ - begin_; }
   void consume(std::size_t n) noexcept {
     begin_ += n;
@@ -220,6 +221,7 @@ class Session {
     // Stop after the header, so it is checked before any body is parsed.
     parser_->eager(false);
     sent_continue_ = false;
+    line_checked_ = false;
     header_checked_ = false;
     header_bytes_ = 0;
   }
@@ -230,6 +232,10 @@ class Session {
   // Framing checks on a complete header, before its body is read: 0 when
   // it passes, else the status to answer (and close with).
   unsigned check_header(std::string_view& why) const;
+  // The protocol version of a request line still in the buffer, before the
+  // parser (which takes only 1.0 and 1.1) sees it: a higher 1.x minor is
+  // rewritten to 1.1 in place (RFC 9110 §2.5), another major is 505.
+  unsigned check_request_line();
   // An answer to a request that could not be parsed (or arrived too slowly).
   void append_error(unsigned status, std::string_view message);
   void append(Response& res, unsigned version, bool keep_alive, bool head);
@@ -244,6 +250,7 @@ class Session {
   unsigned batched_ = 0;  // answers in out_ not yet written
   std::optional<RequestParser> parser_;
   bool sent_continue_ = false;
+  bool line_checked_ = false;
   bool header_checked_ = false;
   std::size_t header_bytes_ = 0;  // of the current request, consumed so far
   std::string target_scratch_;    // a rewritten target (see parse_target)
@@ -255,6 +262,23 @@ class Session {
 libsync::Task<void> Session::serve() {
   const End end = co_await run();
   if (end == End::graceful) co_await linger();
+}
+
+unsigned Session::check_request_line() {
+  char* const begin = in_.data();
+  const std::string_view bytes(begin, in_.size());
+  std::size_t eol = bytes.find('\n');
+  if (eol == std::string_view::npos) return 0;  // not complete yet: checked when it is
+  line_checked_ = true;
+  if (eol > 0 && bytes[eol - 1] == '\r') --eol;
+  if (eol < 8) return 0;
+  char* const v = begin + eol - 8;  // "HTTP/d.d"
+  if (std::string_view(v, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' || v[7] < '0' ||
+      v[7] > '9')
+    return 0;  // not a version: the parser's 400
+  if (v[5] != '1') return 505;
+  if (v[7] > '1') v[7] = '1';
+  return 0;
 }
 
 unsigned Session::check_header(std::string_view& why) const {
@@ -331,6 +355,10 @@ libsync::Task<Session::End> Session::run() {
                                     in_.data()[blank + 1] == '\n')))
         blank += in_.data()[blank] == '\n' ? 1 : 2;
       in_.consume(blank);
+    }
+    if (!line_checked_ && in_.size() > 0 && check_request_line() == 505) {
+      append_error(505, "HTTP version not supported");
+      co_return co_await flush() ? End::graceful : End::abort;
     }
     if (in_.size() > 0) {
       const std::size_t n = parser_->put(net::const_buffer(in_.data(), in_.size()), ec);

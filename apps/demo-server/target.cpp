@@ -67,6 +67,33 @@ bool decode_query(std::string_view q, std::string& out) {
   return true;
 }
 
+// Appends the decoded `path` without "." and ".." segments (RFC 3986
+// §5.2.4) and with runs of '/' merged, as most servers route. Always starts
+// with '/'; ".." at the root stays at the root.
+void remove_dot_segments(std::string_view path, std::string& out) {
+  const std::size_t root = out.size();
+  out += '/';
+  bool trailing = false;  // the path ends in a directory ("/x/", "/x/.")
+  while (!path.empty()) {
+    const std::size_t slash = path.find('/');
+    const std::string_view seg = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+    trailing = seg.empty() || seg == "." || seg == "..";
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      // Drop the last segment written, keeping the root.
+      if (out.size() > root + 1) {
+        out.pop_back();  // its trailing '/'
+        out.erase(out.rfind('/') + 1);
+      }
+      continue;
+    }
+    out.append(seg);
+    out += '/';
+  }
+  if (!trailing && out.size() > root + 1) out.pop_back();
+}
+
 }  // namespace
 
 Target parse_target(std::string_view target, std::string& scratch) {
@@ -91,13 +118,8 @@ Target parse_target(std::string_view target, std::string& scratch) {
     u.remove_authority();
     u.remove_scheme();
   }
-  u.normalize_path();
   scratch.clear();
-  // The decoded path, with runs of '/' merged (as most servers do).
-  const std::string decoded = u.path();
-  if (decoded.empty()) scratch += '/';
-  for (char c : decoded)
-    if (c != '/' || scratch.empty() || scratch.back() != '/') scratch += c;
+  remove_dot_segments(u.path(), scratch);
   const std::size_t path_len = scratch.size();
   if (u.has_query()) {
     scratch += '?';

@@ -132,7 +132,10 @@ HttpResponse parse_head(std::string_view head_text) {
 }  // namespace
 
 const char* server_path() {
-  return DEMO_SERVER_PATH;
+  // DEMO_SERVER_BINARY runs the suite against another build (an older one,
+  // to see a test fail there).
+  const char* other = std::getenv("DEMO_SERVER_BINARY");
+  return other && *other ? other : DEMO_SERVER_PATH;
 }
 
 std::vector<std::string> tier_flags() {

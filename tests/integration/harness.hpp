@@ -27,7 +27,8 @@ namespace itest {
 using namespace std::chrono_literals;
 using Millis = std::chrono::milliseconds;
 
-// Path of the demo-server binary under test (set by CMake).
+// Path of the demo-server binary under test (set by CMake; the environment
+// variable DEMO_SERVER_BINARY overrides it).
 const char* server_path();
 
 // Flags that select the tier under test, from DEMO_SERVER_TIER
