@@ -305,6 +305,9 @@ void register_keys(KeyTable& k, Config& c) {
   k.integer("work.max_ms", c.work_max_ms, 0, kMaxMs, "Largest ms= accepted by /work (400 beyond)");
   k.integer("work.max_cost", c.work_max_cost, 1, 1000000,
             "Largest cost= (permits per request) accepted by /work");
+  k.integer("work.large_wait_ms", c.work_large_wait_ms, 0, kMaxMs,
+            "How long a /work request taking more than one permit may queue (at the head of the FIFO "
+            "it holds back every request behind it), at most work.queue_timeout_ms; then 503");
 
   k.integer("events.timeout_ms", c.events_timeout_ms, 1, kMaxMs, "Default /events long-poll timeout");
   k.integer("events.max_timeout_ms", c.events_max_timeout_ms, 1, kMaxMs,

@@ -152,6 +152,13 @@ std::uint64_t cross_loop_wakes(const libsync::LoopStats& st) {
   return st.futex_wait_cqes + st.remote_wakes;
 }
 
+// Permits handed to a queued waiter that is still short of its count: in
+// neither in_use() nor available(). From three separate reads, so clamped.
+std::uint64_t reserved_permits(const libsync::Semaphore& sem) {
+  const std::size_t max = sem.max(), free = sem.available(), used = sem.in_use();
+  return max > free + used ? max - free - used : 0;
+}
+
 double seconds_since(libsync::Clock::time_point t0) {
   return std::chrono::duration<double>(libsync::Clock::now() - t0).count();
 }
@@ -262,6 +269,7 @@ StatsSample StatsSampler::sample(const Server& s) {
     const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
     out.in_use[g] = sem.in_use();
     out.available[g] = sem.available();
+    out.reserved[g] = reserved_permits(sem);
     out.waiters[g] = sem.waiters();
     out.max[g] = sem.max();
   }
@@ -295,13 +303,16 @@ std::string render_prometheus(const Server& s) {
       prom_histogram(out, "demo_http_request_duration_seconds",
                      "route=\"" + std::string(route_name(static_cast<RouteId>(r))) + "\"", t.latency[r]);
 
-  help(out, "demo_semaphore_permits", "gauge", "Permits of each semaphore, in use or available.");
+  help(out, "demo_semaphore_permits", "gauge",
+       "Permits of each semaphore: in use, available, or reserved for a queued request waiting for more.");
   for (std::size_t g = 0; g < kGateCount; ++g) {
     const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
     const std::string_view n = gate_name(static_cast<GateId>(g));
     line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"in_use\"} ", std::uint64_t{sem.in_use()});
     line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"available\"} ",
          std::uint64_t{sem.available()});
+    line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"reserved\"} ",
+         std::uint64_t{reserved_permits(sem)});
   }
   help(out, "demo_semaphore_max_permits", "gauge",
        "Current size of each semaphore (changed by /admin/permits).");
@@ -438,6 +449,8 @@ std::string render_stats_json(const Server& s) {
     add(out, std::uint64_t{sem.available()});
     out += ",\"in_use\":";
     add(out, std::uint64_t{sem.in_use()});
+    out += ",\"reserved\":";
+    add(out, std::uint64_t{reserved_permits(sem)});
     out += ",\"waiters\":";
     add(out, std::uint64_t{sem.waiters()});
     out += ",\"is_closed\":";
@@ -529,6 +542,7 @@ std::string render_stats_json(const Server& s) {
     const std::string n(gate_name(static_cast<GateId>(g)));
     series(n + "_in_use", [g](const StatsSample& x) { return x.in_use[g]; });
     series(n + "_available", [g](const StatsSample& x) { return x.available[g]; });
+    series(n + "_reserved", [g](const StatsSample& x) { return x.reserved[g]; });
     series(n + "_waiters", [g](const StatsSample& x) { return x.waiters[g]; });
     series(n + "_max", [g](const StatsSample& x) { return x.max[g]; });
   }

@@ -121,7 +121,7 @@ struct StatsSample {
   double t_s = 0;  // since the server started
   double rps = 0;  // requests completed per second over the tick
   double p50_ms = 0, p99_ms = 0;
-  std::array<std::uint64_t, kGateCount> in_use{}, available{}, waiters{}, max{};
+  std::array<std::uint64_t, kGateCount> in_use{}, available{}, reserved{}, waiters{}, max{};
   std::uint64_t connections = 0;
   std::uint64_t cross_loop_wakes = 0;  // futex-wait CQEs + remote-queue wakes over the tick
 };
