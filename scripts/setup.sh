@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what libsync needs on Debian 12 (run as root).
-#   scripts/setup.sh           build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest
+#   scripts/setup.sh           build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest, toml++
 #   scripts/setup.sh --tests   also what the tests use: Chromium (dashboard test),
 #                              mingw-w64 + Wine (the Windows build, run under Wine)
 #   scripts/setup.sh --bench   also what the load benchmark uses: wrk, nginx
@@ -15,7 +15,7 @@ for arg in "$@"; do
   esac
 done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
-      liburing-dev libcli11-dev libboost1.81-dev doctest-dev)
+      liburing-dev libcli11-dev libboost1.81-dev doctest-dev libtomlplusplus-dev)
 if [ "$want_tests" = 1 ]; then
   pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64)
 fi

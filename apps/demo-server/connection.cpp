@@ -579,11 +579,11 @@ void Session::append_error(unsigned status, std::string_view message) {
 
 void Session::record(RouteId route, unsigned status, Clock::time_point start, std::string_view method,
                      std::string_view target, std::size_t bytes) {
-  const auto us = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+  const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+  const auto us = static_cast<std::uint64_t>(took.count() / 1000);
   MetricsShard& m = w_.metrics();
   m.requests[static_cast<std::size_t>(route)][status_index(status)].add();
-  m.latency[static_cast<std::size_t>(route)].record(us);
+  m.latency[static_cast<std::size_t>(route)].record(took);
   if (w_.access_log().enabled())
     w_.access_log().record(
         {w_.index(), remote_, method, target, status, bytes, us, route_name(route).data()});

@@ -2,6 +2,10 @@
 // JSON renderings. Readers sum every worker's shard at read time.
 #include "metrics.hpp"
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -177,7 +181,9 @@ void prom_histogram(std::string& out, std::string_view name, std::string_view la
     }
     line(out, name, "_bucket{", labels, sep, "le=\"", le, "\"} ", cum);
   }
-  line(out, name, "_sum{", labels, "} ", static_cast<double>(h.sum_us) / 1e6);
+  char sum[40];
+  std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(h.sum_ns) / 1e9);
+  line(out, name, "_sum{", labels, "} ", std::string_view(sum));
   line(out, name, "_count{", labels, "} ", h.count());
 }
 
@@ -186,23 +192,62 @@ void help(std::string& out, std::string_view name, std::string_view type, std::s
   line(out, "# TYPE ", name, " ", type);
 }
 
+// The standard process_* metrics (as Prometheus client libraries name
+// them), from getrusage, getrlimit and /proc.
+void process_metrics(std::string& out, const Server& s) {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  help(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+  line(out, "process_cpu_seconds_total ", cpu);
+  const double start = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+                       seconds_since(s.started());
+  help(out, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  line(out, "process_start_time_seconds ", start);
+  unsigned long long pages_virtual = 0, pages_resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%llu %llu", &pages_virtual, &pages_resident) != 2) pages_virtual = pages_resident = 0;
+    std::fclose(f);
+  }
+  const auto page = static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));
+  help(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+  line(out, "process_virtual_memory_bytes ", std::uint64_t{pages_virtual * page});
+  help(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  line(out, "process_resident_memory_bytes ", std::uint64_t{pages_resident * page});
+  std::uint64_t fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++fds;
+    ::closedir(d);
+    --fds;  // the directory's own descriptor
+  }
+  help(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+  line(out, "process_open_fds ", fds);
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  help(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+  line(out, "process_max_fds ", std::uint64_t{rl.rlim_cur});
+}
+
 }  // namespace
 
-void Histogram::record(std::uint64_t us) noexcept {
+void Histogram::record(std::chrono::nanoseconds d) noexcept {
+  const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
   std::size_t i = 0;
-  while (i < kBucketBoundsUs.size() && us > kBucketBoundsUs[i]) ++i;
+  while (i < kBucketBoundsUs.size() && ns > kBucketBoundsUs[i] * 1000) ++i;
   buckets_[i].add();
-  sum_us_.add(us);
+  sum_ns_.add(ns);
 }
 
 void HistogramData::add(const Histogram& h) noexcept {
   for (std::size_t i = 0; i < kBucketCount; ++i) buckets[i] += h.bucket(i);
-  sum_us += h.sum_us();
+  sum_ns += h.sum_ns();
 }
 
 void HistogramData::add(const HistogramData& h) noexcept {
   for (std::size_t i = 0; i < kBucketCount; ++i) buckets[i] += h.buckets[i];
-  sum_us += h.sum_us;
+  sum_ns += h.sum_ns;
 }
 
 std::uint64_t HistogramData::count() const noexcept {
@@ -214,7 +259,7 @@ std::uint64_t HistogramData::count() const noexcept {
 HistogramData HistogramData::minus(const HistogramData& earlier) const noexcept {
   HistogramData d;
   for (std::size_t i = 0; i < kBucketCount; ++i) d.buckets[i] = buckets[i] - earlier.buckets[i];
-  d.sum_us = sum_us - earlier.sum_us;
+  d.sum_ns = sum_ns - earlier.sum_ns;
   return d;
 }
 
@@ -386,6 +431,7 @@ std::string render_prometheus(const Server& s) {
   line(out, "demo_draining ", std::uint64_t{s.draining() ? 1u : 0u});
   help(out, "demo_uptime_seconds", "gauge", "Seconds since start.");
   line(out, "demo_uptime_seconds ", seconds_since(s.started()));
+  process_metrics(out, s);
   return out;
 }
 

@@ -80,19 +80,21 @@ inline constexpr std::size_t kBucketCount = kBucketBoundsUs.size() + 1;
 
 class Histogram {
  public:
-  void record(std::uint64_t us) noexcept;
+  // The sum keeps nanoseconds: most requests here take well under a
+  // microsecond, and whole-µs samples would sum to almost nothing.
+  void record(std::chrono::nanoseconds d) noexcept;
   std::uint64_t bucket(std::size_t i) const noexcept { return buckets_[i].get(); }
-  std::uint64_t sum_us() const noexcept { return sum_us_.get(); }
+  std::uint64_t sum_ns() const noexcept { return sum_ns_.get(); }
 
  private:
   std::array<Counter, kBucketCount> buckets_;
-  Counter sum_us_;
+  Counter sum_ns_;
 };
 
 // A histogram read back: summed over shards, subtracted across ticks.
 struct HistogramData {
   std::array<std::uint64_t, kBucketCount> buckets{};
-  std::uint64_t sum_us = 0;
+  std::uint64_t sum_ns = 0;
 
   void add(const Histogram& h) noexcept;
   void add(const HistogramData& h) noexcept;

@@ -204,9 +204,9 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
       res.abort = true;
       co_return;
   }
-  const auto waited =
-      std::chrono::duration_cast<std::chrono::microseconds>(libsync::Clock::now() - t0).count();
-  ctx.worker.metrics().work_queue_wait.record(static_cast<std::uint64_t>(waited));
+  const auto waited_for = std::chrono::duration_cast<std::chrono::nanoseconds>(libsync::Clock::now() - t0);
+  const auto waited = waited_for.count() / 1000;
+  ctx.worker.metrics().work_queue_wait.record(waited_for);
 
   if (*n_ms > 0 && co_await libsync::sleep_for(ms(*n_ms), ctx.stop) == WaitStatus::cancelled) {
     res.abort = true;  // the permit goes back as `got` is destroyed
