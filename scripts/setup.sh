@@ -2,7 +2,9 @@
 # Installs what libsync needs on Debian 12 (run as root).
 #   scripts/setup.sh           build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest, toml++
 #   scripts/setup.sh --tests   also what the tests use: Chromium (dashboard test),
-#                              mingw-w64 + Wine (the Windows build, run under Wine)
+#                              mingw-w64 + Wine (the Windows build, run under Wine),
+#                              clang 14 + its libFuzzer runtime (scripts/fuzz-server.sh),
+#                              HAProxy (scripts/haproxy-rolling-restart.sh)
 #   scripts/setup.sh --bench   also what the load benchmark uses: wrk, nginx
 set -euo pipefail
 want_tests=0
@@ -17,7 +19,7 @@ done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
       liburing-dev libcli11-dev libboost1.81-dev doctest-dev libtomlplusplus-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64)
+  pkgs+=(chromium zlib1g-dev g++-mingw-w64-x86-64-posix wine wine64 clang-14 libclang-rt-14-dev haproxy)
 fi
 if [ "$want_bench" = 1 ]; then
   pkgs+=(wrk nginx-light)

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "listener.hpp"
+#include "sd_notify.hpp"
 #include "worker.hpp"
 
 namespace demo {
@@ -112,6 +113,7 @@ int Server::run() {
               std::string(libsync::to_string(backend_)).c_str());
   std::fflush(stdout);
   go.count_down();
+  notify_service_manager("READY=1\nMAINPID=" + std::to_string(::getpid()));
 
   int code = control->block_on(control_main(sfd));
   finish();
@@ -127,6 +129,7 @@ libsync::Task<int> Server::control_main(int sfd) {
   std::fprintf(stderr, "demo-server: %s: draining (up to %llu ms); a second signal exits at once\n",
                strsignal(sig),
                static_cast<unsigned long long>(cfg_.drain_timeout_ms));
+  notify_service_manager("STOPPING=1");
   co_await begin_drain();
   loop.spawn(wait_for_second_signal(sfd));
 

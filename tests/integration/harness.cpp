@@ -152,7 +152,11 @@ std::vector<std::string> tier_flags() {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> args) {
-  std::vector<std::string> argv = {server_path(), "--port", "0"};
+  std::vector<std::string> argv = {server_path()};
+  if (std::find(args.begin(), args.end(), "--port") == args.end()) {
+    argv.push_back("--port");
+    argv.push_back("0");
+  }
   for (auto& f : tier_flags()) argv.push_back(f);
   for (auto& a : args) argv.push_back(std::move(a));
   pid_ = spawn(argv, out_fd_, err_fd_);

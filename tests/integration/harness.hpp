@@ -37,7 +37,8 @@ std::vector<std::string> tier_flags();
 
 class ServerProcess {
  public:
-  // Starts demo-server with `args` (plus --port 0 and the tier flags) and
+  // Starts demo-server with `args` (plus the tier flags, and --port 0 unless
+  // `args` name a port) and
   // waits for it to listen. Throws std::runtime_error with its output when
   // it does not.
   explicit ServerProcess(std::vector<std::string> args = {});
