@@ -309,7 +309,14 @@ StatsSample StatsSampler::sample(const Server& s) {
     out.p50_ms = window.quantile_ms(0.50);
     out.p99_ms = window.quantile_ms(0.99);
     out.cross_loop_wakes = wakes - last_cross_wakes_;
+    for (std::size_t r = 0; r < kRouteCount; ++r) {
+      const HistogramData w = t.latency[r].minus(last_route_latency_[r]);
+      if (dt > 0) out.route_rps[r] = static_cast<double>(w.count()) / dt;
+      out.route_p50_ms[r] = w.quantile_ms(0.50);
+      out.route_p99_ms[r] = w.quantile_ms(0.99);
+    }
   }
+  last_route_latency_ = t.latency;
   for (std::size_t g = 0; g < kGateCount; ++g) {
     const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
     out.in_use[g] = sem.in_use();
@@ -582,6 +589,12 @@ std::string render_stats_json(const Server& s) {
   series("rps", [](const StatsSample& x) { return x.rps; });
   series("p50_ms", [](const StatsSample& x) { return x.p50_ms; });
   series("p99_ms", [](const StatsSample& x) { return x.p99_ms; });
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    const std::string n = "route_" + std::string(route_name(static_cast<RouteId>(r)));
+    series(n + "_rps", [r](const StatsSample& x) { return x.route_rps[r]; });
+    series(n + "_p50_ms", [r](const StatsSample& x) { return x.route_p50_ms[r]; });
+    series(n + "_p99_ms", [r](const StatsSample& x) { return x.route_p99_ms[r]; });
+  }
   series("connections", [](const StatsSample& x) { return x.connections; });
   series("cross_loop_wakes", [](const StatsSample& x) { return x.cross_loop_wakes; });
   for (std::size_t g = 0; g < kGateCount; ++g) {

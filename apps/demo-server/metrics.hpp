@@ -122,7 +122,10 @@ struct MetricsShard {
 struct StatsSample {
   double t_s = 0;  // since the server started
   double rps = 0;  // requests completed per second over the tick
-  double p50_ms = 0, p99_ms = 0;
+  double p50_ms = 0, p99_ms = 0;  // over all routes but the long-poll
+  // Per route over the tick: one busy fast route would otherwise hide the
+  // latency of the others in the merged quantiles.
+  std::array<double, kRouteCount> route_rps{}, route_p50_ms{}, route_p99_ms{};
   std::array<std::uint64_t, kGateCount> in_use{}, available{}, reserved{}, waiters{}, max{};
   std::uint64_t connections = 0;
   std::uint64_t cross_loop_wakes = 0;  // futex-wait CQEs + remote-queue wakes over the tick
@@ -154,6 +157,7 @@ class StatsSampler {
   std::uint64_t last_requests_ = 0;
   std::uint64_t last_cross_wakes_ = 0;
   HistogramData last_latency_;
+  std::array<HistogramData, kRouteCount> last_route_latency_{};
 };
 
 std::string render_prometheus(const Server& s);
