@@ -1,10 +1,10 @@
 // Connection: HTTP/1.1 over libsync's socket awaitables with Beast's
-// buffer-oriented parser and serializer. The only file that includes Beast.
+// buffer-oriented parser. The only file that includes Beast.
 //
 // Per request: bytes arrive with libsync::recv into a ReadBuffer, a fresh
 // http::request_parser consumes them (with body and header limits), the
-// route runs, and an http::response_serializer writes the answer into the
-// output buffer, which libsync::send writes out. Errors the client caused
+// route runs, and its answer is written as bytes into the output buffer,
+// which libsync::send writes out. Errors the client caused
 // get their status code (400, 408, 413, 431, 501, 505).
 //
 // Every close the server starts is staged (RFC 9112 §9.6): it stops reading
@@ -22,12 +22,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "routes.hpp"
 #include "server.hpp"
@@ -191,7 +194,62 @@ std::string peer_name(int fd) {
   return std::string(host) + ":" + std::to_string(port);
 }
 
-using RequestParser = http::request_parser<http::string_body>;
+// Memory for one request's header fields (Beast allocates a node per field
+// and one for the start line): taken from a per-connection block by bumping
+// a pointer, and all given back at once when the next request starts, so a
+// typical request allocates nothing. A header larger than the block spills
+// to the heap, freed at the same point.
+class RequestArena {
+ public:
+  void* allocate(std::size_t n, std::size_t align) {
+    const std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at + n <= sizeof block_) {
+      used_ = at + n;
+      return block_ + at;
+    }
+    spilled_.push_back(std::make_unique<std::max_align_t[]>((n + sizeof(std::max_align_t) - 1) /
+                                                            sizeof(std::max_align_t)));
+    return spilled_.back().get();
+  }
+  // Only when nothing allocated here is in use any more.
+  void reset() noexcept {
+    used_ = 0;
+    spilled_.clear();
+  }
+
+ private:
+  alignas(std::max_align_t) char block_[4096];
+  std::size_t used_ = 0;
+  std::vector<std::unique_ptr<std::max_align_t[]>> spilled_;
+};
+
+template <class T>
+class ArenaAllocator {
+ public:
+  using value_type = T;
+  explicit ArenaAllocator(RequestArena* a) noexcept : arena_(a) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& o) noexcept : arena_(o.arena()) {}
+  T* allocate(std::size_t n) {
+    static_assert(alignof(T) <= alignof(std::max_align_t));
+    return static_cast<T*>(arena_->allocate(n * sizeof(T), alignof(T)));
+  }
+  void deallocate(T*, std::size_t) noexcept {}  // RequestArena::reset frees
+  RequestArena* arena() const noexcept { return arena_; }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& o) const noexcept {
+    return arena_ == o.arena();
+  }
+  template <class U>
+  bool operator!=(const ArenaAllocator<U>& o) const noexcept {
+    return arena_ != o.arena();
+  }
+
+ private:
+  RequestArena* arena_;
+};
+
+using RequestParser = http::request_parser<http::string_body, ArenaAllocator<char>>;
 
 class Session {
  public:
@@ -215,7 +273,9 @@ class Session {
   enum class End { graceful, abort };
 
   void new_parser() {
-    parser_.emplace();
+    parser_.reset();  // the previous request's fields live in arena_
+    arena_.reset();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->header_limit(cfg_.header_limit);
     parser_->body_limit(cfg_.body_limit);
     // Stop after the header, so it is checked before any body is parsed.
@@ -248,6 +308,7 @@ class Session {
   ReadBuffer in_;
   std::string out_;
   unsigned batched_ = 0;  // answers in out_ not yet written
+  RequestArena arena_;  // before parser_: the parser's fields live in it
   std::optional<RequestParser> parser_;
   bool sent_continue_ = false;
   bool line_checked_ = false;
@@ -529,40 +590,45 @@ libsync::Task<Session::Next> Session::handle() {
   co_return keep_alive ? Next::keep_going : Next::close;
 }
 
+// The answer's bytes, written straight into the output buffer: the status
+// line and header fields are a handful of appends (no field container, no
+// allocation once the buffer has grown), and the Date value is the worker's
+// cached one.
 void Session::append(Response& res, unsigned version, bool keep_alive, bool head) {
+  auto num = [this](std::uint64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+  };
   // Responses carry the server's version, 1.1, whatever the request's
   // (RFC 9110 §6.2); a 1.0 client that keeps the connection is told so.
-  http::response<http::string_body> msg{static_cast<http::status>(res.status), 11};
-  msg.set(http::field::server, "libsync-demo");
-  msg.set(http::field::date, bsv(w_.http_date()));
-  msg.set(http::field::content_type, bsv(res.content_type));
-  if (!res.allow.empty()) msg.set(http::field::allow, bsv(res.allow));
-  if (res.status == 503 && res.retry_after_s)
-    msg.set(http::field::retry_after, std::to_string(res.retry_after_s));
-  if (res.bearer_challenge) msg.set(http::field::www_authenticate, "Bearer realm=\"demo-server\"");
-  if (res.no_store) msg.set(http::field::cache_control, "no-store");
-  msg.body() = std::move(res.body);
-  msg.keep_alive(keep_alive);
-  if (keep_alive && version == 10) msg.set(http::field::connection, "keep-alive");
-  msg.prepare_payload();  // Content-Length, also for HEAD (the length GET would send)
-
-  http::response_serializer<http::string_body> sr{msg};
-  beast::error_code ec;
-  auto sink = [&](beast::error_code&, const auto& buffers) {
-    std::size_t n = 0;
-    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-      const net::const_buffer b = *it;
-      out_.append(static_cast<const char*>(b.data()), b.size());
-      n += b.size();
-    }
-    sr.consume(n);
-  };
-  if (head) {
-    sr.split(true);
-    while (!ec && !sr.is_header_done()) sr.next(ec, sink);
-  } else {
-    while (!ec && !sr.is_done()) sr.next(ec, sink);
+  out_ += "HTTP/1.1 ";
+  num(res.status);
+  out_ += ' ';
+  out_ += sv(http::obsolete_reason(static_cast<http::status>(res.status)));
+  out_ += "\r\nServer: libsync-demo\r\nDate: ";
+  out_ += w_.http_date();
+  out_ += "\r\nContent-Type: ";
+  out_ += res.content_type;
+  if (!res.allow.empty()) {
+    out_ += "\r\nAllow: ";
+    out_ += res.allow;
   }
+  if (res.status == 503 && res.retry_after_s) {
+    out_ += "\r\nRetry-After: ";
+    num(res.retry_after_s);
+  }
+  if (res.bearer_challenge) out_ += "\r\nWWW-Authenticate: Bearer realm=\"demo-server\"";
+  if (res.no_store) out_ += "\r\nCache-Control: no-store";
+  if (!keep_alive)
+    out_ += "\r\nConnection: close";
+  else if (version == 10)
+    out_ += "\r\nConnection: keep-alive";
+  // Content-Length also for HEAD: the length GET would send.
+  out_ += "\r\nContent-Length: ";
+  num(res.body.size());
+  out_ += "\r\n\r\n";
+  if (!head) out_ += res.body;
   ++batched_;
 }
 
