@@ -315,6 +315,7 @@ class Session {
   bool header_checked_ = false;
   std::size_t header_bytes_ = 0;  // of the current request, consumed so far
   std::string target_scratch_;    // a rewritten target (see parse_target)
+  std::string spare_body_;        // the last answer's body buffer, for the next
   std::uint64_t served_ = 0;
   RouteContext ctx_;
   std::string remote_;
@@ -542,6 +543,10 @@ libsync::Task<Session::Next> Session::handle() {
   req.version = msg.version() >= 11 ? 11 : 10;
 
   Response res;
+  // The body's buffer is the connection's, kept from request to request, so
+  // a handler that writes a body does not allocate one each time.
+  res.body = std::move(spare_body_);
+  res.body.clear();
   RouteId route_id = RouteId::unmatched;
   const auto hosts = msg.count(http::field::host);
   if ((req.version == 11 && hosts == 0) || hosts > 1 ||
@@ -586,6 +591,10 @@ libsync::Task<Session::Next> Session::handle() {
   const bool keep_alive = msg.keep_alive() && !res.close && !w_.draining() && ++served_ < cfg_.max_requests;
   const std::size_t before = out_.size();
   append(res, req.version, keep_alive, req.method == Method::head);
+  spare_body_ = std::move(res.body);
+  // Small bodies only: a connection that fetched /stats once should not keep
+  // its buffer while it idles.
+  if (spare_body_.capacity() > 4096) spare_body_ = std::string();
   record(route_id, res.status, start, sv(msg.method_string()), req.target, out_.size() - before);
   co_return keep_alive ? Next::keep_going : Next::close;
 }
