@@ -59,10 +59,11 @@ if(TARGET demo-server)
   install(FILES ${PROJECT_SOURCE_DIR}/configs/demo-server.toml
           DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/demo-server COMPONENT demo-server EXCLUDE_FROM_ALL)
   file(READ ${PROJECT_SOURCE_DIR}/configs/demo-server.service _unit)
-  string(REPLACE "/usr/local/bin/demo-server" "${CMAKE_INSTALL_FULL_BINDIR}/demo-server" _unit "${_unit}")
+  string(REPLACE "@DEMO_SERVER_BIN@" "${CMAKE_INSTALL_FULL_BINDIR}/demo-server" _unit "${_unit}")
+  string(REPLACE "@DEMO_SERVER_CONFIG@" "${CMAKE_INSTALL_FULL_SYSCONFDIR}/demo-server/demo-server.toml" _unit "${_unit}")
   string(REPLACE "DynamicUser=yes" "User=demo-server\nGroup=demo-server" _unit "${_unit}")
-  string(REGEX REPLACE "^# demo-server as a hardened systemd service\\.\n#\n# Install:\n(#   [^\n]*\n)+"
-         "# demo-server as a hardened systemd service, installed by the demo-server package\n# (systemctl enable --now demo-server).\n" _unit "${_unit}")
+  string(REGEX REPLACE "^# demo-server as a hardened systemd service\\.\n#\n# Install[^\n]*\n(#[^\n]+\n)+#\n"
+         "# demo-server as a hardened systemd service, installed by the demo-server package\n# (systemctl enable --now demo-server).\n#\n" _unit "${_unit}")
   file(WRITE ${CMAKE_BINARY_DIR}/debian-unit/demo-server.service "${_unit}")
   install(FILES ${CMAKE_BINARY_DIR}/debian-unit/demo-server.service
           DESTINATION /lib/systemd/system COMPONENT demo-server EXCLUDE_FROM_ALL)

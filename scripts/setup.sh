@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what libsync needs on Debian 12 (run as root).
-#   scripts/setup.sh               build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest
+#   scripts/setup.sh               build + run: compiler, CMake, Ninja, ccache, liburing, CLI11, Boost, doctest, toml++
 #   scripts/setup.sh --linux-tests what the Linux test suites use besides: Chromium (~290 MB; the
 #                                  dashboard and HTML-report browser tests), zlib (reads their
 #                                  screenshots), lintian + dpkg-dev + file (the Debian package test),
 #                                  Spin (the wake-protocol model check), clang (checks that dropped
 #                                  co_await results are diagnosed), QEMU + busybox + cpio (Debian's
-#                                  own kernels, booted by scripts/qemu-kernels.sh)
+#                                  own kernels, booted by scripts/qemu-kernels.sh), clang 14 + its
+#                                  libFuzzer runtime (scripts/fuzz-server.sh), HAProxy (the
+#                                  rolling-restart test)
 #   scripts/setup.sh --tests       all of --linux-tests, plus mingw-w64 + Wine (~650 MB; the Windows
 #                                  cross-build and its tests under Wine); what CI installs
 #   scripts/setup.sh --bench       also what the load benchmark uses: wrk, nginx
@@ -23,9 +25,9 @@ for arg in "$@"; do
   esac
 done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
-      liburing-dev libcli11-dev libboost1.81-dev doctest-dev)
+      liburing-dev libcli11-dev libboost1.81-dev doctest-dev libtomlplusplus-dev)
 if [ "$want_linux_tests" = 1 ]; then
-  pkgs+=(chromium zlib1g-dev lintian dpkg-dev file spin clang
+  pkgs+=(chromium zlib1g-dev lintian dpkg-dev file spin clang clang-14 libclang-rt-14-dev haproxy
          qemu-system-x86 busybox-static cpio python3)
 fi
 if [ "$want_windows" = 1 ]; then

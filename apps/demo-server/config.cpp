@@ -1,8 +1,9 @@
-// Config: the key table, the CLI11 options made from it, and the strict TOML
-// reader that checks the config file against the same table.
+// Config: the key table, the CLI11 options made from it, and the config
+// file reader (toml++) that checks the file against the same table.
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -97,43 +98,42 @@ class KeyTable {
   std::vector<KeySpec> specs_;
 };
 
-// Reads the TOML subset the config uses. Each `[table]` key becomes the
-// dotted option name `table.key`; dotted keys are accepted at the top level
-// too, so `--print-config` output reads back.
+// Reads the config file with toml++ (a complete TOML 1.0 parser), then
+// checks every value against the key table: unknown keys (with a
+// suggestion), wrong types, values out of range or not among the choices are
+// errors naming the line. Each `[table]` key becomes the dotted option name
+// `table.key`; dotted keys, quoted keys and inline tables name the same keys,
+// so `--print-config` output reads back.
 class StrictTomlReader final : public CLI::ConfigBase {
  public:
   explicit StrictTomlReader(const KeyTable& keys) : keys_(keys) {}
 
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    toml::table root;
+    try {
+      root = toml::parse(in);
+    } catch (const toml::parse_error& e) {
+      throw CLI::ConfigError("line " + std::to_string(e.source().begin.line) + ": " +
+                             std::string(e.description()));
+    }
     std::vector<CLI::ConfigItem> items;
-    std::map<std::string, int> seen;  // key -> line that set it
-    std::string table;
-    std::string raw;
-    int line_no = 0;
-    while (std::getline(in, raw)) {
-      ++line_no;
-      std::string_view line = trim(raw);
-      if (line.empty() || line.front() == '#') continue;
-      auto fail = [&](const std::string& msg) -> CLI::ConfigError {
-        return CLI::ConfigError("line " + std::to_string(line_no) + ": " + msg);
+    collect(root, "", items);
+    return items;
+  }
+
+ private:
+  void collect(const toml::table& t, const std::string& prefix, std::vector<CLI::ConfigItem>& items) const {
+    for (const auto& [k, node] : t) {
+      const std::string full = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+      const auto line = node.source().begin.line;
+      auto fail = [&](const std::string& msg) {
+        return CLI::ConfigError("line " + std::to_string(line) + ": " + msg);
       };
-      if (line.front() == '[') {
-        if (line.size() > 1 && line[1] == '[') throw fail("arrays of tables are not supported");
-        auto close = line.find(']');
-        if (close == std::string_view::npos) throw fail("table header without a closing ']'");
-        std::string_view rest = trim(line.substr(close + 1));
-        if (!rest.empty() && rest.front() != '#') throw fail("unexpected text after the table header");
-        std::string_view name = trim(line.substr(1, close - 1));
-        if (!valid_key(name)) throw fail("bad table name '" + std::string(name) + "'");
-        table = std::string(name);
+      if (const toml::table* sub = node.as_table()) {
+        if (keys_.find(full)) throw fail(full + ": expects a value, got a table");
+        collect(*sub, full, items);
         continue;
       }
-      auto eq = line.find('=');
-      if (eq == std::string_view::npos) throw fail("expected 'key = value', got '" + std::string(line) + "'");
-      std::string_view key = trim(line.substr(0, eq));
-      if (!valid_key(key)) throw fail("bad key '" + std::string(key) + "'");
-      std::string full = table.empty() ? std::string(key) : table + "." + std::string(key);
-
       const KeySpec* spec = keys_.find(full);
       if (!spec) {
         std::string msg = "unknown key '" + full + "'";
@@ -141,117 +141,62 @@ class StrictTomlReader final : public CLI::ConfigBase {
         if (!hint.empty()) msg += " (did you mean '" + hint + "'?)";
         throw fail(msg + "; see --help for the keys");
       }
-      if (auto it = seen.find(full); it != seen.end())
-        throw fail("'" + full + "' is already set on line " + std::to_string(it->second));
-      seen.emplace(full, line_no);
-
       std::string value;
-      std::string err = parse_value(trim(line.substr(eq + 1)), *spec, value);
+      std::string err = check_value(node, *spec, value);
       if (!err.empty()) throw fail(full + ": " + err);
       CLI::ConfigItem item;
       item.name = full;
       item.inputs = {value};
       items.push_back(std::move(item));
     }
-    return items;
   }
 
- private:
-  static std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-  }
-  static bool valid_key(std::string_view k) {
-    if (k.empty() || k.front() == '.' || k.back() == '.') return false;
-    for (char c : k)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
-    return k.find("..") == std::string_view::npos;
-  }
-
-  // Parses the text after '=' (value plus optional comment) into the string
-  // CLI11 will convert. Returns an error message, or "" on success.
-  static std::string parse_value(std::string_view text, const KeySpec& spec, std::string& out) {
-    if (text.empty()) return "missing value";
-    std::string_view rest;
-    if (text.front() == '"' || text.front() == '\'') {
-      const char q = text.front();
-      std::size_t i = 1;
-      for (; i < text.size() && text[i] != q; ++i) {
-        char c = text[i];
-        if (q == '"' && c == '\\') {
-          if (++i == text.size()) break;
-          switch (text[i]) {
-            case '"':
-              out += '"';
-              break;
-            case '\\':
-              out += '\\';
-              break;
-            case 'n':
-              out += '\n';
-              break;
-            case 't':
-              out += '\t';
-              break;
-            default:
-              return std::string("unsupported escape '\\") + text[i] + "' in string";
-          }
-        } else {
-          out += c;
-        }
-      }
-      if (i >= text.size()) return "unterminated string";
-      rest = trim(text.substr(i + 1));
-      if (spec.type != KeySpec::Type::string)
-        return std::string("expects ") + type_name(spec) + ", got a string";
-      if (!spec.choices.empty() &&
-          std::find(spec.choices.begin(), spec.choices.end(), out) == spec.choices.end())
-        return "'" + out + "' is not one of " + join(spec.choices);
-    } else {
-      auto end = text.find_first_of(" \t#");
-      std::string_view word = text.substr(0, end);
-      rest = end == std::string_view::npos ? std::string_view{} : trim(text.substr(end));
-      if (word == "true" || word == "false") {
-        if (spec.type != KeySpec::Type::boolean)
-          return std::string("expects ") + type_name(spec) + ", got a boolean";
-        out = std::string(word);
-      } else {
-        std::string digits;
-        for (char c : word)
-          if (c != '_') digits += c;
-        long long v = 0;
-        const char* b = digits.data();
-        const char* e = b + digits.size();
-        if (!digits.empty() && *b == '+') ++b;
-        auto [p, ec] = std::from_chars(b, e, v);
-        if (digits.empty() || ec != std::errc{} || p != e) {
-          if (spec.type == KeySpec::Type::string)
-            return "strings must be quoted, e.g. \"" + std::string(word) + "\"";
-          return std::string("expects ") + type_name(spec) + ", got '" + std::string(word) + "'";
-        }
-        if (spec.type != KeySpec::Type::integer)
-          return std::string("expects ") + type_name(spec) + ", got an integer";
-        if (v < spec.lo || v > spec.hi)
-          return std::to_string(v) + " is out of range [" + std::to_string(spec.lo) + ", " +
+  // The value as the string CLI11 will convert, or an error message.
+  static std::string check_value(const toml::node& node, const KeySpec& spec, std::string& out) {
+    switch (spec.type) {
+      case KeySpec::Type::integer: {
+        const auto v = node.value_exact<std::int64_t>();
+        if (!v) return std::string("expects an integer, got ") + kind(node);
+        if (*v < spec.lo || *v > spec.hi)
+          return std::to_string(*v) + " is out of range [" + std::to_string(spec.lo) + ", " +
                  std::to_string(spec.hi) + "]";
-        out = std::to_string(v);
+        out = std::to_string(*v);
+        return {};
       }
-    }
-    if (!rest.empty() && rest.front() != '#')
-      return "unexpected text after the value: '" + std::string(rest) + "'";
-    return {};
-  }
-  static const char* type_name(const KeySpec& s) {
-    switch (s.type) {
-      case KeySpec::Type::integer:
-        return "an integer";
-      case KeySpec::Type::boolean:
-        return "true or false";
-      case KeySpec::Type::string:
-        return "a quoted string";
+      case KeySpec::Type::boolean: {
+        const auto v = node.value_exact<bool>();
+        if (!v) return std::string("expects true or false, got ") + kind(node);
+        out = *v ? "true" : "false";
+        return {};
+      }
+      case KeySpec::Type::string: {
+        const auto v = node.value_exact<std::string>();
+        if (!v) return std::string("expects a string, got ") + kind(node);
+        if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *v) == spec.choices.end())
+          return "'" + *v + "' is not one of " + join(spec.choices);
+        out = *v;
+        return {};
+      }
     }
     return "?";
+  }
+  static const char* kind(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::string:
+        return "a string";
+      case toml::node_type::integer:
+        return "an integer";
+      case toml::node_type::floating_point:
+        return "a float";
+      case toml::node_type::boolean:
+        return "a boolean";
+      case toml::node_type::array:
+        return "an array";
+      case toml::node_type::table:
+        return "a table";
+      default:
+        return "a date or time";
+    }
   }
   static std::string join(const std::vector<std::string>& v) {
     std::string s;
@@ -305,6 +250,9 @@ void register_keys(KeyTable& k, Config& c) {
   k.integer("work.max_ms", c.work_max_ms, 0, kMaxMs, "Largest ms= accepted by /work (400 beyond)");
   k.integer("work.max_cost", c.work_max_cost, 1, 1000000,
             "Largest cost= (permits per request) accepted by /work");
+  k.integer("work.large_wait_ms", c.work_large_wait_ms, 0, kMaxMs,
+            "How long a /work request taking more than one permit may queue (at the head of the FIFO "
+            "it holds back every request behind it), at most work.queue_timeout_ms; then 503");
 
   k.integer("events.timeout_ms", c.events_timeout_ms, 1, kMaxMs, "Default /events long-poll timeout");
   k.integer("events.max_timeout_ms", c.events_max_timeout_ms, 1, kMaxMs,
@@ -338,12 +286,15 @@ ParseOutcome parse_command_line(int argc, char** argv, Config& cfg) {
   app.add_flag("--print-config", print_config, "Print the effective settings as TOML and exit")
       ->group("Config")
       ->configurable(false);
+  app.set_version_flag("--version", std::string("demo-server ") + DEMO_SERVER_VERSION)->group("Config");
   app.config_formatter(std::make_shared<StrictTomlReader>(keys));
   app.allow_config_extras(CLI::config_extras_mode::error);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    return {ParseOutcome::Action::exit, app.exit(e)};
+  } catch (const CLI::CallForVersion& e) {
     return {ParseOutcome::Action::exit, app.exit(e)};
   } catch (const CLI::ConfigError& e) {
     // Errors from the file reader carry "line N: ..."; say which file.
@@ -367,7 +318,17 @@ ParseOutcome parse_command_line(int argc, char** argv, Config& cfg) {
     while (!cfg.admin_token.empty() && std::isspace(static_cast<unsigned char>(cfg.admin_token.back())))
       cfg.admin_token.pop_back();
   }
-  if (cfg.events_timeout_ms > cfg.events_max_timeout_ms) cfg.events_timeout_ms = cfg.events_max_timeout_ms;
+  // Settings bounded by another setting are clamped to it, and the option
+  // is told, so --print-config shows the value in effect.
+  auto clamp = [&app](const char* flag, std::uint64_t& v, std::uint64_t bound) {
+    if (v <= bound) return;
+    v = bound;
+    CLI::Option* opt = app.get_option(flag);
+    opt->clear();
+    opt->add_result(std::to_string(v));
+  };
+  clamp("--events.timeout_ms", cfg.events_timeout_ms, cfg.events_max_timeout_ms);
+  clamp("--work.large_wait_ms", cfg.work_large_wait_ms, cfg.work_queue_timeout_ms);
   if (print_config) {
     // The admin token is a secret: say that it is set, not what it is.
     std::istringstream lines(app.config_to_str(true, false));

@@ -54,6 +54,7 @@ struct Config {
   std::uint64_t work_queue_timeout_ms = 1000;
   std::uint64_t work_max_ms = 10000;
   std::size_t work_max_cost = 8;
+  std::uint64_t work_large_wait_ms = 200;
 
   // [events]
   std::uint64_t events_timeout_ms = 25000;

@@ -1,13 +1,19 @@
 // Connection: HTTP/1.1 over libsync's socket awaitables with Beast's
-// buffer-oriented parser and serializer. The only file that includes Beast.
+// buffer-oriented parser. The only file that includes Beast.
 //
 // Per request: bytes arrive with libsync::recv into a ReadBuffer, a fresh
 // http::request_parser consumes them (with body and header limits), the
-// route runs, and an http::response_serializer writes the answer into the
-// output buffer, which libsync::send writes out. Errors the client caused
-// get their status code (400, 408, 413, 431), then the connection closes
-// after a bounded lingering read, so the client can read the answer instead
-// of getting a reset for the bytes it was still sending.
+// route runs, and its answer is written as bytes into the output buffer,
+// which libsync::send writes out. Errors the client caused
+// get their status code (400, 408, 413, 431, 501, 505).
+//
+// Every close the server starts is staged (RFC 9112 §9.6): it stops reading
+// requests, finishes writing its answers, half-closes (FIN), then reads and
+// drops input for a bounded time until the client closes too. Closing a
+// socket with unread input makes the kernel send an RST, and the client's
+// kernel then discards answers it has received but the client not yet read.
+// A FIN from the client only means it sends no more requests: the ones it
+// sent are answered. Only a reset or a failed send means it is gone.
 #include "connection.hpp"
 
 #include <arpa/inet.h>
@@ -16,15 +22,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "routes.hpp"
 #include "server.hpp"
+#include "target.hpp"
 #include "worker.hpp"
 
 namespace demo {
@@ -101,6 +111,7 @@ class ReadBuffer {
       : buf_(std::make_unique<char[]>(initial)), cap_(initial), max_(std::max(initial, max)) {}
 
   const char* data() const noexcept { return buf_.get() + begin_; }
+  char* data() noexcept { return buf_.get() + begin_; }
   std::size_t size() const noexcept { return end_ - begin_; }
   void consume(std::size_t n) noexcept {
     begin_ += n;
@@ -183,7 +194,62 @@ std::string peer_name(int fd) {
   return std::string(host) + ":" + std::to_string(port);
 }
 
-using RequestParser = http::request_parser<http::string_body>;
+// Memory for one request's header fields (Beast allocates a node per field
+// and one for the start line): taken from a per-connection block by bumping
+// a pointer, and all given back at once when the next request starts, so a
+// typical request allocates nothing. A header larger than the block spills
+// to the heap, freed at the same point.
+class RequestArena {
+ public:
+  void* allocate(std::size_t n, std::size_t align) {
+    const std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at + n <= sizeof block_) {
+      used_ = at + n;
+      return block_ + at;
+    }
+    spilled_.push_back(std::make_unique<std::max_align_t[]>((n + sizeof(std::max_align_t) - 1) /
+                                                            sizeof(std::max_align_t)));
+    return spilled_.back().get();
+  }
+  // Only when nothing allocated here is in use any more.
+  void reset() noexcept {
+    used_ = 0;
+    spilled_.clear();
+  }
+
+ private:
+  alignas(std::max_align_t) char block_[4096];
+  std::size_t used_ = 0;
+  std::vector<std::unique_ptr<std::max_align_t[]>> spilled_;
+};
+
+template <class T>
+class ArenaAllocator {
+ public:
+  using value_type = T;
+  explicit ArenaAllocator(RequestArena* a) noexcept : arena_(a) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& o) noexcept : arena_(o.arena()) {}
+  T* allocate(std::size_t n) {
+    static_assert(alignof(T) <= alignof(std::max_align_t));
+    return static_cast<T*>(arena_->allocate(n * sizeof(T), alignof(T)));
+  }
+  void deallocate(T*, std::size_t) noexcept {}  // RequestArena::reset frees
+  RequestArena* arena() const noexcept { return arena_; }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& o) const noexcept {
+    return arena_ == o.arena();
+  }
+  template <class U>
+  bool operator!=(const ArenaAllocator<U>& o) const noexcept {
+    return arena_ != o.arena();
+  }
+
+ private:
+  RequestArena* arena_;
+};
+
+using RequestParser = http::request_parser<http::string_body, ArenaAllocator<char>>;
 
 class Session {
  public:
@@ -196,21 +262,40 @@ class Session {
     if (w.access_log().enabled()) remote_ = peer_name(conn.fd());
   }
 
-  libsync::Task<void> run();
+  // Serves requests until the connection ends, then closes in stages
+  // unless the client is gone.
+  libsync::Task<void> serve();
 
  private:
-  enum class Next { keep_going, close };
+  enum class Next { keep_going, close, abort };
+  // How the connection ends: `graceful` closes in stages; `abort` when the
+  // client is gone (reset, failed send) or the drain deadline cuts it.
+  enum class End { graceful, abort };
 
   void new_parser() {
-    parser_.emplace();
+    parser_.reset();  // the previous request's fields live in arena_
+    arena_.reset();
+    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->header_limit(cfg_.header_limit);
     parser_->body_limit(cfg_.body_limit);
-    parser_->eager(true);
+    // Stop after the header, so it is checked before any body is parsed.
+    parser_->eager(false);
     sent_continue_ = false;
+    line_checked_ = false;
+    header_checked_ = false;
+    header_bytes_ = 0;
   }
+  libsync::Task<End> run();
   libsync::Task<bool> flush();
   libsync::Task<void> linger();
   libsync::Task<Next> handle();
+  // Framing checks on a complete header, before its body is read: 0 when
+  // it passes, else the status to answer (and close with).
+  unsigned check_header(std::string_view& why) const;
+  // The protocol version of a request line still in the buffer, before the
+  // parser (which takes only 1.0 and 1.1) sees it: a higher 1.x minor is
+  // rewritten to 1.1 in place (RFC 9110 §2.5), another major is 505.
+  unsigned check_request_line();
   // An answer to a request that could not be parsed (or arrived too slowly).
   void append_error(unsigned status, std::string_view message);
   void append(Response& res, unsigned version, bool keep_alive, bool head);
@@ -223,14 +308,98 @@ class Session {
   ReadBuffer in_;
   std::string out_;
   unsigned batched_ = 0;  // answers in out_ not yet written
+  RequestArena arena_;  // before parser_: the parser's fields live in it
   std::optional<RequestParser> parser_;
   bool sent_continue_ = false;
+  bool line_checked_ = false;
+  bool header_checked_ = false;
+  std::size_t header_bytes_ = 0;  // of the current request, consumed so far
+  std::string target_scratch_;    // a rewritten target (see parse_target)
+  std::string spare_body_;        // the last answer's body buffer, for the next
   std::uint64_t served_ = 0;
   RouteContext ctx_;
   std::string remote_;
 };
 
-libsync::Task<void> Session::run() {
+libsync::Task<void> Session::serve() {
+  const End end = co_await run();
+  if (end == End::graceful) co_await linger();
+}
+
+unsigned Session::check_request_line() {
+  char* const begin = in_.data();
+  const std::string_view bytes(begin, in_.size());
+  std::size_t eol = bytes.find('\n');
+  if (eol == std::string_view::npos) return 0;  // not complete yet: checked when it is
+  line_checked_ = true;
+  if (eol > 0 && bytes[eol - 1] == '\r') --eol;
+  if (eol < 8) return 0;
+  char* const v = begin + eol - 8;  // "HTTP/d.d"
+  if (std::string_view(v, 5) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' || v[7] < '0' ||
+      v[7] > '9')
+    return 0;  // not a version: the parser's 400
+  if (v[5] != '1') return 505;
+  if (v[7] > '1') v[7] = '1';
+  return 0;
+}
+
+unsigned Session::check_header(std::string_view& why) const {
+  const auto& msg = parser_->get();
+  if (header_bytes_ > cfg_.header_limit) {
+    why = "request header too large";
+    return 431;
+  }
+  const unsigned version = msg.version();
+  if (version < 10 || version >= 20) {
+    why = "HTTP version not supported";
+    return 505;
+  }
+  // RFC 9112 §6.1 and §6.3: the body length is known only when chunked is
+  // the final transfer coding, applied once; anything else, or a length
+  // given both ways, lets a client and an intermediary disagree on where
+  // this request ends, so the request is refused and the connection closed.
+  bool any_te = false, chunked_last = false, other_coding = false;
+  unsigned chunked = 0;
+  for (const auto& f : msg) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    any_te = true;
+    std::string_view list = sv(f.value());
+    while (!list.empty()) {
+      const std::size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item.empty()) continue;  // empty list elements are allowed (RFC 9110 §5.6.1)
+      chunked_last = beast::iequals(bsv(item), "chunked");
+      if (chunked_last)
+        ++chunked;
+      else
+        other_coding = true;
+    }
+  }
+  if (any_te) {
+    if (version == 10) {
+      why = "Transfer-Encoding in an HTTP/1.0 request";
+      return 400;
+    }
+    if (msg.find(http::field::content_length) != msg.end()) {
+      why = "both Content-Length and Transfer-Encoding";
+      return 400;
+    }
+    if (!chunked_last || chunked > 1) {
+      why = "chunked is not the final transfer coding";
+      return 400;
+    }
+    if (other_coding) {
+      why = "transfer coding not implemented";
+      return 501;
+    }
+  }
+  return 0;
+}
+
+libsync::Task<Session::End> Session::run() {
   // The first request's header must arrive within header_timeout of accept;
   // later ones get idle_timeout to start and header_timeout from their first byte.
   conn_.enter(Phase::header, ms(cfg_.header_timeout_ms));
@@ -239,45 +408,74 @@ libsync::Task<void> Session::run() {
 
   for (;;) {
     beast::error_code ec;
+    if (!parser_->got_some()) {
+      // Empty lines before a request line are ignored (RFC 9112 §2.2), such
+      // as the CRLF some clients send after a POST body.
+      std::size_t blank = 0;
+      while (blank < in_.size() && (in_.data()[blank] == '\n' ||
+                                   (in_.data()[blank] == '\r' && blank + 1 < in_.size() &&
+                                    in_.data()[blank + 1] == '\n')))
+        blank += in_.data()[blank] == '\n' ? 1 : 2;
+      in_.consume(blank);
+    }
+    if (!line_checked_ && in_.size() > 0 && check_request_line() == 505) {
+      append_error(505, "HTTP version not supported");
+      co_return co_await flush() ? End::graceful : End::abort;
+    }
     if (in_.size() > 0) {
       const std::size_t n = parser_->put(net::const_buffer(in_.data(), in_.size()), ec);
+      if (!header_checked_) header_bytes_ += n;
       in_.consume(n);
       if (ec == http::error::need_more) ec = {};
+      if (!ec && !header_checked_ && !parser_->is_header_done() &&
+          header_bytes_ + in_.size() > cfg_.header_limit)
+        ec = http::error::header_limit;
     }
+    unsigned status = 0;
+    std::string_view why = "malformed request";
     if (ec) {
-      unsigned status = 400;
-      std::string_view why = "malformed request";
+      status = 400;
       if (ec == http::error::header_limit)
         status = 431, why = "request header too large";
       else if (ec == http::error::body_limit)
         status = 413, why = "request body too large";
+    } else if (!header_checked_ && parser_->is_header_done()) {
+      header_checked_ = true;
+      status = check_header(why);
+      parser_->eager(true);
+      if (!status && !parser_->is_done() && in_.size() > 0) continue;  // parse the body
+    }
+    if (status) {
       append_error(status, why);
-      if (co_await flush()) co_await linger();
-      co_return;
+      co_return co_await flush() ? End::graceful : End::abort;
     }
 
     if (parser_->is_done()) {
-      if (co_await handle() == Next::close) {
-        co_await flush();
-        co_return;
+      switch (co_await handle()) {
+        case Next::abort:
+          co_return End::abort;
+        case Next::close:
+          co_return co_await flush() ? End::graceful : End::abort;
+        case Next::keep_going:
+          break;
       }
       first = false;
       new_parser();
       // Nothing more buffered: write now. Otherwise parse on and batch the
       // answers of pipelined requests, within bounds.
       if ((in_.size() == 0 || batched_ >= cfg_.max_pipeline || out_.size() >= 65536) && !co_await flush())
-        co_return;
+        co_return End::abort;
       continue;
     }
 
     // The parser needs more bytes. Answers already made go out first: the
     // client may be waiting for them before it sends more.
-    if (!out_.empty() && !co_await flush()) co_return;
+    if (!out_.empty() && !co_await flush()) co_return End::abort;
     conn_.set_awaiting_request(!parser_->got_some());
     if (!parser_->got_some()) {
       // A drain closes connections that wait for a request; one that came
       // back to waiting after the drain began closes itself.
-      if (w_.draining()) co_return;
+      if (w_.draining()) co_return End::graceful;
       if (!first)
         conn_.enter(Phase::idle, ms(cfg_.idle_timeout_ms));
       else
@@ -292,13 +490,12 @@ libsync::Task<void> Session::run() {
           beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
         sent_continue_ = true;
         out_ = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (!co_await flush()) co_return;
+        if (!co_await flush()) co_return End::abort;
       }
     }
     if (!in_.prepare()) {  // only if header_limit exceeds the buffer bound; not with the bounds above
       append_error(431, "request header too large");
-      if (co_await flush()) co_await linger();
-      co_return;
+      co_return co_await flush() ? End::graceful : End::abort;
     }
     const libsync::IoResult r =
         co_await libsync::recv(conn_.fd(), in_.space(), in_.space_size(), conn_.token());
@@ -308,15 +505,25 @@ libsync::Task<void> Session::run() {
       w_.metrics().bytes_received.add(static_cast<std::uint64_t>(r.value));
       continue;
     }
-    // EOF, an error, or a stop. A client that times out in the middle of a
-    // request is told so (408); otherwise there is no one to answer.
-    if (conn_.stop_reason() == StopReason::timeout &&
-        (conn_.phase() == Phase::header || conn_.phase() == Phase::body)) {
-      conn_.rearm();
-      append_error(408, "request not received in time");
-      co_await flush();
+    // A FIN: the client sends no more requests, and every complete one was
+    // answered. The close is still staged: answers may be unread.
+    if (r.value == 0) co_return End::graceful;
+    switch (conn_.stop_reason()) {
+      case StopReason::timeout:
+        // A client that times out in the middle of a request is told so
+        // (408). One that never sent a byte of one is not sent an answer to
+        // a request it did not make.
+        if (parser_->got_some() && (conn_.phase() == Phase::header || conn_.phase() == Phase::body)) {
+          conn_.rearm();
+          append_error(408, "request not received in time");
+          co_return co_await flush() ? End::graceful : End::abort;
+        }
+        co_return End::graceful;
+      case StopReason::drain:
+        co_return End::graceful;
+      default:
+        co_return End::abort;  // a reset or error, a hang-up, the drain deadline
     }
-    co_return;
   }
 }
 
@@ -326,20 +533,35 @@ libsync::Task<Session::Next> Session::handle() {
   Request req;
   req.method = method_of(msg.method());
   req.target = sv(msg.target());
-  const auto q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  req.query = q == std::string_view::npos ? std::string_view{} : req.target.substr(q + 1);
+  const Target target = parse_target(req.target, target_scratch_);
+  req.path = target.path;
+  req.query = target.query;
   req.authorization = sv(msg[http::field::authorization]);
   req.body = msg.body();
-  req.version = msg.version();
+  // Any 1.x above 1.1 is served as 1.1 (RFC 9110 §2.5); check_header
+  // refused other majors.
+  req.version = msg.version() >= 11 ? 11 : 10;
 
   Response res;
+  // The body's buffer is the connection's, kept from request to request, so
+  // a handler that writes a body does not allocate one each time.
+  res.body = std::move(spare_body_);
+  res.body.clear();
   RouteId route_id = RouteId::unmatched;
-  if (req.version == 11 && msg.find(http::field::host) == msg.end()) {
-    // RFC 9112 §3.2: a 1.1 request without Host is a 400.
+  const auto hosts = msg.count(http::field::host);
+  if ((req.version == 11 && hosts == 0) || hosts > 1 ||
+      (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
+    // RFC 9112 §3.2: a 1.1 request needs exactly one valid Host; a request
+    // with several, or an invalid one, is a 400 too.
     route_id = RouteId::invalid;
-    error_response(res, 400, "missing Host header");
+    error_response(res, 400, hosts == 0 ? "missing Host header" : "invalid Host header");
     res.close = true;
+  } else if (!target.valid) {
+    route_id = RouteId::invalid;
+    error_response(res, 400, "invalid request target");
+    res.close = true;
+  } else if (req.method == Method::other) {
+    error_response(res, 501, "method not implemented");
   } else if (const Route* route = find_route(req.path); !route) {
     error_response(res, 404, "not found");
   } else if (route_id = route->id; !(route->methods & method_bit(req.method))) {
@@ -352,7 +574,7 @@ libsync::Task<Session::Next> Session::handle() {
       } else {
         // This handler may wait: write what is batched first, and let the
         // worker's probe watch for the client hanging up meanwhile.
-        if (!out_.empty() && !co_await flush()) co_return Next::close;
+        if (!out_.empty() && !co_await flush()) co_return Next::abort;
         conn_.enter(Phase::handling, Clock::duration::zero());
         co_await route->async(ctx_, req, res);
       }
@@ -364,46 +586,58 @@ libsync::Task<Session::Next> Session::handle() {
   }
   if (res.abort || conn_.stop_reason() != StopReason::none) {
     // The client left, or the drain deadline cut the request: no answer.
-    co_return Next::close;
+    co_return Next::abort;
   }
   const bool keep_alive = msg.keep_alive() && !res.close && !w_.draining() && ++served_ < cfg_.max_requests;
   const std::size_t before = out_.size();
   append(res, req.version, keep_alive, req.method == Method::head);
+  spare_body_ = std::move(res.body);
+  // Small bodies only: a connection that fetched /stats once should not keep
+  // its buffer while it idles.
+  if (spare_body_.capacity() > 4096) spare_body_ = std::string();
   record(route_id, res.status, start, sv(msg.method_string()), req.target, out_.size() - before);
   co_return keep_alive ? Next::keep_going : Next::close;
 }
 
+// The answer's bytes, written straight into the output buffer: the status
+// line and header fields are a handful of appends (no field container, no
+// allocation once the buffer has grown), and the Date value is the worker's
+// cached one.
 void Session::append(Response& res, unsigned version, bool keep_alive, bool head) {
-  http::response<http::string_body> msg{static_cast<http::status>(res.status), version};
-  msg.set(http::field::server, "libsync-demo");
-  msg.set(http::field::date, bsv(w_.http_date()));
-  msg.set(http::field::content_type, bsv(res.content_type));
-  if (!res.allow.empty()) msg.set(http::field::allow, bsv(res.allow));
-  if (res.status == 503 && res.retry_after_s)
-    msg.set(http::field::retry_after, std::to_string(res.retry_after_s));
-  if (res.bearer_challenge) msg.set(http::field::www_authenticate, "Bearer realm=\"demo-server\"");
-  if (res.no_store) msg.set(http::field::cache_control, "no-store");
-  msg.body() = std::move(res.body);
-  msg.keep_alive(keep_alive);
-  msg.prepare_payload();  // Content-Length, also for HEAD (the length GET would send)
-
-  http::response_serializer<http::string_body> sr{msg};
-  beast::error_code ec;
-  auto sink = [&](beast::error_code&, const auto& buffers) {
-    std::size_t n = 0;
-    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
-      const net::const_buffer b = *it;
-      out_.append(static_cast<const char*>(b.data()), b.size());
-      n += b.size();
-    }
-    sr.consume(n);
+  auto num = [this](std::uint64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
   };
-  if (head) {
-    sr.split(true);
-    while (!ec && !sr.is_header_done()) sr.next(ec, sink);
-  } else {
-    while (!ec && !sr.is_done()) sr.next(ec, sink);
+  // Responses carry the server's version, 1.1, whatever the request's
+  // (RFC 9110 §6.2); a 1.0 client that keeps the connection is told so.
+  out_ += "HTTP/1.1 ";
+  num(res.status);
+  out_ += ' ';
+  out_ += sv(http::obsolete_reason(static_cast<http::status>(res.status)));
+  out_ += "\r\nServer: libsync-demo\r\nDate: ";
+  out_ += w_.http_date();
+  out_ += "\r\nContent-Type: ";
+  out_ += res.content_type;
+  if (!res.allow.empty()) {
+    out_ += "\r\nAllow: ";
+    out_ += res.allow;
   }
+  if (res.status == 503 && res.retry_after_s) {
+    out_ += "\r\nRetry-After: ";
+    num(res.retry_after_s);
+  }
+  if (res.bearer_challenge) out_ += "\r\nWWW-Authenticate: Bearer realm=\"demo-server\"";
+  if (res.no_store) out_ += "\r\nCache-Control: no-store";
+  if (!keep_alive)
+    out_ += "\r\nConnection: close";
+  else if (version == 10)
+    out_ += "\r\nConnection: keep-alive";
+  // Content-Length also for HEAD: the length GET would send.
+  out_ += "\r\nContent-Length: ";
+  num(res.body.size());
+  out_ += "\r\n\r\n";
+  if (!head) out_ += res.body;
   ++batched_;
 }
 
@@ -420,11 +654,11 @@ void Session::append_error(unsigned status, std::string_view message) {
 
 void Session::record(RouteId route, unsigned status, Clock::time_point start, std::string_view method,
                      std::string_view target, std::size_t bytes) {
-  const auto us = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+  const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+  const auto us = static_cast<std::uint64_t>(took.count() / 1000);
   MetricsShard& m = w_.metrics();
   m.requests[static_cast<std::size_t>(route)][status_index(status)].add();
-  m.latency[static_cast<std::size_t>(route)].record(us);
+  m.latency[static_cast<std::size_t>(route)].record(took);
   if (w_.access_log().enabled())
     w_.access_log().record(
         {w_.index(), remote_, method, target, status, bytes, us, route_name(route).data()});
@@ -448,10 +682,16 @@ libsync::Task<bool> Session::flush() {
   co_return true;
 }
 
-// After an error answer: stop sending (FIN), then read and drop what the
-// client still sends, for a bounded time and amount, so that closing does
-// not reset the connection before the client has read the answer.
+// The last stages of a close: everything is written; half-close (FIN), then
+// read and drop what the client still sends until it closes too, for a
+// bounded time and amount, so that closing does not reset the connection
+// before the client has read the answers.
 libsync::Task<void> Session::linger() {
+  // A timeout or the drain may have stopped the connection to get here; the
+  // drain deadline still cuts a lingering connection.
+  if (conn_.stop_reason() == StopReason::timeout || conn_.stop_reason() == StopReason::drain) conn_.rearm();
+  if (conn_.stop_reason() != StopReason::none) co_return;
+  conn_.set_awaiting_request(false);
   ::shutdown(conn_.fd(), SHUT_WR);
   conn_.enter(Phase::lingering, std::min(ms(cfg_.header_timeout_ms), ms(2000)));
   std::size_t dropped = 0;
@@ -471,7 +711,7 @@ libsync::Task<void> serve_connection(Worker& w, libsync::socket_handle fd, libsy
   Connection conn(w, fd);
   {
     Session session(w, conn);
-    co_await session.run();
+    co_await session.serve();
   }
   // Forget the descriptor before closing it: if this frame is torn down
   // mid-close, the destructor must not close a number someone else reused.

@@ -2,9 +2,8 @@
 //
 // serve_connection() is the task that owns a socket: it reads requests with
 // Beast's buffer-oriented request_parser from a buffer filled by
-// libsync::recv, runs each through the routes, serializes the answer with
-// Beast's response_serializer into an output buffer and writes it with
-// libsync::send. Requests on a connection are answered strictly in order;
+// libsync::recv, runs each through the routes, writes the answer's bytes
+// into an output buffer and sends it with libsync::send. Requests on a connection are answered strictly in order;
 // pipelined requests already in the buffer are answered together in one
 // write, up to `max_pipeline` and a byte bound, and the batch is written
 // before any handler that may wait (a permit, a timer), so an answer never

@@ -44,6 +44,32 @@ Listeners open_listeners(const Config& cfg) {
   }
   const std::string where = cfg.address + ":" + std::to_string(cfg.port);
 
+  // The workers' sockets share the port with SO_REUSEPORT, which would also
+  // let them join another process's listeners on it (of the same user), the
+  // kernel splitting connections between the two. A plain bind first fails
+  // when anything listens there. (Another instance starting in the moment
+  // between this probe and the binds below is not caught.)
+  if (cfg.port != 0) {
+    const int probe = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) {
+      out.error = errno_text("socket", errno);
+      return out;
+    }
+    int one = 1;
+    ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is no conflict
+    if (ss.ss_family == AF_INET)
+      v4->sin_port = htons(cfg.port);
+    else
+      v6->sin6_port = htons(cfg.port);
+    const bool taken = ::bind(probe, reinterpret_cast<sockaddr*>(&ss), len) != 0;
+    const int err = errno;
+    ::close(probe);
+    if (taken) {
+      out.error = errno_text("cannot bind " + where, err);
+      return out;
+    }
+  }
+
   for (unsigned i = 0; i < cfg.threads; ++i) {
     int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {

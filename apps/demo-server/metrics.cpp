@@ -2,6 +2,10 @@
 // JSON renderings. Readers sum every worker's shard at read time.
 #include "metrics.hpp"
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -152,6 +156,13 @@ std::uint64_t cross_loop_wakes(const libsync::LoopStats& st) {
   return st.futex_wait_cqes + st.remote_wakes;
 }
 
+// Permits handed to a queued waiter that is still short of its count: in
+// neither in_use() nor available(). From three separate reads, so clamped.
+std::uint64_t reserved_permits(const libsync::Semaphore& sem) {
+  const std::size_t max = sem.max(), free = sem.available(), used = sem.in_use();
+  return max > free + used ? max - free - used : 0;
+}
+
 double seconds_since(libsync::Clock::time_point t0) {
   return std::chrono::duration<double>(libsync::Clock::now() - t0).count();
 }
@@ -170,7 +181,9 @@ void prom_histogram(std::string& out, std::string_view name, std::string_view la
     }
     line(out, name, "_bucket{", labels, sep, "le=\"", le, "\"} ", cum);
   }
-  line(out, name, "_sum{", labels, "} ", static_cast<double>(h.sum_us) / 1e6);
+  char sum[40];
+  std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(h.sum_ns) / 1e9);
+  line(out, name, "_sum{", labels, "} ", std::string_view(sum));
   line(out, name, "_count{", labels, "} ", h.count());
 }
 
@@ -179,23 +192,62 @@ void help(std::string& out, std::string_view name, std::string_view type, std::s
   line(out, "# TYPE ", name, " ", type);
 }
 
+// The standard process_* metrics (as Prometheus client libraries name
+// them), from getrusage, getrlimit and /proc.
+void process_metrics(std::string& out, const Server& s) {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  help(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
+  line(out, "process_cpu_seconds_total ", cpu);
+  const double start = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+                       seconds_since(s.started());
+  help(out, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  line(out, "process_start_time_seconds ", start);
+  unsigned long long pages_virtual = 0, pages_resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%llu %llu", &pages_virtual, &pages_resident) != 2) pages_virtual = pages_resident = 0;
+    std::fclose(f);
+  }
+  const auto page = static_cast<unsigned long long>(::sysconf(_SC_PAGESIZE));
+  help(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+  line(out, "process_virtual_memory_bytes ", std::uint64_t{pages_virtual * page});
+  help(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  line(out, "process_resident_memory_bytes ", std::uint64_t{pages_resident * page});
+  std::uint64_t fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++fds;
+    ::closedir(d);
+    --fds;  // the directory's own descriptor
+  }
+  help(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+  line(out, "process_open_fds ", fds);
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  help(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+  line(out, "process_max_fds ", std::uint64_t{rl.rlim_cur});
+}
+
 }  // namespace
 
-void Histogram::record(std::uint64_t us) noexcept {
+void Histogram::record(std::chrono::nanoseconds d) noexcept {
+  const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
   std::size_t i = 0;
-  while (i < kBucketBoundsUs.size() && us > kBucketBoundsUs[i]) ++i;
+  while (i < kBucketBoundsUs.size() && ns > kBucketBoundsUs[i] * 1000) ++i;
   buckets_[i].add();
-  sum_us_.add(us);
+  sum_ns_.add(ns);
 }
 
 void HistogramData::add(const Histogram& h) noexcept {
   for (std::size_t i = 0; i < kBucketCount; ++i) buckets[i] += h.bucket(i);
-  sum_us += h.sum_us();
+  sum_ns += h.sum_ns();
 }
 
 void HistogramData::add(const HistogramData& h) noexcept {
   for (std::size_t i = 0; i < kBucketCount; ++i) buckets[i] += h.buckets[i];
-  sum_us += h.sum_us;
+  sum_ns += h.sum_ns;
 }
 
 std::uint64_t HistogramData::count() const noexcept {
@@ -207,7 +259,7 @@ std::uint64_t HistogramData::count() const noexcept {
 HistogramData HistogramData::minus(const HistogramData& earlier) const noexcept {
   HistogramData d;
   for (std::size_t i = 0; i < kBucketCount; ++i) d.buckets[i] = buckets[i] - earlier.buckets[i];
-  d.sum_us = sum_us - earlier.sum_us;
+  d.sum_ns = sum_ns - earlier.sum_ns;
   return d;
 }
 
@@ -257,11 +309,19 @@ StatsSample StatsSampler::sample(const Server& s) {
     out.p50_ms = window.quantile_ms(0.50);
     out.p99_ms = window.quantile_ms(0.99);
     out.cross_loop_wakes = wakes - last_cross_wakes_;
+    for (std::size_t r = 0; r < kRouteCount; ++r) {
+      const HistogramData w = t.latency[r].minus(last_route_latency_[r]);
+      if (dt > 0) out.route_rps[r] = static_cast<double>(w.count()) / dt;
+      out.route_p50_ms[r] = w.quantile_ms(0.50);
+      out.route_p99_ms[r] = w.quantile_ms(0.99);
+    }
   }
+  last_route_latency_ = t.latency;
   for (std::size_t g = 0; g < kGateCount; ++g) {
     const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
     out.in_use[g] = sem.in_use();
     out.available[g] = sem.available();
+    out.reserved[g] = reserved_permits(sem);
     out.waiters[g] = sem.waiters();
     out.max[g] = sem.max();
   }
@@ -295,13 +355,16 @@ std::string render_prometheus(const Server& s) {
       prom_histogram(out, "demo_http_request_duration_seconds",
                      "route=\"" + std::string(route_name(static_cast<RouteId>(r))) + "\"", t.latency[r]);
 
-  help(out, "demo_semaphore_permits", "gauge", "Permits of each semaphore, in use or available.");
+  help(out, "demo_semaphore_permits", "gauge",
+       "Permits of each semaphore: in use, available, or reserved for a queued request waiting for more.");
   for (std::size_t g = 0; g < kGateCount; ++g) {
     const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
     const std::string_view n = gate_name(static_cast<GateId>(g));
     line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"in_use\"} ", std::uint64_t{sem.in_use()});
     line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"available\"} ",
          std::uint64_t{sem.available()});
+    line(out, "demo_semaphore_permits{semaphore=\"", n, "\",state=\"reserved\"} ",
+         std::uint64_t{reserved_permits(sem)});
   }
   help(out, "demo_semaphore_max_permits", "gauge",
        "Current size of each semaphore (changed by /admin/permits).");
@@ -329,6 +392,10 @@ std::string render_prometheus(const Server& s) {
   line(out, "demo_accept_waits_total ", t.accept_waits);
   help(out, "demo_client_aborts_total", "counter", "Clients that went away while their request was handled.");
   line(out, "demo_client_aborts_total ", t.aborts);
+  help(out, "demo_access_log_dropped_lines_total", "counter",
+       "Access log lines dropped because stdout's reader fell behind.");
+  line(out, "demo_access_log_dropped_lines_total ",
+       std::uint64_t{s.log_output() ? s.log_output()->dropped_lines() : 0});
   help(out, "demo_timeouts_total", "counter", "Connections closed by a timeout, by kind.");
   for (std::size_t k = 0; k < kTimeoutKindCount; ++k)
     line(out, "demo_timeouts_total{kind=\"", kTimeoutNames[k], "\"} ", t.timeouts[k]);
@@ -371,6 +438,7 @@ std::string render_prometheus(const Server& s) {
   line(out, "demo_draining ", std::uint64_t{s.draining() ? 1u : 0u});
   help(out, "demo_uptime_seconds", "gauge", "Seconds since start.");
   line(out, "demo_uptime_seconds ", seconds_since(s.started()));
+  process_metrics(out, s);
   return out;
 }
 
@@ -434,6 +502,8 @@ std::string render_stats_json(const Server& s) {
     add(out, std::uint64_t{sem.available()});
     out += ",\"in_use\":";
     add(out, std::uint64_t{sem.in_use()});
+    out += ",\"reserved\":";
+    add(out, std::uint64_t{reserved_permits(sem)});
     out += ",\"waiters\":";
     add(out, std::uint64_t{sem.waiters()});
     out += ",\"is_closed\":";
@@ -519,12 +589,19 @@ std::string render_stats_json(const Server& s) {
   series("rps", [](const StatsSample& x) { return x.rps; });
   series("p50_ms", [](const StatsSample& x) { return x.p50_ms; });
   series("p99_ms", [](const StatsSample& x) { return x.p99_ms; });
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    const std::string n = "route_" + std::string(route_name(static_cast<RouteId>(r)));
+    series(n + "_rps", [r](const StatsSample& x) { return x.route_rps[r]; });
+    series(n + "_p50_ms", [r](const StatsSample& x) { return x.route_p50_ms[r]; });
+    series(n + "_p99_ms", [r](const StatsSample& x) { return x.route_p99_ms[r]; });
+  }
   series("connections", [](const StatsSample& x) { return x.connections; });
   series("cross_loop_wakes", [](const StatsSample& x) { return x.cross_loop_wakes; });
   for (std::size_t g = 0; g < kGateCount; ++g) {
     const std::string n(gate_name(static_cast<GateId>(g)));
     series(n + "_in_use", [g](const StatsSample& x) { return x.in_use[g]; });
     series(n + "_available", [g](const StatsSample& x) { return x.available[g]; });
+    series(n + "_reserved", [g](const StatsSample& x) { return x.reserved[g]; });
     series(n + "_waiters", [g](const StatsSample& x) { return x.waiters[g]; });
     series(n + "_max", [g](const StatsSample& x) { return x.max[g]; });
   }

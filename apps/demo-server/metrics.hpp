@@ -80,19 +80,21 @@ inline constexpr std::size_t kBucketCount = kBucketBoundsUs.size() + 1;
 
 class Histogram {
  public:
-  void record(std::uint64_t us) noexcept;
+  // The sum keeps nanoseconds: most requests here take well under a
+  // microsecond, and whole-µs samples would sum to almost nothing.
+  void record(std::chrono::nanoseconds d) noexcept;
   std::uint64_t bucket(std::size_t i) const noexcept { return buckets_[i].get(); }
-  std::uint64_t sum_us() const noexcept { return sum_us_.get(); }
+  std::uint64_t sum_ns() const noexcept { return sum_ns_.get(); }
 
  private:
   std::array<Counter, kBucketCount> buckets_;
-  Counter sum_us_;
+  Counter sum_ns_;
 };
 
 // A histogram read back: summed over shards, subtracted across ticks.
 struct HistogramData {
   std::array<std::uint64_t, kBucketCount> buckets{};
-  std::uint64_t sum_us = 0;
+  std::uint64_t sum_ns = 0;
 
   void add(const Histogram& h) noexcept;
   void add(const HistogramData& h) noexcept;
@@ -120,8 +122,11 @@ struct MetricsShard {
 struct StatsSample {
   double t_s = 0;  // since the server started
   double rps = 0;  // requests completed per second over the tick
-  double p50_ms = 0, p99_ms = 0;
-  std::array<std::uint64_t, kGateCount> in_use{}, available{}, waiters{}, max{};
+  double p50_ms = 0, p99_ms = 0;  // over all routes but the long-poll
+  // Per route over the tick: one busy fast route would otherwise hide the
+  // latency of the others in the merged quantiles.
+  std::array<double, kRouteCount> route_rps{}, route_p50_ms{}, route_p99_ms{};
+  std::array<std::uint64_t, kGateCount> in_use{}, available{}, reserved{}, waiters{}, max{};
   std::uint64_t connections = 0;
   std::uint64_t cross_loop_wakes = 0;  // futex-wait CQEs + remote-queue wakes over the tick
 };
@@ -152,6 +157,7 @@ class StatsSampler {
   std::uint64_t last_requests_ = 0;
   std::uint64_t last_cross_wakes_ = 0;
   HistogramData last_latency_;
+  std::array<HistogramData, kRouteCount> last_route_latency_{};
 };
 
 std::string render_prometheus(const Server& s);

@@ -3,6 +3,7 @@
 // condition) and their Worker (metrics shard).
 #include "routes.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -172,15 +173,29 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
     co_return;
   }
 
+  libsync::Semaphore& gate = ctx.server.gate(GateId::work);
+  // More permits than the semaphore has (now: the admin API resizes it)
+  // can never be granted; waiting for them would only end in a 503.
+  if (*cost > gate.max()) {
+    error_response(res, 400, "cost= exceeds the " + std::to_string(gate.max()) + " permits of the work semaphore");
+    co_return;
+  }
+  // The queue is FIFO: a request waiting for several permits holds every
+  // request behind it, including ones that would fit in the permits free
+  // meanwhile (they are reserved for it). Such a request may wait only
+  // work.large_wait_ms.
+  const std::uint64_t wait_ms =
+      *cost > 1 ? std::min(cfg.work_large_wait_ms, cfg.work_queue_timeout_ms) : cfg.work_queue_timeout_ms;
   const auto t0 = libsync::Clock::now();
-  auto got = co_await ctx.server.gate(GateId::work)
-                 .acquire_for(ms(cfg.work_queue_timeout_ms), static_cast<std::size_t>(*cost), ctx.stop);
+  auto got = co_await gate.acquire_for(ms(wait_ms), static_cast<std::size_t>(*cost), ctx.stop);
   count(ctx, GateId::work, got.status);
   switch (got.status) {
     case WaitStatus::acquired:
       break;
     case WaitStatus::timed_out:
-      service_unavailable(ctx, res, "work: no permit within work.queue_timeout_ms");
+      service_unavailable(ctx, res,
+                          *cost > 1 ? "work: not enough permits within work.large_wait_ms"
+                                    : "work: no permit within work.queue_timeout_ms");
       co_return;
     case WaitStatus::closed:
       service_unavailable(ctx, res, "draining");
@@ -189,9 +204,9 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
       res.abort = true;
       co_return;
   }
-  const auto waited =
-      std::chrono::duration_cast<std::chrono::microseconds>(libsync::Clock::now() - t0).count();
-  ctx.worker.metrics().work_queue_wait.record(static_cast<std::uint64_t>(waited));
+  const auto waited_for = std::chrono::duration_cast<std::chrono::nanoseconds>(libsync::Clock::now() - t0);
+  const auto waited = waited_for.count() / 1000;
+  ctx.worker.metrics().work_queue_wait.record(waited_for);
 
   if (*n_ms > 0 && co_await libsync::sleep_for(ms(*n_ms), ctx.stop) == WaitStatus::cancelled) {
     res.abort = true;  // the permit goes back as `got` is destroyed

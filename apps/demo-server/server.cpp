@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "listener.hpp"
+#include "sd_notify.hpp"
 #include "worker.hpp"
 
 namespace demo {
@@ -26,6 +27,7 @@ Server::Server(Config cfg) : cfg_(std::move(cfg)), history_(cfg_.stats_history) 
   gates_[static_cast<std::size_t>(GateId::work)] = std::make_unique<libsync::Semaphore>(cfg_.permits_work);
   gates_[static_cast<std::size_t>(GateId::events)] =
       std::make_unique<libsync::Semaphore>(cfg_.permits_events);
+  if (cfg_.access_log) log_output_ = std::make_unique<LogOutput>();
   started_ = libsync::Clock::now();
 }
 
@@ -39,13 +41,14 @@ void Server::worker_finished() {
 }
 
 int Server::run() {
-  // SIGTERM and SIGINT are blocked in every thread (threads inherit the
-  // mask) and read from a signalfd on the control loop, so a signal is just
-  // another completion there.
+  // SIGTERM, SIGINT and SIGHUP are blocked in every thread (threads inherit
+  // the mask) and read from a signalfd on the control loop, so a signal is
+  // just another completion there.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   const int sfd = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -110,6 +113,7 @@ int Server::run() {
               std::string(libsync::to_string(backend_)).c_str());
   std::fflush(stdout);
   go.count_down();
+  notify_service_manager("READY=1\nMAINPID=" + std::to_string(::getpid()));
 
   int code = control->block_on(control_main(sfd));
   finish();
@@ -120,18 +124,12 @@ libsync::Task<int> Server::control_main(int sfd) {
   libsync::Loop& loop = *libsync::Loop::current();
   loop.spawn(stats_ticker());
 
-  signalfd_siginfo si{};
-  for (;;) {
-    libsync::IoResult r = co_await libsync::read(sfd, &si, sizeof si);
-    if (r.value == static_cast<long long>(sizeof si)) break;
-    if (!r && r.error() != EINTR && r.error() != EAGAIN) {
-      std::fprintf(stderr, "demo-server: reading signals failed: %s\n", std::strerror(r.error()));
-      co_return 1;
-    }
-  }
+  const int sig = co_await next_stop_signal(sfd);
+  if (sig == 0) co_return 1;
   std::fprintf(stderr, "demo-server: %s: draining (up to %llu ms); a second signal exits at once\n",
-               strsignal(static_cast<int>(si.ssi_signo)),
+               strsignal(sig),
                static_cast<unsigned long long>(cfg_.drain_timeout_ms));
+  notify_service_manager("STOPPING=1");
   co_await begin_drain();
   loop.spawn(wait_for_second_signal(sfd));
 
@@ -159,18 +157,32 @@ libsync::Task<void> Server::begin_drain() {
   events_cv_.notify_all();
 }
 
-libsync::Task<void> Server::wait_for_second_signal(int sfd) {
+libsync::Task<int> Server::next_stop_signal(int sfd) {
   signalfd_siginfo si{};
   for (;;) {
     libsync::IoResult r = co_await libsync::read(sfd, &si, sizeof si);
-    if (r.value == static_cast<long long>(sizeof si)) break;
-    if (!r && r.error() != EINTR && r.error() != EAGAIN) co_return;
+    if (r.value == static_cast<long long>(sizeof si)) {
+      if (si.ssi_signo != SIGHUP) co_return static_cast<int>(si.ssi_signo);
+      if (log_output_) log_output_->reopen();
+      std::fprintf(stderr, "demo-server: Hangup: %s; still serving\n",
+                   log_output_ ? "access log opened again" : "nothing to reload");
+      continue;
+    }
+    if (!r && r.error() != EINTR && r.error() != EAGAIN) {
+      std::fprintf(stderr, "demo-server: reading signals failed: %s\n", std::strerror(r.error()));
+      co_return 0;
+    }
   }
+}
+
+libsync::Task<void> Server::wait_for_second_signal(int sfd) {
+  const int sig = co_await next_stop_signal(sfd);
+  if (sig == 0) co_return;
   std::fprintf(stderr, "demo-server: second signal (%s): exiting without finishing the drain\n",
-               strsignal(static_cast<int>(si.ssi_signo)));
+               strsignal(sig));
   std::fflush(stderr);
   std::fflush(stdout);
-  std::_Exit(128 + static_cast<int>(si.ssi_signo));
+  std::_Exit(128 + sig);
 }
 
 libsync::Task<void> Server::stats_ticker() {

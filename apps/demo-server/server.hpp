@@ -3,8 +3,10 @@
 //
 // Threads: `threads` workers, each running one libsync::Loop with its own
 // SO_REUSEPORT listener and its own connections (see worker.hpp), plus the
-// main thread running a small control loop that reads SIGTERM/SIGINT from a
-// signalfd, takes a stats sample each tick and wakes /events long-polls.
+// main thread running a small control loop that reads SIGTERM/SIGINT/SIGHUP
+// from a signalfd, takes a stats sample each tick and wakes /events
+// long-polls. SIGHUP does not stop the server: it opens the access log's
+// stdout again (for log rotation by a supervisor) and says so on stderr.
 //
 // The semaphores are process-wide: a permit released on one worker's loop
 // wakes a waiter on another's (on the uring-futex tier that wake is a futex
@@ -30,6 +32,7 @@
 #include <sync/semaphore.hpp>
 #include <vector>
 
+#include "access_log.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
 
@@ -72,6 +75,10 @@ class Server {
   libsync::BackendKind backend() const noexcept { return backend_; }
   std::uint16_t port() const noexcept { return port_; }
 
+  // Where the access log goes; null when it is off.
+  LogOutput* log_output() noexcept { return log_output_.get(); }
+  const LogOutput* log_output() const noexcept { return log_output_.get(); }
+
   StatsHistory& history() noexcept { return history_; }
   const StatsHistory& history() const noexcept { return history_; }
 
@@ -82,6 +89,9 @@ class Server {
   libsync::Task<int> control_main(int signal_fd);
   libsync::Task<void> stats_ticker();
   libsync::Task<void> wait_for_second_signal(int signal_fd);
+  // Reads one signal; SIGHUP is handled here (the access log is opened
+  // again) and the next one read. The terminating signal, or 0 on error.
+  libsync::Task<int> next_stop_signal(int signal_fd);
   libsync::Task<void> begin_drain();
 
   Config cfg_;
@@ -103,6 +113,7 @@ class Server {
   std::atomic<unsigned> workers_running_{0};
   libsync::Event all_workers_done_;
 
+  std::unique_ptr<LogOutput> log_output_;
   StatsHistory history_;
   StatsSampler sampler_;
 };

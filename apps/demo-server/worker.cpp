@@ -19,7 +19,7 @@ constexpr auto kSweepPeriod = std::chrono::milliseconds(100);
 
 Worker::Worker(Server& server, unsigned index, int listen_fd)
     : server_(server), index_(index), listen_fd_(listen_fd) {
-  access_log_.enable(server.config().access_log);
+  access_log_.enable(server.config().access_log, server.log_output());
 }
 
 Worker::~Worker() {
@@ -137,20 +137,23 @@ libsync::Task<void> Worker::sweep() {
 // A request waiting in a handler (for permits, a timer, the long-poll) reads
 // nothing from its socket, so a client that gave up would go unnoticed until
 // the answer is written, holding its permits all along. One poll(2) over
-// those sockets per sweep finds the ones whose peer has closed, and stopping
-// them cancels the wait and returns the permits.
+// those sockets per sweep finds the ones the peer has reset (POLLERR,
+// POLLHUP), and stopping them cancels the wait and returns the permits. A
+// FIN alone is not a hang-up: a client may half-close after its request and
+// still read the answer, so a client that closed without a reset keeps its
+// request running until the answer's send fails.
 void Worker::probe_hangups() {
   probe_fds_.clear();
   probe_conns_.clear();
   for (Connection* c = head_; c; c = c->next)
     if (c->phase() == Connection::Phase::handling) {
-      probe_fds_.push_back(pollfd{c->fd(), POLLRDHUP, 0});
+      probe_fds_.push_back(pollfd{c->fd(), 0, 0});  // POLLERR and POLLHUP are always reported
       probe_conns_.push_back(c);
     }
   if (probe_fds_.empty()) return;
   if (::poll(probe_fds_.data(), probe_fds_.size(), 0) <= 0) return;
   for (std::size_t i = 0; i < probe_fds_.size(); ++i)
-    if (probe_fds_[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+    if (probe_fds_[i].revents & (POLLHUP | POLLERR)) {
       metrics_.client_aborts.add();
       probe_conns_[i]->stop(Connection::StopReason::hangup);
     }

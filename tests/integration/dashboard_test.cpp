@@ -247,6 +247,19 @@ TEST_CASE("the dashboard shows live values in headless Chromium") {
   CHECK(number(text_of(dom, "v-requests")) > 10);
   CHECK(number(text_of(dom, "v-connections")) >= 1);
   CHECK(dom.find("<td>work</td><td>8</td>") != std::string::npos);
+  // Latency per route: /work's 20 ms show, however many fast /healthz
+  // requests share the tick.
+  const auto routes = dom.find("id=\"routes\"");
+  REQUIRE(routes != std::string::npos);
+  const auto work_row = dom.find("<tr><td>work</td>", routes);
+  REQUIRE(work_row != std::string::npos);
+  const auto row = dom.substr(work_row, dom.find("</tr>", work_row) - work_row);
+  std::vector<std::string> cells;
+  for (std::size_t at = row.find("<td>"); at != std::string::npos; at = row.find("<td>", at + 4))
+    cells.push_back(row.substr(at + 4, row.find("</td>", at) - at - 4));
+  REQUIRE(cells.size() == 5);
+  CHECK(number(cells[2]) >= 10);  // p50 (ms) of the last tick: in the (10, 25] ms bucket
+  CHECK(dom.find("<tr><td>healthz</td>", routes) != std::string::npos);
   CHECK(text_of(dom, "tier").find("tier ") == 0);
   CHECK(text_of(dom, "state") == "serving");
 

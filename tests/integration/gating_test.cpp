@@ -120,8 +120,9 @@ TEST_CASE("a client that disconnects mid-request leaves no permit held") {
   CHECK(eventually([&] { return stats_number(port, {"semaphores", "work", "waiters"}) == 0; }, 3s));
   CHECK(stats_number(port, {"semaphores", "work", "in_use"}) == 1);
 
-  // The holder leaves (a plain FIN) long before its 10 s are up: the permit comes back.
-  holder->close();
+  // The holder leaves (with a reset) long before its 10 s are up: the permit
+  // comes back. (A plain FIN is a half-close: that request is still answered.)
+  holder->close(/*reset=*/true);
   CHECK(eventually([&] { return stats_number(port, {"semaphores", "work", "in_use"}) == 0; }, 3s));
   CHECK(stats_number(port, {"semaphores", "work", "available"}) == 1);
   CHECK(stats_number(port, {"semaphores", "work", "cancelled"}) == 1);
@@ -165,4 +166,52 @@ TEST_CASE("with several worker loops the semaphores and the long-poll are shared
   CHECK(json_number(stats, {"semaphores", "work", "available"}) == 2);
   CHECK(stats.find("\"name\":\"worker-1\"") != std::string::npos);
   CHECK(stats.find("\"name\":\"control\"") != std::string::npos);
+}
+
+TEST_CASE("a cost above the semaphore's permits is 400 at once, not a 503 after queueing") {
+  ServerProcess server({"--permits.work", "2", "--work.max_cost", "8", "--work.queue_timeout_ms", "30000"});
+  auto r = get(server.port(), "/work?ms=0&cost=3");
+  CHECK(r.status == 400);
+  CHECK(r.body.find("2 permits") != std::string::npos);
+  CHECK(get(server.port(), "/work?ms=0&cost=2").status == 200);
+}
+
+TEST_CASE("a large request holds the queue's head only for work.large_wait_ms, and its reservation shows") {
+  ServerProcess server({"--permits.work", "8", "--work.queue_timeout_ms", "30000", "--work.large_wait_ms",
+                        "30000"});
+  const auto port = server.port();
+  HttpClient holder(port);
+  holder.send(request("GET", "/work?ms=8000&cost=1"));
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "in_use"}) == 1; }));
+  HttpClient large(port);
+  large.send(request("GET", "/work?ms=0&cost=8"));
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "waiters"}) == 1; }));
+  // The 7 free permits are held for the queued request: neither in use nor available.
+  auto stats = get(port, "/stats").body;
+  CHECK(json_number(stats, {"semaphores", "work", "reserved"}) == 7);
+  CHECK(json_number(stats, {"semaphores", "work", "available"}) == 0);
+  CHECK(get(port, "/metrics").body.find("demo_semaphore_permits{semaphore=\"work\",state=\"reserved\"} 7") !=
+        std::string::npos);
+  large.close(/*reset=*/true);
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "waiters"}) == 0; }));
+}
+
+TEST_CASE("small requests queued behind a large one are served once its bounded wait ends") {
+  ServerProcess server({"--permits.work", "8", "--work.queue_timeout_ms", "30000", "--work.large_wait_ms",
+                        "300"});
+  const auto port = server.port();
+  HttpClient holder(port);
+  holder.send(request("GET", "/work?ms=8000&cost=1"));
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "in_use"}) == 1; }));
+  HttpClient large(port), small(port);
+  large.send(request("GET", "/work?ms=0&cost=8"));
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "waiters"}) == 1; }));
+  small.send(request("GET", "/work?ms=0&cost=1"));
+  // The large one gives up (it cannot get 8 while one is held for 8 s) and
+  // the small one, behind it in the FIFO, gets a permit, long before the 8 s.
+  auto big = large.read_response();
+  CHECK(big.status == 503);
+  CHECK(big.has_header("Retry-After"));
+  CHECK(small.read_response().status == 200);
+  CHECK(stats_number(port, {"semaphores", "work", "in_use"}) == 1);
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -72,16 +73,21 @@ std::string lower(std::string_view s) {
 }
 
 // Reads both pipes until both reach EOF (or the deadline, when given).
+// `read_out`, when given, pauses reading stdout while it is false.
 void drain_pipes(int out_fd, int err_fd, std::string& out, std::string& err, std::mutex* mu,
-                 std::optional<Clock::time_point> deadline) {
+                 std::optional<Clock::time_point> deadline, const std::atomic<bool>* read_out = nullptr) {
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   std::string* sinks[2] = {&out, &err};
   int open = 2;
   while (open > 0) {
     int wait = deadline ? remaining_ms(*deadline) : 1000;
     if (deadline && wait == 0) return;
+    const bool paused = read_out && !read_out->load() && fds[0].fd >= 0;
+    if (paused) wait = std::min(wait, 50);
+    fds[0].events = paused ? 0 : POLLIN;
     if (::poll(fds, 2, wait) < 0 && errno != EINTR) return;
     for (int i = 0; i < 2; ++i) {
+      if (i == 0 && paused) continue;
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[4096];
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
@@ -100,10 +106,36 @@ void drain_pipes(int out_fd, int err_fd, std::string& out, std::string& err, std
   }
 }
 
+// The status line and header fields of one response (`head_text` ends
+// before the blank line).
+HttpResponse parse_head(std::string_view head_text) {
+  HttpResponse r;
+  auto line_end = head_text.find("\r\n");
+  std::string_view status_line = head_text.substr(0, line_end);
+  auto sp = status_line.find(' ');
+  r.version = std::string(status_line.substr(0, sp));
+  r.status = std::atoi(std::string(status_line.substr(sp + 1, 3)).c_str());
+  std::size_t pos = line_end == std::string_view::npos ? head_text.size() : line_end + 2;
+  while (pos < head_text.size()) {
+    auto e = head_text.find("\r\n", pos);
+    if (e == std::string_view::npos) e = head_text.size();
+    std::string_view l = head_text.substr(pos, e - pos);
+    auto colon = l.find(':');
+    std::string_view v = l.substr(colon + 1);
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    r.headers.emplace_back(std::string(l.substr(0, colon)), std::string(v));
+    pos = e + 2;
+  }
+  return r;
+}
+
 }  // namespace
 
 const char* server_path() {
-  return DEMO_SERVER_PATH;
+  // DEMO_SERVER_BINARY runs the suite against another build (an older one,
+  // to see a test fail there).
+  const char* other = std::getenv("DEMO_SERVER_BINARY");
+  return other && *other ? other : DEMO_SERVER_PATH;
 }
 
 std::vector<std::string> tier_flags() {
@@ -120,7 +152,11 @@ std::vector<std::string> tier_flags() {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> args) {
-  std::vector<std::string> argv = {server_path(), "--port", "0"};
+  std::vector<std::string> argv = {server_path()};
+  if (std::find(args.begin(), args.end(), "--port") == args.end()) {
+    argv.push_back("--port");
+    argv.push_back("0");
+  }
   for (auto& f : tier_flags()) argv.push_back(f);
   for (auto& a : args) argv.push_back(std::move(a));
   pid_ = spawn(argv, out_fd_, err_fd_);
@@ -173,7 +209,11 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::pump() {
-  drain_pipes(out_fd_, err_fd_, out_, err_, &mu_, std::nullopt);
+  drain_pipes(out_fd_, err_fd_, out_, err_, &mu_, std::nullopt, &read_stdout_);
+}
+
+void ServerProcess::read_stdout(bool on) {
+  read_stdout_ = on;
 }
 
 void ServerProcess::signal(int sig) const {
@@ -233,8 +273,9 @@ bool HttpResponse::has_header(std::string_view name) const {
   return false;
 }
 
-HttpClient::HttpClient(std::uint16_t port, Millis timeout) : timeout_(timeout) {
+HttpClient::HttpClient(std::uint16_t port, Millis timeout, int rcvbuf) : timeout_(timeout) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -266,6 +307,45 @@ void HttpClient::close(bool reset) {
   fd_ = -1;
 }
 
+void HttpClient::shutdown_write() {
+  ::shutdown(fd_, SHUT_WR);
+}
+
+std::string HttpClient::read_until_close(bool& reset) {
+  const auto deadline = Clock::now() + timeout_;
+  reset = false;
+  for (;;) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, remaining_ms(deadline)) <= 0)
+      throw std::runtime_error("the server did not close within the timeout");
+    char buf[16384];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      buf_.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    reset = n < 0;
+    return std::exchange(buf_, {});
+  }
+}
+
+std::vector<HttpResponse> HttpClient::split_responses(std::string& bytes) {
+  std::vector<HttpResponse> out;
+  for (;;) {
+    const auto end = bytes.find("\r\n\r\n");
+    if (end == std::string::npos) break;
+    HttpResponse r = parse_head(std::string_view(bytes.data(), end));
+    std::size_t len = 0;
+    if (r.has_header("content-length")) len = std::stoul(r.header("content-length"));
+    if (bytes.size() < end + 4 + len) break;
+    r.body = bytes.substr(end + 4, len);
+    bytes.erase(0, end + 4 + len);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 void HttpClient::send(std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -291,24 +371,7 @@ HttpResponse HttpClient::read_response(bool head) {
   while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
     if (!fill(deadline))
       throw std::runtime_error("no complete response header (closed or timed out); got: '" + buf_ + "'");
-  HttpResponse r;
-  std::string_view head_text(buf_.data(), end);
-  auto line_end = head_text.find("\r\n");
-  std::string_view status_line = head_text.substr(0, line_end);
-  auto sp = status_line.find(' ');
-  r.version = std::string(status_line.substr(0, sp));
-  r.status = std::atoi(std::string(status_line.substr(sp + 1, 3)).c_str());
-  std::size_t pos = line_end == std::string_view::npos ? head_text.size() : line_end + 2;
-  while (pos < head_text.size()) {
-    auto e = head_text.find("\r\n", pos);
-    if (e == std::string_view::npos) e = head_text.size();
-    std::string_view l = head_text.substr(pos, e - pos);
-    auto colon = l.find(':');
-    std::string_view v = l.substr(colon + 1);
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    r.headers.emplace_back(std::string(l.substr(0, colon)), std::string(v));
-    pos = e + 2;
-  }
+  HttpResponse r = parse_head(std::string_view(buf_.data(), end));
   std::size_t len = 0;
   if (r.has_header("content-length")) len = std::stoul(r.header("content-length"));
   if (head || r.status / 100 == 1 || r.status == 204 || r.status == 304) len = 0;

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -26,7 +27,8 @@ namespace itest {
 using namespace std::chrono_literals;
 using Millis = std::chrono::milliseconds;
 
-// Path of the demo-server binary under test (set by CMake).
+// Path of the demo-server binary under test (set by CMake; the environment
+// variable DEMO_SERVER_BINARY overrides it).
 const char* server_path();
 
 // Flags that select the tier under test, from DEMO_SERVER_TIER
@@ -35,7 +37,8 @@ std::vector<std::string> tier_flags();
 
 class ServerProcess {
  public:
-  // Starts demo-server with `args` (plus --port 0 and the tier flags) and
+  // Starts demo-server with `args` (plus the tier flags, and --port 0 unless
+  // `args` name a port) and
   // waits for it to listen. Throws std::runtime_error with its output when
   // it does not.
   explicit ServerProcess(std::vector<std::string> args = {});
@@ -51,9 +54,13 @@ class ServerProcess {
   std::optional<int> wait_exit(Millis timeout);
   // Everything it wrote so far, stdout then stderr.
   std::string output() const;
+  // Stops (false) or resumes (true) reading the server's stdout: a stopped
+  // reader lets the pipe fill, as a slow log consumer would.
+  void read_stdout(bool on);
 
  private:
   void pump();
+  std::atomic<bool> read_stdout_{true};
   pid_t pid_ = -1;
   int out_fd_ = -1, err_fd_ = -1;
   std::uint16_t port_ = 0;
@@ -83,7 +90,8 @@ struct HttpResponse {
 class HttpClient {
  public:
   // Connects to 127.0.0.1:port. Throws when it cannot.
-  explicit HttpClient(std::uint16_t port, Millis timeout = 10s);
+  // A nonzero `rcvbuf` sets SO_RCVBUF before connecting (a small window).
+  explicit HttpClient(std::uint16_t port, Millis timeout = 10s, int rcvbuf = 0);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -98,6 +106,14 @@ class HttpClient {
   bool readable_within(Millis within);
   // Closes with an RST instead of a FIN when `reset`.
   void close(bool reset = false);
+  // Half-closes: sends a FIN, keeps reading.
+  void shutdown_write();
+  // Everything until the server closes, and how it closed: `reset` is true
+  // when the connection ended with an RST instead of a FIN. Throws when the
+  // connection is still open after the timeout.
+  std::string read_until_close(bool& reset);
+  // Parses every complete response in `bytes`; the rest stays in `bytes`.
+  static std::vector<HttpResponse> split_responses(std::string& bytes);
 
  private:
   bool fill(std::chrono::steady_clock::time_point deadline);

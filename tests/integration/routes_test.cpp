@@ -101,7 +101,19 @@ TEST_CASE("HTTP/1.0 without keep-alive gets one answer and a close") {
   c.send("GET /healthz HTTP/1.0\r\n\r\n");
   auto r = c.read_response();
   CHECK(r.status == 200);
-  CHECK(r.version == "HTTP/1.0");
+  CHECK(r.version == "HTTP/1.1");  // the server's version (RFC 9110 §6.2)
+  CHECK(c.closed_within(2s));
+}
+
+TEST_CASE("HTTP/1.0 with keep-alive is told the connection stays open") {
+  ServerProcess server;
+  HttpClient c(server.port());
+  c.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.header("Connection") == "keep-alive");
+  c.send("GET /healthz HTTP/1.0\r\n\r\n");
+  CHECK(c.read_response().status == 200);
   CHECK(c.closed_within(2s));
 }
 
