@@ -46,16 +46,6 @@ namespace {
 
 constexpr std::size_t kPermits = 4;
 
-struct Raw {
-  struct promise_type {
-    Raw get_return_object() { return Raw{std::coroutine_handle<promise_type>::from_promise(*this)}; }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  std::coroutine_handle<promise_type> h;
-};
 
 Raw raw_acquire(Semaphore& s) { auto p = co_await s.acquire(); }
 

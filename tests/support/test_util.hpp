@@ -8,6 +8,8 @@
 #include <sync/semaphore.hpp>
 
 #include <chrono>
+#include <coroutine>
+#include <exception>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -47,6 +49,21 @@ class Watchdog {
  private:
   Semaphore done_{0};
   std::thread thread_;
+};
+
+// A coroutine type of the tests' own: a test starts it by hand (h.resume())
+// and may destroy the frame whenever it likes, e.g. between a task's wake and
+// its resumption (libsync::Task only ever runs as part of a chain its loop
+// owns).
+struct Raw {
+  struct promise_type {
+    Raw get_return_object() { return Raw{std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+  std::coroutine_handle<promise_type> h;
 };
 
 // Runs the loop's pending work until `pred` holds (bounded).

@@ -35,19 +35,6 @@ using namespace libsync::test;
 
 namespace {
 
-// A coroutine type of the test's own, so a test can start a wait and destroy
-// the frame whenever it likes (libsync::Task only ever runs as part of a
-// chain that its loop owns).
-struct Raw {
-  struct promise_type {
-    Raw get_return_object() { return Raw{std::coroutine_handle<promise_type>::from_promise(*this)}; }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }
-  };
-  std::coroutine_handle<promise_type> h;
-};
 
 Raw acquire_then_mark(Semaphore& s, bool& resumed) {
   auto p = co_await s.acquire();

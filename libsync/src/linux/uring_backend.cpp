@@ -531,17 +531,22 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
     if (res >= 0) ::close(res);
     return;
   }
+  // Hands `res` to the waiting task, or queues it; true when it queued.
+  auto hand_over = [&] {
+    if (!ms.waiter) {
+      ms.ready.push_back(res);
+      return true;
+    }
+    *ms.waiter_result = res;
+    auto h = ms.waiter;
+    ms.waiter = {};
+    loop_.schedule(h);
+    return false;
+  };
   if (owner_exiting_) {
     // Cancelled because the ring's thread is exiting: no re-arming; a
     // waiting task learns of it when the loop next runs.
-    if (ms.waiter) {
-      *ms.waiter_result = res;
-      auto h = ms.waiter;
-      ms.waiter = {};
-      loop_.schedule(h);
-    } else {
-      ms.ready.push_back(res);
-    }
+    hand_over();
     return;
   }
   if (res == -ECANCELED && !more) {
@@ -550,17 +555,9 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
     if (ms.waiter && ms.ready.empty()) start_multishot_accept(ms);
     return;
   }
-  if (ms.waiter) {
-    *ms.waiter_result = res;
-    auto h = ms.waiter;
-    ms.waiter = {};
-    loop_.schedule(h);
-  } else {
-    // A burst can deliver the whole listen backlog before the high-water
-    // cancel lands, so the queue grows rather than dropping a connection.
-    ms.ready.push_back(res);
-    if (ms.ready.size() >= kMultishotHighWater && ms.armed) cancel_multishot(ms);
-  }
+  // A burst can deliver the whole listen backlog before the high-water
+  // cancel lands, so the queue grows rather than dropping a connection.
+  if (hand_over() && ms.ready.size() >= kMultishotHighWater && ms.armed) cancel_multishot(ms);
   // The kernel ended it on its own (an error): a waiting task re-arms it.
   if (!more && ms.waiter && ms.ready.empty()) start_multishot_accept(ms);
 }
