@@ -27,25 +27,35 @@ struct KeySpec {
   std::vector<std::string> choices;  // strings: allowed values, empty = any
 };
 
+// A key's flag under the config key's own spelling (`--admin.token_file`,
+// which --print-config and the config file use) and kebab-case like
+// syncbench's flags (`--admin.token-file`).
+std::string flag_names(const std::string& name) {
+  std::string kebab = name;
+  for (char& c : kebab)
+    if (c == '_') c = '-';
+  return kebab == name ? "--" + name : "--" + name + ",--" + kebab;
+}
+
 class KeyTable {
  public:
   explicit KeyTable(CLI::App& app) : app_(app) {}
 
   template <class T>
   void integer(const std::string& name, T& field, long long lo, long long hi, const std::string& help) {
-    app_.add_option("--" + name, field, help)
+    app_.add_option(flag_names(name), field, help)
         ->check(CLI::Range(lo, hi))
         ->capture_default_str()
         ->group(group_of(name));
     specs_.push_back({name, KeySpec::Type::integer, lo, hi, {}});
   }
   void boolean(const std::string& name, bool& field, const std::string& help) {
-    app_.add_flag("--" + name, field, help)->capture_default_str()->group(group_of(name));
+    app_.add_flag(flag_names(name), field, help)->capture_default_str()->group(group_of(name));
     specs_.push_back({name, KeySpec::Type::boolean, 0, 0, {}});
   }
   void string(const std::string& name, std::string& field, const std::string& help,
               std::vector<std::string> choices = {}) {
-    auto* opt = app_.add_option("--" + name, field, help)->capture_default_str()->group(group_of(name));
+    auto* opt = app_.add_option(flag_names(name), field, help)->capture_default_str()->group(group_of(name));
     if (!choices.empty()) opt->check(CLI::IsMember(choices));
     specs_.push_back({name, KeySpec::Type::string, 0, 0, std::move(choices)});
   }

@@ -102,6 +102,13 @@ TEST_CASE("a bad flag is an error naming the flag") {
   CHECK(r.err.find("--permits.work") != std::string::npos);
 }
 
+TEST_CASE("multi-word flags are also spelled in kebab-case, as syncbench spells them") {
+  auto r = run_server({"--print-config", "--http.idle-timeout-ms", "1234", "--work.max-cost", "3"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("http.idle_timeout_ms=1234") != std::string::npos);
+  CHECK(r.out.find("work.max_cost=3") != std::string::npos);
+}
+
 TEST_CASE("--print-config output reads back as a config file") {
   auto printed = run_server({"--print-config", "--permits.work", "3", "--http.header_limit", "4096"});
   REQUIRE(printed.exit_code == 0);
