@@ -7,6 +7,7 @@
 #include <sync/capabilities.hpp>
 
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -102,19 +103,20 @@ class DoorbellPool {
   std::vector<std::atomic<std::uint32_t>*> retired_;
 };
 
+// Closes a ring. Under ThreadSanitizer the ring's mappings are released with
+// libc's munmap, which TSan intercepts: liburing unmaps with a raw syscall
+// TSan does not see, so a later ring mapped at the same address would inherit
+// the old ring's shadow state and TSan would pair the two rings' accesses as
+// a race. Elsewhere liburing's own teardown is used.
+void close_ring(io_uring& r) noexcept {
 #if defined(__SANITIZE_THREAD__)
-extern "C" void AnnotateNewMemory(const char* file, int line, const volatile void* mem, unsigned long size);
-#endif
-
-// A ring's mmap may reuse the address range of a ring closed earlier, and
-// liburing unmaps with a raw syscall that ThreadSanitizer does not see; left
-// alone, TSan would pair accesses to the old and the new ring as a race.
-void note_new_ring_memory([[maybe_unused]] io_uring& r) noexcept {
-#if defined(__SANITIZE_THREAD__)
-  AnnotateNewMemory(__FILE__, __LINE__, r.sq.ring_ptr, r.sq.ring_sz);
-  if (r.cq.ring_ptr != r.sq.ring_ptr) AnnotateNewMemory(__FILE__, __LINE__, r.cq.ring_ptr, r.cq.ring_sz);
-  const unsigned sqe_size = (r.flags & IORING_SETUP_SQE128) ? 2 * sizeof(io_uring_sqe) : sizeof(io_uring_sqe);
-  AnnotateNewMemory(__FILE__, __LINE__, r.sq.sqes, static_cast<unsigned long>(*r.sq.kring_entries) * sqe_size);
+  const std::size_t sqe_size = (r.flags & IORING_SETUP_SQE128) ? 2 * sizeof(io_uring_sqe) : sizeof(io_uring_sqe);
+  ::munmap(r.sq.sqes, sqe_size * *r.sq.kring_entries);
+  if (r.cq.ring_ptr && r.cq.ring_ptr != r.sq.ring_ptr) ::munmap(r.cq.ring_ptr, r.cq.ring_sz);
+  ::munmap(r.sq.ring_ptr, r.sq.ring_sz);
+  ::close(r.ring_fd);
+#else
+  io_uring_queue_exit(&r);
 #endif
 }
 
@@ -184,7 +186,7 @@ UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop
   } else {
     efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd_ < 0) {
-      io_uring_queue_exit(&ring_);
+      close_ring(ring_);
       throw std::runtime_error(std::string("libsync: eventfd: ") + std::strerror(errno));
     }
   }
@@ -197,7 +199,6 @@ void UringBackend::create_ring() {
     p.flags = kSetupAttempts[i];
     ret = io_uring_queue_init_params(entries_, &ring_, &p);
     if (ret == 0) {
-      note_new_ring_memory(ring_);
       setup_flags_ = kSetupAttempts[i];
       enabled_ = !(setup_flags_ & IORING_SETUP_R_DISABLED);
       ring_open_ = true;
@@ -230,7 +231,7 @@ UringBackend::~UringBackend() {
     std::lock_guard lk(hook_->mu);
     hook_->run = nullptr;  // the owner's exit must not touch this backend any more
   }
-  if (ring_open_) io_uring_queue_exit(&ring_);
+  if (ring_open_) close_ring(ring_);
   if (efd_ >= 0) ::close(efd_);
   release_doorbell();
 }
@@ -363,7 +364,7 @@ void UringBackend::replace_ring() {
     bell_ = DoorbellPool::acquire();
   }
   efd_armed_ = false;  // the eventfd stays; its read is re-armed on the new ring
-  io_uring_queue_exit(&ring_);
+  close_ring(ring_);
   ring_open_ = false;
   create_ring();
   // Enabled here and now by this thread, which becomes the owner (the
