@@ -105,7 +105,11 @@ Target parse_target(std::string_view target, std::string& scratch) {
     if (q != std::string_view::npos) t.query = target.substr(q + 1);
     return t;
   }
-  urls::url u;
+  // A read-only view of the parsed target: only its path and query are used,
+  // so an absolute-form target needs no rewriting (Boost.URL 1.81's
+  // url::remove_scheme() overflows its buffer when the remaining path must be
+  // prefixed, as a fuzzed "http://h/a:b" showed).
+  urls::url_view u;
   if (!target.empty() && target[0] == '/') {
     auto r = urls::parse_origin_form(target);
     if (!r) return t;
@@ -115,8 +119,6 @@ Target parse_target(std::string_view target, std::string& scratch) {
     if (!r) return t;
     if (r->scheme_id() != urls::scheme::http && r->scheme_id() != urls::scheme::https) return t;
     u = *r;
-    u.remove_authority();
-    u.remove_scheme();
   }
   scratch.clear();
   remove_dot_segments(u.path(), scratch);
