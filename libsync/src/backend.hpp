@@ -60,14 +60,4 @@ class Backend {
   virtual bool prepare_teardown() noexcept { return true; }
 };
 
-std::unique_ptr<Backend> make_epoll_backend(Loop& loop);
-#if defined(__linux__)
-// `futex_tier`: the loop runs the uring-futex tier, so the backend needs no
-// eventfd (remote wakeups ring a futex doorbell instead).
-std::unique_ptr<Backend> make_uring_backend(Loop& loop, unsigned entries, bool futex_tier);
-#endif
-#if defined(_WIN32)
-std::unique_ptr<Backend> make_iocp_backend(Loop& loop);
-#endif
-
 }  // namespace libsync::detail

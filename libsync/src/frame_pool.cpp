@@ -16,12 +16,8 @@
 #define LIBSYNC_FRAME_POOL 0
 #endif
 #endif
-// mingw-w64's GCC implements thread_local with emutls, which frees a
-// thread's TLS block before that thread's thread_local destructors run, so
-// ~FramePool would walk freed memory (heap corruption; hangs at thread exit).
-#if !defined(LIBSYNC_FRAME_POOL) && defined(__MINGW32__)
-#define LIBSYNC_FRAME_POOL 0
-#endif
+// The build may also turn the pool off (LIBSYNC_FRAME_POOL=0; CMake does on
+// mingw-w64, whose thread_local cannot support it).
 #ifndef LIBSYNC_FRAME_POOL
 #define LIBSYNC_FRAME_POOL 1
 #endif

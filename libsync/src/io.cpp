@@ -1,27 +1,14 @@
 // The socket awaitables: thin wrappers that hand an IoOp to the backend.
 #include "backend.hpp"
 
+#include "sockets.hpp"
+
 #include <cerrno>
 #include <stdexcept>
 
-#if defined(_WIN32)
-#include <winsock2.h>
-#else
-#include <fcntl.h>
-#include <unistd.h>
-#endif
-
 namespace libsync {
 
-namespace {
-void close_socket(socket_handle s) noexcept {
-#if defined(_WIN32)
-  ::closesocket(s);
-#else
-  ::close(s);
-#endif
-}
-}  // namespace
+using detail::close_socket;
 
 bool IoAwaiter::await_suspend(std::coroutine_handle<> h) {
   Loop* loop = Loop::current();
@@ -163,16 +150,6 @@ Acceptor::Awaiter::~Awaiter() {
   // but the task is being destroyed first: drop both.
   ms.loop->unschedule(handle_);
   if (result_ >= 0) close_socket(static_cast<socket_handle>(result_));
-}
-
-bool make_nonblocking(socket_handle s) noexcept {
-#if defined(_WIN32)
-  u_long on = 1;
-  return ioctlsocket(s, FIONBIO, &on) == 0;
-#else
-  int fl = fcntl(s, F_GETFL, 0);
-  return fl >= 0 && fcntl(s, F_SETFL, fl | O_NONBLOCK) == 0;
-#endif
 }
 
 }  // namespace libsync

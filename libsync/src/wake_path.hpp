@@ -68,12 +68,4 @@ class WakePath {
   }
 };
 
-std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop);
-#if defined(__linux__)
-std::unique_ptr<WakePath> make_futex_wake_path(Loop& loop);
-#endif
-#if defined(_WIN32)
-std::unique_ptr<WakePath> make_iocp_wake_path(Loop& loop);
-#endif
-
 }  // namespace libsync::detail

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "iocp_test_util.hpp"
-#include "lazy_arming.hpp"
+#include "windows/lazy_arming.hpp"
 
 #include <sync/loop.hpp>
 #include <sync/waiter_queue.hpp>

@@ -1,7 +1,6 @@
 #include "linux/futex.hpp"
 
 #include "linux/uring_compat.hpp"
-#include "parker.hpp"
 
 #include <sync/capabilities.hpp>
 
@@ -66,27 +65,3 @@ void futex_wake(const std::atomic<std::uint32_t>* word, int n) noexcept {
 }
 
 }  // namespace libsync::linux_detail
-
-namespace libsync::detail {
-
-void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
-          std::optional<Clock::time_point> deadline) noexcept {
-  const auto& m = linux_detail::futex_mode();
-  timespec ts{};
-  timespec* tsp = nullptr;
-  if (deadline) {
-    // steady_clock is CLOCK_MONOTONIC on Linux; FUTEX_WAIT_BITSET takes an
-    // absolute time on that clock.
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
-    if (ns < 0) ns = 0;
-    ts.tv_sec = static_cast<time_t>(ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(ns % 1000000000);
-    tsp = &ts;
-  }
-  syscall(SYS_futex, &word, FUTEX_WAIT_BITSET | m.legacy_private_flag, expected, tsp, nullptr,
-          FUTEX_BITSET_MATCH_ANY);
-}
-
-void unpark_all(std::atomic<std::uint32_t>& word) noexcept { linux_detail::futex_wake(&word, INT_MAX); }
-
-}  // namespace libsync::detail

@@ -3,6 +3,7 @@
 #include "linux/futex.hpp"
 #include "linux/uring_compat.hpp"
 #include "loop_counters.hpp"
+#include "tier_table.hpp"
 
 #include <sync/capabilities.hpp>
 
@@ -650,8 +651,29 @@ void UringBackend::stop_multishot_accept(MultishotAccept& ms) noexcept {
   while (ms.armed) submit_wait_reap();
 }
 
-std::unique_ptr<Backend> make_uring_backend(Loop& loop, unsigned entries, bool futex_tier) {
-  return std::make_unique<UringBackend>(loop, entries, futex_tier);
+namespace {
+
+BackendStatus uring_status(const Capabilities& caps) {
+  BackendStatus s{BackendKind::uring, false, {}};
+  if (!caps.io_uring.compiled_in) {
+    s.reason = "built without io_uring support";
+  } else if (!caps.io_uring.setup_ok) {
+    s.reason = "io_uring_setup failed: " + caps.io_uring.setup_error;
+  } else {
+    s.available = true;
+    s.reason = "io_uring ring set up (kernel " + caps.kernel.release + ")";
+  }
+  return s;
 }
+
+// A loop on the uring-futex tier needs no eventfd: remote wakeups ring its
+// futex doorbell instead.
+std::unique_ptr<Backend> make_uring_backend(Loop& loop, const LoopOptions& opts, Tier tier) {
+  return std::make_unique<UringBackend>(loop, opts.ring_entries, tier == Tier::uring_futex);
+}
+
+}  // namespace
+
+const BackendEntry uring_backend{BackendKind::uring, &uring_status, &make_uring_backend};
 
 }  // namespace libsync::detail

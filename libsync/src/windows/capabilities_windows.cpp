@@ -13,13 +13,7 @@
 // worker waits for the object and posts the packet ("threadpool-wait"). The
 // kernel's wait-completion packets would queue it without the pool thread;
 // the probe reports whether they exist so that the difference is visible.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "windows/windows.hpp"
 
 #include "sync/capabilities.hpp"
 

@@ -10,6 +10,7 @@
 #include "windows/iocp_backend.hpp"
 
 #include "loop_counters.hpp"
+#include "tier_table.hpp"
 
 #include <mswsock.h>
 #include <ws2tcpip.h>
@@ -696,6 +697,19 @@ ObjectWaitAwaiter::~ObjectWaitAwaiter() {
   if (wait_.in_flight) backend_->abandon_object_wait(wait_);
 }
 
-std::unique_ptr<Backend> make_iocp_backend(Loop& loop) { return std::make_unique<IocpBackend>(loop); }
+namespace {
+
+BackendStatus iocp_status(const Capabilities& caps) {
+  return {BackendKind::iocp, caps.windows.iocp,
+          caps.windows.iocp ? "I/O completion ports available" : "IOCP exists only on Windows"};
+}
+
+std::unique_ptr<Backend> make_iocp_backend(Loop& loop, const LoopOptions&, Tier) {
+  return std::make_unique<IocpBackend>(loop);
+}
+
+}  // namespace
+
+const BackendEntry iocp_backend{BackendKind::iocp, &iocp_status, &make_iocp_backend};
 
 }  // namespace libsync::detail

@@ -33,14 +33,7 @@
 // belongs to the loop thread.
 #pragma once
 
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <winsock2.h>
-#include <windows.h>
+#include "windows/windows.hpp"
 
 #include "backend.hpp"
 

@@ -6,13 +6,7 @@
 // inside the wait, so a wake between the caller's check and the sleep is not
 // lost, and waking an address whose memory was reused only causes a spurious
 // return, which every caller tolerates.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "windows/windows.hpp"
 
 #include "parker.hpp"
 

@@ -10,6 +10,7 @@
 // drops the per-socket state) so a reused descriptor starts clean.
 #include "backend.hpp"
 #include "loop_counters.hpp"
+#include "tier_table.hpp"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -259,6 +260,18 @@ class EpollBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_epoll_backend(Loop& loop) { return std::make_unique<EpollBackend>(loop); }
+namespace {
+
+BackendStatus epoll_status(const Capabilities& caps) {
+  return {BackendKind::epoll, caps.epoll, caps.epoll ? "epoll_create1 works" : "epoll is not available on this system"};
+}
+
+std::unique_ptr<Backend> make_epoll_backend(Loop& loop, const LoopOptions&, Tier) {
+  return std::make_unique<EpollBackend>(loop);
+}
+
+}  // namespace
+
+const BackendEntry epoll_backend{BackendKind::epoll, &epoll_status, &make_epoll_backend};
 
 }  // namespace libsync::detail

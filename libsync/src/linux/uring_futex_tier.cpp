@@ -29,6 +29,7 @@
 #include "linux/futex.hpp"
 #include "linux/uring_backend.hpp"
 #include "loop_counters.hpp"
+#include "tier_table.hpp"
 #include "wake_path.hpp"
 
 #include <climits>
@@ -82,10 +83,23 @@ class FutexWakePath final : public WakePath {
   UringBackend& ring_;
 };
 
+std::unique_ptr<WakePath> make_futex_wake_path(Loop& loop) { return std::make_unique<FutexWakePath>(loop); }
+
+TierAvailability uring_futex_availability(const Capabilities& caps, const BackendStatus& uring) {
+  if (!uring.available) return {false, "needs the uring backend: " + uring.reason};
+  if (!caps.io_uring.futex_wait || !caps.io_uring.futex_wake)
+    return {false, "kernel " + caps.kernel.release +
+                       " lacks IORING_OP_FUTEX_WAIT/WAKE in the io_uring opcode probe (needs Linux >= 6.7)"};
+  return {true, "io_uring FUTEX_WAIT/WAKE supported (kernel " + caps.kernel.release + ")"};
+}
+
+// Every futex word of the process follows one choice (futex.hpp); the report
+// says what keeps private waits safe.
+void uring_futex_annotate(TierReport& r) { r.futex_hash_mitigation = linux_detail::futex_mode().mitigation; }
+
 }  // namespace
 
-std::unique_ptr<WakePath> make_futex_wake_path(Loop& loop) {
-  return std::make_unique<FutexWakePath>(loop);
-}
+const TierEntry uring_futex_tier{Tier::uring_futex, BackendKind::uring, &uring_futex_availability,
+                                 &make_futex_wake_path, &uring_futex_annotate};
 
 }  // namespace libsync::detail

@@ -3,6 +3,7 @@
 // poked through its backend's notifier only if it is parked).
 #include "backend.hpp"
 #include "loop_counters.hpp"
+#include "tier_table.hpp"
 #include "wake_path.hpp"
 
 namespace libsync::detail {
@@ -41,10 +42,16 @@ class GenericWakePath final : public WakePath {
   Loop& loop_;
 };
 
+std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop) { return std::make_unique<GenericWakePath>(loop); }
+
+// Runs wherever some loop backend does.
+TierAvailability generic_availability(const Capabilities&, const BackendStatus& b) {
+  if (!b.available) return {false, "no loop backend is available on this system"};
+  return {true, "portable tier; runs on the " + std::string(to_string(b.backend)) + " backend"};
+}
+
 }  // namespace
 
-std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop) {
-  return std::make_unique<GenericWakePath>(loop);
-}
+const TierEntry generic_tier{Tier::generic, BackendKind::automatic, &generic_availability, &make_generic_wake_path};
 
 }  // namespace libsync::detail

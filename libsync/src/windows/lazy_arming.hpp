@@ -1,5 +1,6 @@
-// LazyArming: the pending list of the tiers whose sleeping waiters need the
-// kernel to wake them (uring-futex, iocp).
+// LazyArming: the iocp tier's pending list. A waiter on an iocp loop that
+// sleeps in its port needs a completion packet to wake; lazy arming makes
+// sure a packet is only ever posted for a loop that is really asleep.
 //
 // A suspending node starts at kWordWaiting on its loop's pending list. Only
 // when the loop is about to block is each pending node CASed to kWordArmed

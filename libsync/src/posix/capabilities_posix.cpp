@@ -1,16 +1,13 @@
-// Capability probe for systems that are neither Linux nor Windows (the BSDs,
-// macOS, ...). None of the kernel facilities libsync can accelerate with exist
-// there, so only the system's identity is reported; every feature stays false
-// and the caller ends up on the generic tier.
+// Capability probe for POSIX systems other than Linux (the BSDs, macOS, ...).
+// None of the kernel facilities libsync can accelerate with exist there, so
+// only the system's identity is reported; every feature stays false and the
+// caller ends up on the generic tier.
 
-#if defined(__unix__) || defined(__APPLE__)
-#define LIBSYNC_HAVE_UNAME 1
 // Spelled so that a system header reaching <unistd.h> cannot clash its
 // ::sync() with namespace libsync (see capabilities_linux.cpp).
 #define sync libsync_posix_sync_
 #include <sys/utsname.h>
 #undef sync
-#endif
 
 #include "sync/capabilities.hpp"
 
@@ -20,7 +17,6 @@ namespace libsync {
 
 Capabilities probe_capabilities() {
   Capabilities caps;
-#ifdef LIBSYNC_HAVE_UNAME
   struct utsname u {};
   if (uname(&u) == 0) {
     caps.kernel.os = u.sysname;
@@ -30,9 +26,6 @@ Capabilities probe_capabilities() {
     std::sscanf(u.release, "%d.%d.%d", &caps.kernel.major, &caps.kernel.minor,
                 &caps.kernel.patch);
   }
-#else
-  caps.kernel.os = "unknown";
-#endif
   caps.io_uring.setup_error = "io_uring exists only on Linux";
   caps.io_uring.seccomp = "unknown";
   caps.futex.private_hash_state = "no private futex hash outside Linux";

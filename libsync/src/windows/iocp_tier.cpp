@@ -5,19 +5,10 @@
 // synchronization wakeups reach a task through one queue, with no
 // remote-queue lock and no separate notifier.
 //
-// A packet is only needed when the loop sleeps, so arming is lazy, as in the
-// uring-futex tier. A suspending node starts at kWordWaiting on the loop's
-// pending list; only when the loop is about to block does it CAS each
-// pending node to kWordArmed ("the loop sleeps in its port; wake it with a
-// packet"). A waker exchanges the word to kWordWoken and posts only if it saw
-// kWordArmed. So:
-//   - a wake before arming costs the waker one atomic exchange, and the loop
-//     finds the node in poll() or prepare_sleep(): a loop that is busy, or
-//     on its way to sleep, is never sent a packet, and a same-loop wake never
-//     makes a syscall;
-//   - the CAS and the exchange serialize on the word: either the loop armed
-//     first and the waker posts, or the waker came first and the loop does
-//     not block. No interleaving strands an armed node without a packet.
+// A packet is only needed when the loop sleeps, so nodes are armed lazily,
+// just before the loop blocks (the protocol is in lazy_arming.hpp): a loop
+// that is busy, or on its way to sleep, is never sent a packet, and a
+// same-loop wake never makes a syscall.
 //
 // The node's life, and why the packet can carry a bare pointer:
 //   - The node's armed mark (iocp_armed(), loop thread only) means "a packet
@@ -36,8 +27,9 @@
 //     (handling everything else as usual), so no packet naming freed memory
 //     is left in the port. A node still reading kWordWaiting or kWordArmed
 //     was taken out of its queue by the destructor itself and has no packet.
-#include "lazy_arming.hpp"
+#include "windows/lazy_arming.hpp"
 #include "loop_counters.hpp"
+#include "tier_table.hpp"
 #include "wake_path.hpp"
 #include "windows/iocp_backend.hpp"
 
@@ -107,6 +99,17 @@ class IocpWakePath final : public WakePath {
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<WakePath> make_iocp_wake_path(Loop& loop) { return std::make_unique<IocpWakePath>(loop); }
+
+TierAvailability iocp_availability(const Capabilities& caps, const BackendStatus&) {
+  if (!caps.windows.iocp) return {false, "IOCP not available"};
+  return {true, "I/O completion port available"};
+}
+
+}  // namespace
+
+const TierEntry iocp_tier{Tier::iocp, BackendKind::iocp, &iocp_availability, &make_iocp_wake_path};
 
 }  // namespace libsync::detail
