@@ -1,6 +1,7 @@
 // The shared halves of a wait: AsyncWait (a task) and block_until_woken (a
 // plain thread).
 #include "parker.hpp"
+#include "loop_core.hpp"
 #include "wake_path.hpp"
 
 #include <sync/detail/async_wait.hpp>
@@ -13,7 +14,7 @@ namespace libsync::detail {
 void AsyncWait::bind(std::coroutine_handle<> h) {
   Loop* loop = Loop::current();
   if (!loop) throw std::logic_error("libsync: co_await on a primitive outside a running Loop");
-  if (deadline_) loop->reserve_timer();  // arm() runs after enqueueing and must not throw
+  if (deadline_) detail::core(*loop).reserve_timer();  // arm() runs after enqueueing and must not throw
   node.loop = loop;
   node.handle = h;
   node.word.store(kWordWaiting, std::memory_order_relaxed);
@@ -22,12 +23,12 @@ void AsyncWait::bind(std::coroutine_handle<> h) {
 void AsyncWait::arm() {
   armed_ = true;
   Loop& loop = *node.loop;
-  loop.wake_path().on_suspend(node);
+  detail::core(loop).wake_path().on_suspend(node);
   if (deadline_) {
     timer_.deadline = *deadline_;
     timer_.fire = &AsyncWait::on_timer;
     timer_.context = this;
-    loop.add_timer(timer_);
+    detail::core(loop).add_timer(timer_);
   }
   if (stop_.stop_possible()) stop_cb_.emplace(stop_, StopFn{this});
 }
@@ -45,7 +46,7 @@ WaitStatus AsyncWait::finish() noexcept {
   finished_ = true;
   if (!armed_) return node.status;
   stop_cb_.reset();  // waits for a stop callback running on another thread
-  node.loop->cancel_timer(timer_);
+  detail::core(*node.loop).cancel_timer(timer_);
   return node.status;
 }
 
@@ -54,7 +55,7 @@ AsyncWait::~AsyncWait() {
   // The frame is being destroyed while this wait is suspended.
   stop_cb_.reset();
   Loop& loop = *node.loop;
-  loop.cancel_timer(timer_);
+  detail::core(loop).cancel_timer(timer_);
   if (!owner_->remove_waiter(node, WaitStatus::cancelled)) {
     // A waker completed the node first. It is done with the node once the
     // word reads kWordWoken (an iocp node may also show kWordArmed until its
@@ -63,11 +64,11 @@ AsyncWait::~AsyncWait() {
     owner_->abandon_waiter(node);
     // Its resumption is queued on the loop (ready or remote queue): the
     // frame is going away, so it must not run.
-    loop.wake_path().forget(node);
-    loop.unschedule(node.handle);
+    detail::core(loop).wake_path().forget(node);
+    detail::core(loop).unschedule(node.handle);
     return;
   }
-  loop.wake_path().forget(node);
+  detail::core(loop).wake_path().forget(node);
 }
 
 WaitStatus block_until_woken(Waitable& owner, WaiterNode& n,

@@ -1,5 +1,6 @@
 // The socket awaitables: thin wrappers that hand an IoOp to the backend.
 #include "backend.hpp"
+#include "loop_core.hpp"
 
 #include "sockets.hpp"
 
@@ -15,14 +16,14 @@ bool IoAwaiter::await_suspend(std::coroutine_handle<> h) {
   if (!loop) throw std::logic_error("libsync: socket operation awaited outside a running Loop");
   op_.loop = loop;
   op_.handle = h;
-  if (!loop->backend().start(op_)) return false;  // finished on the spot
+  if (!detail::core(*loop).backend().start(op_)) return false;  // finished on the spot
   cancel_.arm(*loop, stop_, &IoAwaiter::on_cancel, this);
   return true;
 }
 
 void IoAwaiter::on_cancel(void* p) noexcept {
   auto* self = static_cast<IoAwaiter*>(p);
-  if (self->op_.in_flight) self->op_.loop->backend().cancel(self->op_);
+  if (self->op_.in_flight) detail::core(*self->op_.loop).backend().cancel(self->op_);
 }
 
 IoResult IoAwaiter::await_resume() noexcept {
@@ -35,9 +36,9 @@ IoAwaiter::~IoAwaiter() {
   cancel_.disarm();
   if (!op_.loop) return;
   if (op_.in_flight) {
-    op_.loop->backend().abandon(op_);  // its completion is consumed, not scheduled
+    detail::core(*op_.loop).backend().abandon(op_);  // its completion is consumed, not scheduled
   } else {
-    op_.loop->unschedule(op_.handle);  // completed, resumption still queued
+    detail::core(*op_.loop).unschedule(op_.handle);  // completed, resumption still queued
     // Nobody will see the result: a connection accepted for this task is
     // closed rather than leaked.
     if (op_.kind == detail::IoOp::Kind::accept && op_.result >= 0) close_socket(static_cast<socket_handle>(op_.result));
@@ -81,7 +82,7 @@ IoAwaiter close(socket_handle s) { return IoAwaiter(make_op(detail::IoOp::Kind::
 // ---- Acceptor ----
 
 Acceptor::~Acceptor() {
-  if (ms_.loop) ms_.loop->backend().stop_multishot_accept(ms_);
+  if (ms_.loop) detail::core(*ms_.loop).backend().stop_multishot_accept(ms_);
   for (long long fd : ms_.ready)
     if (fd >= 0) close_socket(static_cast<socket_handle>(fd));
 }
@@ -100,7 +101,7 @@ bool Acceptor::Awaiter::await_suspend(std::coroutine_handle<> h) {
   auto& ms = a_.ms_;
   if (ms.loop && ms.loop != loop) throw std::logic_error("libsync: an Acceptor belongs to one loop");
   ms.loop = loop;
-  if (!ms.armed && loop->backend().start_multishot_accept(ms)) a_.multishot_ = true;
+  if (!ms.armed && detail::core(*loop).backend().start_multishot_accept(ms)) a_.multishot_ = true;
   if (ms.armed) {
     if (ms.waiter) {
       result_ = -EBUSY;  // one accept() at a time per Acceptor
@@ -128,7 +129,7 @@ void Acceptor::Awaiter::on_cancel(void* p) noexcept {
   auto h = ms.waiter;
   ms.waiter = {};
   self->result_ = -ECANCELED;
-  ms.loop->schedule(h);
+  detail::core(*ms.loop).schedule(h);
 }
 
 IoResult Acceptor::Awaiter::await_resume() noexcept {
@@ -148,7 +149,7 @@ Acceptor::Awaiter::~Awaiter() {
   }
   // A connection (or an error) was handed over and the resumption queued,
   // but the task is being destroyed first: drop both.
-  ms.loop->unschedule(handle_);
+  detail::core(*ms.loop).unschedule(handle_);
   if (result_ >= 0) close_socket(static_cast<socket_handle>(result_));
 }
 

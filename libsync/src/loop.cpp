@@ -1,5 +1,6 @@
 // The loop: ready queue, remote queue, timer heap, and the iteration that ties
-// them to the backend and the wake path.
+// them to the backend and the wake path. Loop's public members forward to
+// its LoopCore (loop_core.hpp), which holds all of it.
 //
 // One iteration: take what other threads queued, resume every ready task
 // (once each), fire due timers, let the wake path pick up wakes, then either
@@ -9,14 +10,14 @@
 // `remote_pending_` and then checks `parked_`; with sequentially consistent
 // ordering at least one of them sees the other, so either the loop does not
 // block or the waker pokes it.
-#include "backend.hpp"
-#include "loop_counters.hpp"
-#include "wake_path.hpp"
-#include "selector.hpp"
+#include "loop_core.hpp"
 
-#include <sync/waiter_queue.hpp>
+#include "backend.hpp"
+#include "selector.hpp"
+#include "wake_path.hpp"
 
 #include <sync/detail/loop_cancel.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -37,23 +38,68 @@ struct CurrentScope {
 
 Loop* Loop::current() noexcept { return t_current; }
 
-Loop::Loop(LoopOptions opts) : counters_(std::make_unique<Counters>()) {
+// ---- Loop: what users call ----
+
+Loop::Loop(LoopOptions opts) : core_(std::make_unique<detail::LoopCore>(*this)) { core_->init(opts); }
+
+Loop::~Loop() { core_->teardown(); }
+
+Tier Loop::tier() const noexcept { return core_->tier(); }
+BackendKind Loop::backend_kind() const noexcept { return core_->backend_kind(); }
+const std::string& Loop::selection_reason() const noexcept { return core_->selection_reason(); }
+std::size_t Loop::spawned_tasks() const noexcept { return core_->spawned_tasks(); }
+LoopStats Loop::stats() const noexcept { return core_->stats(); }
+void Loop::post(std::function<void()> fn) { core_->post(std::move(fn)); }
+void Loop::stop() noexcept { core_->stop(); }
+
+void Loop::spawn(Task<void> t) {
+  auto root = detail::make_root(std::move(t));
+  root.handle.promise().loop = this;
+  core_->start_root(root.handle);
+}
+
+void Loop::run() {
+  core_->set_idle_exit(false);
+  core_->run_loop(nullptr);
+}
+
+void Loop::run_until_idle() {
+  core_->set_idle_exit(true);
+  struct Reset {
+    detail::LoopCore& c;
+    ~Reset() { c.set_idle_exit(false); }
+  } reset{*core_};
+  core_->run_loop(nullptr);
+}
+
+void Loop::check_can_run() const { core_->check_can_run(); }
+void Loop::start_root(std::coroutine_handle<> root) { core_->start_root(root); }
+void Loop::run_loop(const std::atomic<bool>* done) { core_->run_loop(done); }
+void Loop::abandon_root(std::coroutine_handle<> root) noexcept { core_->abandon_root(root); }
+
+namespace detail {
+
+// ---- construction and teardown ----
+
+void LoopCore::init(const LoopOptions& opts) {
   Selection sel = select_tier(opts);
   tier_ = sel.tier;
   backend_kind_ = sel.backend;
   reason_ = std::move(sel.reason);
-  backend_ = detail::make_backend(*this, sel, opts);
-  wake_path_ = detail::make_wake_path(*this, sel);
+  backend_ = make_backend(self_, sel, opts);
+  wake_path_ = make_wake_path(self_, sel);
   ready_.reserve(64);
   running_.reserve(64);
 }
 
-Loop::~Loop() {
+LoopCore::~LoopCore() = default;
+
+void LoopCore::teardown() noexcept {
   // Tear down suspended tasks while the backend and wake path still exist:
   // their awaiters take themselves out of wait queues and cancel I/O. Every
   // task of this loop dies here, so queued resumptions are simply dropped
   // (tearing_down_ makes unschedule() free and schedule() a no-op).
-  CurrentScope scope(this);
+  CurrentScope scope(&self_);
   if (!backend_->prepare_teardown()) {
     // Operations the kernel ties to another, still running, thread: neither
     // waiting for them nor freeing their memory is possible here, and
@@ -75,8 +121,8 @@ Loop::~Loop() {
   remote_fns_.clear();
 }
 
-LoopStats Loop::stats() const noexcept {
-  const Counters& c = *counters_;
+LoopStats LoopCore::stats() const noexcept {
+  const LoopCounters& c = counters_;
   auto r = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   LoopStats s;
   s.iterations = r(c.iterations);
@@ -99,13 +145,11 @@ LoopStats Loop::stats() const noexcept {
 
 // ---- roots ----
 
-namespace detail {
-
 void RootTask::promise_type::Final::await_suspend(std::coroutine_handle<promise_type> h) noexcept {
   promise_type& p = h.promise();
   Loop* loop = p.loop;
   if (p.done) p.done->store(true, std::memory_order_release);
-  loop->finish_root(h);
+  core(*loop).finish_root(h);
 }
 
 void RootTask::promise_type::unhandled_exception() noexcept {
@@ -125,38 +169,30 @@ void RootTask::promise_type::unhandled_exception() noexcept {
 
 RootTask make_root(Task<void> t) { co_await std::move(t); }
 
-}  // namespace detail
-
-void Loop::start_root(std::coroutine_handle<> root) {
+void LoopCore::start_root(std::coroutine_handle<> root) {
   tasks_.insert(root.address());
   schedule(root);
 }
 
-void Loop::finish_root(std::coroutine_handle<> root) noexcept {
+void LoopCore::finish_root(std::coroutine_handle<> root) noexcept {
   tasks_.erase(root.address());
   root.destroy();
 }
 
-void Loop::abandon_root(std::coroutine_handle<> root) noexcept {
-  CurrentScope scope(this);  // its awaiters unregister from this loop
+void LoopCore::abandon_root(std::coroutine_handle<> root) noexcept {
+  CurrentScope scope(&self_);  // its awaiters unregister from this loop
   tasks_.erase(root.address());
   root.destroy();
-}
-
-void Loop::spawn(Task<void> t) {
-  auto root = detail::make_root(std::move(t));
-  root.handle.promise().loop = this;
-  start_root(root.handle);
 }
 
 // ---- queues ----
 
-void Loop::schedule(std::coroutine_handle<> h) {
+void LoopCore::schedule(std::coroutine_handle<> h) {
   if (tearing_down_) return;
   ready_.push_back(h);
 }
 
-void Loop::unschedule(std::coroutine_handle<> h) noexcept {
+void LoopCore::unschedule(std::coroutine_handle<> h) noexcept {
   if (tearing_down_ || !h) return;
   const std::coroutine_handle<> none = std::noop_coroutine();
   for (auto& r : ready_)
@@ -174,8 +210,8 @@ void Loop::unschedule(std::coroutine_handle<> h) noexcept {
 // finished and the loop is being destroyed. The one thing a waker may do
 // after unlocking is a futex wake of a pool-owned doorbell word, which is an
 // address that stays valid whatever happens to the loop.
-void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
-  detail::DeferredWake wake;
+void LoopCore::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
+  DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     try {
@@ -184,15 +220,15 @@ void Loop::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>
       std::fprintf(stderr, "libsync: fatal: out of memory queueing a wake for another loop\n");
       std::abort();
     }
-    if (woken) woken->store(detail::kWordWoken, std::memory_order_release);
+    if (woken) woken->store(kWordWoken, std::memory_order_release);
     remote_pending_.store(true, std::memory_order_seq_cst);
     wake = poke_locked();
   }
   wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
-void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noexcept {
-  detail::DeferredWake wake;
+void LoopCore::schedule_remote_run(WaiterNode& first, std::size_t count) noexcept {
+  DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     try {
@@ -201,11 +237,11 @@ void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noe
       std::fprintf(stderr, "libsync: fatal: out of memory queueing wakes for another loop\n");
       std::abort();
     }
-    detail::WaiterNode* n = &first;
+    WaiterNode* n = &first;
     for (std::size_t i = 0; i < count; ++i) {
-      detail::WaiterNode* next = n->next;  // before kWordWoken: after it the node may go
+      WaiterNode* next = n->next;  // before kWordWoken: after it the node may go
       remote_handles_.push_back(n->handle);
-      n->word.store(detail::kWordWoken, std::memory_order_release);
+      n->word.store(kWordWoken, std::memory_order_release);
       n = next;
     }
     remote_pending_.store(true, std::memory_order_seq_cst);
@@ -219,7 +255,7 @@ void Loop::schedule_remote_run(detail::WaiterNode& first, std::size_t count) noe
 // matters (tests/model checks it): remote_pending_ is published before
 // parked_ is read, mirroring the loop, which publishes parked_ before it
 // re-reads remote_pending_.
-detail::DeferredWake Loop::poke_locked() noexcept {
+DeferredWake LoopCore::poke_locked() noexcept {
   if (parked_.load(std::memory_order_seq_cst) && !notified_) {
     notified_ = true;
     return wake_path_->notify_loop_locked();
@@ -227,8 +263,8 @@ detail::DeferredWake Loop::poke_locked() noexcept {
   return {};
 }
 
-void Loop::post(std::function<void()> fn) {
-  detail::DeferredWake wake;
+void LoopCore::post(std::function<void()> fn) {
+  DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     remote_fns_.push_back(std::move(fn));
@@ -238,8 +274,8 @@ void Loop::post(std::function<void()> fn) {
   wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
-void Loop::stop() noexcept {
-  detail::DeferredWake wake;
+void LoopCore::stop() noexcept {
+  DeferredWake wake;
   {
     std::lock_guard lk(remote_mu_);
     stop_requested_.store(true, std::memory_order_seq_cst);
@@ -249,7 +285,7 @@ void Loop::stop() noexcept {
   wake();  // the loop may be gone by now: only the deferred wake runs
 }
 
-void Loop::drain_remote() {
+void LoopCore::drain_remote() {
   if (!remote_pending_.load(std::memory_order_acquire)) return;
   {
     std::lock_guard lk(remote_mu_);
@@ -258,7 +294,7 @@ void Loop::drain_remote() {
     remote_swap_.swap(remote_handles_);
     remote_fns_swap_.swap(remote_fns_);
   }
-  bump(counters_->remote_wakes, remote_swap_.size());
+  bump(counters_.remote_wakes, remote_swap_.size());
   for (auto h : remote_swap_) ready_.push_back(h);
   remote_swap_.clear();
   // Take them out first: if one throws, none of them runs twice. Every one
@@ -278,80 +314,19 @@ void Loop::drain_remote() {
   if (first) std::rethrow_exception(first);
 }
 
-// ---- timers: a binary min-heap of intrusive nodes that know their index ----
-
-void Loop::timer_sift_up(std::size_t i) noexcept {
-  while (i > 0) {
-    std::size_t parent = (i - 1) / 2;
-    if (timers_[parent]->deadline <= timers_[i]->deadline) break;
-    std::swap(timers_[parent], timers_[i]);
-    timers_[parent]->heap_index = parent;
-    timers_[i]->heap_index = i;
-    i = parent;
-  }
-}
-
-void Loop::timer_sift_down(std::size_t i) noexcept {
-  const std::size_t n = timers_.size();
-  for (;;) {
-    std::size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < n && timers_[l]->deadline < timers_[m]->deadline) m = l;
-    if (r < n && timers_[r]->deadline < timers_[m]->deadline) m = r;
-    if (m == i) break;
-    std::swap(timers_[m], timers_[i]);
-    timers_[m]->heap_index = m;
-    timers_[i]->heap_index = i;
-    i = m;
-  }
-}
-
-void Loop::add_timer(detail::TimerNode& t) {
-  t.heap_index = timers_.size();
-  timers_.push_back(&t);
-  timer_sift_up(t.heap_index);
-}
-
-void Loop::cancel_timer(detail::TimerNode& t) noexcept {
-  if (!t.armed()) return;
-  std::size_t i = t.heap_index;
-  t.heap_index = static_cast<std::size_t>(-1);
-  detail::TimerNode* last = timers_.back();
-  timers_.pop_back();
-  if (last == &t) return;
-  timers_[i] = last;
-  last->heap_index = i;
-  timer_sift_down(i);
-  timer_sift_up(i);
-}
-
-void Loop::fire_timers(Clock::time_point now) {
-  while (!timers_.empty() && timers_.front()->deadline <= now) {
-    detail::TimerNode* t = timers_.front();
-    cancel_timer(*t);
-    t->fire(*t);
-  }
-}
-
-std::optional<std::chrono::nanoseconds> Loop::next_timeout(Clock::time_point now) const {
-  if (timers_.empty()) return std::nullopt;
-  auto d = timers_.front()->deadline - now;
-  if (d < std::chrono::nanoseconds::zero()) return std::chrono::nanoseconds::zero();
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
-}
-
 // ---- the iteration ----
 
-void Loop::run_once(const std::atomic<bool>* done) {
-  bump(counters_->iterations);
+void LoopCore::run_once(const std::atomic<bool>* done) {
+  bump(counters_.iterations);
   drain_remote();
 
   running_.swap(ready_);
   for (run_pos_ = 0; run_pos_ < running_.size(); ++run_pos_) running_[run_pos_].resume();
-  bump(counters_->resumes, running_.size());
+  bump(counters_.resumes, running_.size());
   running_.clear();
   run_pos_ = 0;
 
-  if (!timers_.empty()) fire_timers(Clock::now());
+  if (!timers_.empty()) timers_.fire_due(Clock::now());
   wake_path_->poll();
 
   bool block = ready_.empty() && !stop_requested_.load(std::memory_order_relaxed) &&
@@ -361,8 +336,8 @@ void Loop::run_once(const std::atomic<bool>* done) {
     if (!wake_path_->prepare_sleep()) block = false;
     if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
     if (block) {
-      bump(counters_->waits);
-      backend_->wait(timers_.empty() ? std::nullopt : next_timeout(Clock::now()));
+      bump(counters_.waits);
+      backend_->wait(timers_.next_timeout(Clock::now()));
     }
     parked_.store(false, std::memory_order_relaxed);
   }
@@ -373,22 +348,22 @@ void Loop::run_once(const std::atomic<bool>* done) {
     constexpr unsigned kBusyPollInterval = 8;
     bool flush = backend_->needs_flush();
     if (flush || (backend_->has_outstanding() && ++busy_ticks_ % kBusyPollInterval == 0)) {
-      bump(counters_->polls);
+      bump(counters_.polls);
       backend_->wait(std::chrono::nanoseconds::zero());
     }
   }
 }
 
-void Loop::check_can_run() const {
-  if (running_loop_) throw std::logic_error("libsync: Loop::run/block_on called re-entrantly");
-  if (t_current != nullptr && t_current != this)
+void LoopCore::check_can_run() const {
+  if (running_loop_) throw std::logic_error("libsync: LoopCore::run/block_on called re-entrantly");
+  if (t_current != nullptr && t_current != &self_)
     throw std::logic_error("libsync: another loop is already running on this thread");
 }
 
-void Loop::run_loop(const std::atomic<bool>* done) {
+void LoopCore::run_loop(const std::atomic<bool>* done) {
   check_can_run();
   backend_->bind_to_current_thread();
-  CurrentScope scope(this);
+  CurrentScope scope(&self_);
   running_loop_ = true;
   struct Reset {
     bool& flag;
@@ -397,7 +372,7 @@ void Loop::run_loop(const std::atomic<bool>* done) {
   // Leaving the loop must not strand wakes queued for the kernel (a
   // FUTEX_WAKE SQE for another loop's waiter, say).
   struct Flush {
-    detail::Backend& b;
+    Backend& b;
     ~Flush() {
       if (b.needs_flush()) b.wait(std::chrono::nanoseconds::zero());
     }
@@ -413,62 +388,20 @@ void Loop::run_loop(const std::atomic<bool>* done) {
   }
 }
 
-void Loop::run() {
-  idle_exit_ = false;
-  run_loop(nullptr);
-}
-
-void Loop::run_until_idle() {
-  idle_exit_ = true;
-  run_loop(nullptr);
-  idle_exit_ = false;
-}
-
-// ---- the cancel table ----
-
-std::uint32_t Loop::add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint64_t& generation) {
-  std::uint32_t slot;
-  if (!free_cancels_.empty()) {
-    slot = free_cancels_.back();
-    free_cancels_.pop_back();
-  } else {
-    slot = static_cast<std::uint32_t>(cancels_.size());
-    cancels_.emplace_back();
-    free_cancels_.reserve(cancels_.capacity());  // so remove_cancel never allocates
-  }
-  cancels_[slot].fn = fn;
-  cancels_[slot].ctx = ctx;
-  generation = cancels_[slot].generation;
-  return slot;
-}
-
-void Loop::remove_cancel(std::uint32_t slot) noexcept {
-  CancelSlot& c = cancels_[slot];
-  c.fn = nullptr;
-  c.ctx = nullptr;
-  ++c.generation;
-  free_cancels_.push_back(slot);
-}
-
-void Loop::run_cancel(std::uint32_t slot, std::uint64_t generation) noexcept {
-  if (slot >= cancels_.size()) return;
-  const CancelSlot c = cancels_[slot];  // a copy: fn may change the table
-  if (c.generation != generation || !c.fn) return;
-  c.fn(c.ctx);
-}
+}  // namespace detail
 
 // ---- small awaitables ----
 
 void YieldAwaiter::await_suspend(std::coroutine_handle<> h) {
   Loop* l = Loop::current();
   if (!l) throw std::logic_error("libsync: yield() outside a loop");
-  l->schedule(h);
+  detail::core(*l).schedule(h);
   loop_ = l;
   handle_ = h;
 }
 
 YieldAwaiter::~YieldAwaiter() {
-  if (loop_) loop_->unschedule(handle_);
+  if (loop_) detail::core(*loop_).unschedule(handle_);
 }
 
 void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
@@ -478,7 +411,7 @@ void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
   timer_.deadline = deadline;
   timer_.fire = &SleepAwaiter::on_timer;
   timer_.context = this;
-  loop_->add_timer(timer_);
+  detail::core(*loop_).add_timer(timer_);
   cancel_.arm(*loop_, stop, &SleepAwaiter::on_cancel, this);
 }
 
@@ -486,16 +419,16 @@ void SleepAwaiter::on_timer(detail::TimerNode& t) noexcept {
   auto* self = static_cast<SleepAwaiter*>(t.context);
   self->cancel_.disarm();
   self->scheduled_ = true;
-  self->loop_->schedule(self->handle_);
+  detail::core(*self->loop_).schedule(self->handle_);
 }
 
 void SleepAwaiter::on_cancel(void* p) noexcept {
   auto* self = static_cast<SleepAwaiter*>(p);
   if (!self->timer_.armed()) return;  // already fired
-  self->loop_->cancel_timer(self->timer_);
+  detail::core(*self->loop_).cancel_timer(self->timer_);
   self->cancelled_ = true;
   self->scheduled_ = true;
-  self->loop_->schedule(self->handle_);
+  detail::core(*self->loop_).schedule(self->handle_);
 }
 
 WaitStatus SleepAwaiter::await_resume() noexcept {
@@ -507,8 +440,8 @@ WaitStatus SleepAwaiter::await_resume() noexcept {
 
 SleepAwaiter::~SleepAwaiter() {
   cancel_.disarm();
-  if (loop_) loop_->cancel_timer(timer_);
-  if (scheduled_) loop_->unschedule(handle_);
+  if (loop_) detail::core(*loop_).cancel_timer(timer_);
+  if (scheduled_) detail::core(*loop_).unschedule(handle_);
 }
 
 namespace detail {
@@ -516,7 +449,7 @@ namespace detail {
 void LoopCancel::arm(Loop& loop, const std::stop_token& st, Fn fn, void* ctx) {
   if (!st.stop_possible()) return;
   std::uint64_t generation = 0;
-  slot_ = loop.add_cancel(fn, ctx, generation);
+  slot_ = core(loop).add_cancel(fn, ctx, generation);
   loop_ = &loop;
   cb_.emplace(st, Callback{&loop, slot_, generation});
 }
@@ -524,18 +457,18 @@ void LoopCancel::arm(Loop& loop, const std::stop_token& st, Fn fn, void* ctx) {
 void LoopCancel::disarm() noexcept {
   cb_.reset();  // waits for a callback running on another thread
   if (loop_) {
-    loop_->remove_cancel(slot_);
+    core(*loop_).remove_cancel(slot_);
     loop_ = nullptr;
   }
 }
 
 void LoopCancel::Callback::operator()() noexcept {
-  if (loop->on_loop_thread()) {
-    loop->run_cancel(slot, generation);
+  if (core(*loop).on_loop_thread()) {
+    core(*loop).run_cancel(slot, generation);
     return;
   }
   try {
-    loop->post([l = loop, s = slot, g = generation] { l->run_cancel(s, g); });
+    loop->post([l = loop, s = slot, g = generation] { core(*l).run_cancel(s, g); });
   } catch (...) {
     // Out of memory while posting a cancellation: the operation simply runs
     // to its normal end.

@@ -1,9 +1,10 @@
 // WaiterQueue list operations and the single dispatch point for wakes.
 #include "parker.hpp"
+#include "loop_core.hpp"
 #include <sync/loop.hpp>
 #include "wake_path.hpp"
 
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 namespace libsync {
 
@@ -60,7 +61,7 @@ void WakeBatch::deliver() noexcept {
         ++count;
       }
       WaiterNode* after = last->next;  // read first: delivery may end the nodes' lives
-      target->wake_path().deliver_run(*n, count);
+      detail::core(*target).wake_path().deliver_run(*n, count);
       n = after;
       continue;
     }
@@ -72,7 +73,7 @@ void WakeBatch::deliver() noexcept {
 
 void deliver_wake(WaiterNode& n) noexcept {
   if (n.loop) {
-    n.loop->wake_path().deliver(n);
+    detail::core(*n.loop).wake_path().deliver(n);
     return;
   }
   // A plain thread: publish, then wake by address only (the thread may return

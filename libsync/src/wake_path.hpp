@@ -4,7 +4,7 @@
 #pragma once
 
 #include <sync/loop.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <atomic>
 #include <cstddef>

@@ -1,4 +1,4 @@
-# cmake -DCOMPILER=<c++> -DINCLUDE=<dir> -DSOURCE=<file> -DCASES=<n;...>
+# cmake -DCOMPILER=<c++> -DINCLUDE=<dir> -DINCLUDE_GENERATED=<dir> -DSOURCE=<file> -DCASES=<n;...>
 #       [-DPROBE=<file> -DFALLBACK=<c++>] -P check_nodiscard.cmake
 #
 # For each case: the snippet must compile with its result kept, and must
@@ -6,7 +6,8 @@
 # PROBE, the cases are checked by the first of COMPILER and FALLBACK that
 # diagnoses the probe at all; when neither does, the test reports SKIPPED.
 cmake_minimum_required(VERSION 3.25)
-set(flags -std=c++20 -fsyntax-only -Werror=unused-result -I${INCLUDE})
+# INCLUDE_GENERATED: where the build wrote sync/config.hpp.
+set(flags -std=c++20 -fsyntax-only -Werror=unused-result -I${INCLUDE} -I${INCLUDE_GENERATED})
 
 function(compile compiler src out_rc out_text)
   execute_process(COMMAND ${compiler} ${flags} ${ARGN} ${src}

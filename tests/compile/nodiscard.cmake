@@ -6,7 +6,7 @@
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT LIBSYNC_SANITIZE AND NOT CMAKE_CROSSCOMPILING)
   find_program(LIBSYNC_CLANGXX NAMES clang++ clang++-14)
   set(nd_dir ${CMAKE_CURRENT_LIST_DIR})
-  set(nd_args -DCOMPILER=${CMAKE_CXX_COMPILER} -DINCLUDE=${PROJECT_SOURCE_DIR}/libsync/include
+  set(nd_args -DCOMPILER=${CMAKE_CXX_COMPILER} -DINCLUDE=${PROJECT_SOURCE_DIR}/libsync/include -DINCLUDE_GENERATED=${LIBSYNC_GENERATED_INCLUDE}
               -DSOURCE=${nd_dir}/nodiscard_misuse.cpp)
   add_test(NAME dropped_permits_guards_and_awaiters_are_diagnosed
            COMMAND ${CMAKE_COMMAND} ${nd_args} "-DCASES=1;2;3;4;5;6;7;8;9" -P ${nd_dir}/check_nodiscard.cmake)

@@ -7,7 +7,7 @@
 #include "windows/lazy_arming.hpp"
 
 #include <sync/loop.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <cstddef>
 #include <random>

@@ -9,7 +9,7 @@
 #include <sync/export.hpp>
 
 #include <sync/detail/async_wait.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <atomic>
 #include <optional>

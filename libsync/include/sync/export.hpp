@@ -5,16 +5,6 @@
 // mark changes nothing.
 #pragma once
 
-#if defined(_WIN32) || defined(__CYGWIN__)
-#if defined(LIBSYNC_BUILDING_DLL)
-#define LIBSYNC_API __declspec(dllexport)
-#elif defined(LIBSYNC_DLL)
-#define LIBSYNC_API __declspec(dllimport)
-#else
-#define LIBSYNC_API
-#endif
-#elif defined(__GNUC__)
-#define LIBSYNC_API [[gnu::visibility("default")]]
-#else
-#define LIBSYNC_API
-#endif
+// The definition depends on the platform and on how libsync was built, so
+// CMake writes it into the generated sync/config.hpp.
+#include <sync/config.hpp>

@@ -28,13 +28,7 @@ struct sockaddr;
 
 namespace libsync {
 
-#if defined(_WIN32)
-using socket_handle = std::uintptr_t;
-inline constexpr socket_handle kInvalidSocket = ~static_cast<std::uintptr_t>(0);
-#else
-using socket_handle = int;
-inline constexpr socket_handle kInvalidSocket = -1;
-#endif
+// socket_handle and kInvalidSocket come from sync/config.hpp.
 
 namespace detail {
 
@@ -52,11 +46,12 @@ struct LIBSYNC_API IoOp {
   Loop* loop = nullptr;
   std::coroutine_handle<> handle;
 
-  // Backend bookkeeping, owned by the backend while the op is in flight.
+  // Owned by the loop's backend while the op is in flight, which alone gives
+  // them a meaning; nothing else touches them.
   IoOp* next = nullptr;
   IoOp* prev = nullptr;
   bool in_flight = false;
-  void* backend_data = nullptr;  // IOCP: the OVERLAPPED block
+  void* backend_data = nullptr;
 };
 
 // State of one multishot accept (io_uring, Linux >= 5.19): one SQE that keeps

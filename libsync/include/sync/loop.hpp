@@ -38,6 +38,7 @@
 
 #include <sync/export.hpp>
 
+#include <sync/detail/timer_node.hpp>
 #include <sync/task.hpp>
 #include <sync/tier.hpp>
 
@@ -48,11 +49,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
+#include <string>
 #include <stop_token>
-#include <unordered_set>
-#include <vector>
 
 namespace libsync {
 
@@ -68,21 +67,9 @@ inline Clock::time_point deadline_after(std::chrono::nanoseconds d) noexcept {
 }
 
 namespace detail {
-struct WaiterNode;
-struct DeferredWake;
-class Backend;
-class WakePath;
-struct IoOp;
+class LoopCore;
+class LoopAccess;
 struct RootTask;
-
-// A deadline on the loop's timer heap. Intrusive: lives in the awaiter.
-struct LIBSYNC_API TimerNode {
-  Clock::time_point deadline{};
-  void (*fire)(TimerNode&) noexcept = nullptr;
-  void* context = nullptr;
-  std::size_t heap_index = static_cast<std::size_t>(-1);
-  bool armed() const noexcept { return heap_index != static_cast<std::size_t>(-1); }
-};
 }  // namespace detail
 
 // Counters a loop keeps about itself. Updated with relaxed atomics; read
@@ -115,9 +102,9 @@ class LIBSYNC_API Loop {
   // The loop running on this thread, or nullptr outside run()/block_on().
   static Loop* current() noexcept;
 
-  Tier tier() const noexcept { return tier_; }
-  BackendKind backend_kind() const noexcept { return backend_kind_; }
-  const std::string& selection_reason() const noexcept { return reason_; }
+  Tier tier() const noexcept;
+  BackendKind backend_kind() const noexcept;
+  const std::string& selection_reason() const noexcept;
 
   // Runs `t` to completion on this thread, running everything else on the
   // loop meanwhile. Rethrows what the task threw.
@@ -140,95 +127,19 @@ class LIBSYNC_API Loop {
   // meant for control messages, not hot paths.
   void post(std::function<void()> fn);
 
-  std::size_t spawned_tasks() const noexcept { return tasks_.size(); }
+  std::size_t spawned_tasks() const noexcept;
   LoopStats stats() const noexcept;
 
-  // ---- for awaitables and wake paths (loop thread unless noted) ----
-  void schedule(std::coroutine_handle<> h);
-  // Any thread. If `woken` is given, stores kWordWoken to it under the
-  // remote lock, after the push (see GenericWakePath).
-  void schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken = nullptr) noexcept;
-  // Any thread: schedule_remote() for `count` completed nodes linked through
-  // `next` from `first`, under one lock and with at most one wake.
-  void schedule_remote_run(detail::WaiterNode& first, std::size_t count) noexcept;
-  void add_timer(detail::TimerNode& t);
-  // Makes the next add_timer() unable to fail (it is then a push into
-  // reserved space): waits reserve before they enqueue themselves. Grows
-  // geometrically, so a stream of timed waits costs amortised O(1) here.
-  void reserve_timer() {
-    if (timers_.size() == timers_.capacity()) timers_.reserve(timers_.empty() ? 16 : 2 * timers_.size());
-  }
-  void cancel_timer(detail::TimerNode& t) noexcept;
-  // Loop thread: `h` was scheduled (it is in the ready or remote queue) but
-  // its frame is being destroyed before it resumed: drop that resumption.
-  // Costs a scan of the queues (this is the rare path: a task destroyed
-  // between its wake and its resumption); free while the loop is being
-  // destroyed, when nothing queued runs again anyway.
-  void unschedule(std::coroutine_handle<> h) noexcept;
-  detail::Backend& backend() noexcept { return *backend_; }
-  detail::WakePath& wake_path() noexcept { return *wake_path_; }
-  bool on_loop_thread() const noexcept { return current() == this; }
-
-  // The cancel table behind detail::LoopCancel (loop thread only).
-  std::uint32_t add_cancel(void (*fn)(void*) noexcept, void* ctx, std::uint64_t& generation);
-  void remove_cancel(std::uint32_t slot) noexcept;
-  void run_cancel(std::uint32_t slot, std::uint64_t generation) noexcept;
-
-  struct Counters;  // the atomics behind LoopStats
-  Counters& counters() noexcept { return *counters_; }
-
  private:
-  friend struct detail::RootTask;
+  friend class detail::LoopAccess;  // the engine's way in (src/loop_core.hpp)
 
-  void run_loop(const std::atomic<bool>* done);
+  // What block_on, a template, needs from the engine.
   void check_can_run() const;
-  void run_once(const std::atomic<bool>* done);
-  void drain_remote();
-  void fire_timers(Clock::time_point now);
-  std::optional<std::chrono::nanoseconds> next_timeout(Clock::time_point now) const;
-  void timer_sift_up(std::size_t i) noexcept;
-  void timer_sift_down(std::size_t i) noexcept;
   void start_root(std::coroutine_handle<> root);
-  void finish_root(std::coroutine_handle<> root) noexcept;
+  void run_loop(const std::atomic<bool>* done);
   void abandon_root(std::coroutine_handle<> root) noexcept;
 
-  Tier tier_;
-  BackendKind backend_kind_;
-  std::string reason_;
-  std::unique_ptr<Counters> counters_;
-  std::unique_ptr<detail::Backend> backend_;
-  std::unique_ptr<detail::WakePath> wake_path_;
-
-  std::vector<std::coroutine_handle<>> ready_;
-  std::vector<std::coroutine_handle<>> running_;
-  std::vector<detail::TimerNode*> timers_;  // binary min-heap on deadline
-  std::unordered_set<void*> tasks_;         // live spawned roots (frame addresses)
-  struct CancelSlot {
-    void (*fn)(void*) noexcept = nullptr;
-    void* ctx = nullptr;
-    std::uint64_t generation = 0;
-  };
-  std::vector<CancelSlot> cancels_;
-  std::vector<std::uint32_t> free_cancels_;
-
-  // Remote queue: handles and posted functions from other threads.
-  std::mutex remote_mu_;
-  std::vector<std::coroutine_handle<>> remote_handles_;
-  std::vector<std::function<void()>> remote_fns_;
-  std::vector<std::coroutine_handle<>> remote_swap_;
-  std::vector<std::function<void()>> remote_fns_swap_;
-  std::atomic<bool> remote_pending_{false};
-  bool notified_ = false;  // guarded by remote_mu_
-  detail::DeferredWake poke_locked() noexcept;
-  bool tearing_down_ = false;
-  std::size_t run_pos_ = 0;  // index in running_ of the task being resumed
-  std::atomic<bool> parked_{false};
-  std::atomic<bool> stop_requested_{false};
-  bool running_loop_ = false;
-  bool idle_exit_ = false;
-  unsigned busy_ticks_ = 0;
-
-  friend class detail::WakePath;
+  std::unique_ptr<detail::LoopCore> core_;
 };
 
 namespace detail {

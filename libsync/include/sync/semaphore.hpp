@@ -52,7 +52,7 @@
 
 #include <sync/detail/async_wait.hpp>
 #include <sync/loop.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -2,6 +2,7 @@
 // (same thread: no syscall) or remote queue (another thread: the loop is
 // poked through its backend's notifier only if it is parked).
 #include "backend.hpp"
+#include "loop_core.hpp"
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
 #include "wake_path.hpp"
@@ -19,23 +20,23 @@ class GenericWakePath final : public WakePath {
     std::coroutine_handle<> h = n.handle;
     if (Loop::current() == target) {
       n.word.store(kWordWoken, std::memory_order_release);
-      bump(target->counters().local_wakes);
-      target->schedule(h);
+      bump(detail::core(*target).counters().local_wakes);
+      detail::core(*target).schedule(h);
     } else {
       // The word is stored under the loop's remote lock, after the push: a
       // waiter being torn down with its loop waits for kWordWoken, then ~Loop
       // takes the same lock, so the loop outlives this call.
-      target->schedule_remote(h, &n.word);
+      detail::core(*target).schedule_remote(h, &n.word);
     }
   }
 
   void deliver_run(WaiterNode& first, std::size_t count) noexcept override {
-    first.loop->schedule_remote_run(first, count);
+    detail::core(*first.loop).schedule_remote_run(first, count);
   }
 
   void notify_loop() noexcept override {
-    bump(loop_.counters().notifier_writes);
-    loop_.backend().notify();
+    bump(detail::core(loop_).counters().notifier_writes);
+    detail::core(loop_).backend().notify();
   }
 
  private:

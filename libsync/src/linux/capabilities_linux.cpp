@@ -526,11 +526,11 @@ void probe_futex(FutexInfo& fx, const KernelInfo& k, const std::string& status) 
 
 #if defined(SYS_futex_wake) && defined(SYS_futex_wait)
   errno = 0;
-  ret = syscall(SYS_futex_wake, &word, static_cast<unsigned long>(linux_detail::kFutexMatchAny),
+  ret = syscall(SYS_futex_wake, &word, static_cast<unsigned long>(detail::kFutexMatchAny),
                      1, kFlags);
   Feature wake = syscall_feature("futex_wake", ret, errno, 0, seccomp);
   errno = 0;
-  ret = syscall(SYS_futex_wait, &word, 0UL, static_cast<unsigned long>(linux_detail::kFutexMatchAny),
+  ret = syscall(SYS_futex_wait, &word, 0UL, static_cast<unsigned long>(detail::kFutexMatchAny),
                 kFlags, nullptr, CLOCK_MONOTONIC);
   Feature wait = syscall_feature("futex_wait", ret, errno, EAGAIN, seccomp);
 #else

@@ -9,6 +9,7 @@
 // Sockets must be non-blocking and closed through libsync::close() (which
 // drops the per-socket state) so a reused descriptor starts clean.
 #include "backend.hpp"
+#include "loop_core.hpp"
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
 
@@ -76,11 +77,11 @@ class EpollBackend final : public Backend {
   BackendKind kind() const noexcept override { return BackendKind::epoll; }
 
   bool start(IoOp& op) override {
-    bump(loop_.counters().io_submitted);
+    bump(detail::core(loop_).counters().io_submitted);
     if (op.kind == IoOp::Kind::close) {
       drop_fd(op.fd);
       op.result = ::close(op.fd) == 0 ? 0 : -errno;
-      bump(loop_.counters().syscalls);
+      bump(detail::core(loop_).counters().syscalls);
       return false;
     }
     if (attempt(op, /*first=*/true)) return false;
@@ -93,7 +94,7 @@ class EpollBackend final : public Backend {
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
       ev.data.ptr = &st;
-      bump(loop_.counters().syscalls);
+      bump(detail::core(loop_).counters().syscalls);
       if (epoll_ctl(epfd_, EPOLL_CTL_ADD, op.fd, &ev) != 0 && errno != EEXIST) {
         finish(op, -errno);
         return true;
@@ -117,7 +118,7 @@ class EpollBackend final : public Backend {
   void wait(std::optional<std::chrono::nanoseconds> timeout) override {
     epoll_event evs[64];
     int n;
-    bump(loop_.counters().syscalls);
+    bump(detail::core(loop_).counters().syscalls);
     if (timeout) {
       timespec ts{};
       ts.tv_sec = static_cast<time_t>(timeout->count() / 1000000000);
@@ -133,8 +134,8 @@ class EpollBackend final : public Backend {
     for (int i = 0; i < n; ++i) {
       if (evs[i].data.ptr == nullptr) {
         std::uint64_t v;
-        bump(loop_.counters().notifier_reads);
-        bump(loop_.counters().syscalls);
+        bump(detail::core(loop_).counters().notifier_reads);
+        bump(detail::core(loop_).counters().syscalls);
         while (::read(efd_, &v, sizeof v) > 0) {
         }
         continue;
@@ -157,7 +158,7 @@ class EpollBackend final : public Backend {
   bool attempt(IoOp& op, bool first) {
     for (;;) {
       long r;
-      bump(loop_.counters().syscalls);
+      bump(detail::core(loop_).counters().syscalls);
       switch (op.kind) {
         case IoOp::Kind::accept:
           r = ::accept4(op.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -228,8 +229,8 @@ class EpollBackend final : public Backend {
   void finish(IoOp& op, long long result) noexcept {
     unlink(op);
     op.result = result;
-    bump(loop_.counters().io_completed);
-    loop_.schedule(op.handle);
+    bump(detail::core(loop_).counters().io_completed);
+    detail::core(loop_).schedule(op.handle);
   }
 
   FdState& state_for(int fd) {

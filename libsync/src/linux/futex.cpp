@@ -10,7 +10,7 @@
 #include <climits>
 #include <ctime>
 
-namespace libsync::linux_detail {
+namespace libsync::detail {
 
 static FutexMode decide() noexcept {
   FutexMode m;
@@ -64,4 +64,4 @@ void futex_wake(const std::atomic<std::uint32_t>* word, int n) noexcept {
   syscall(SYS_futex, word, FUTEX_WAKE | m.legacy_private_flag, n, nullptr, nullptr, 0);
 }
 
-}  // namespace libsync::linux_detail
+}  // namespace libsync::detail

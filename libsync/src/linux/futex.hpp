@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <string>
 
-namespace libsync::linux_detail {
+namespace libsync::detail {
 
 struct FutexMode {
   bool use_private = true;
@@ -35,4 +35,4 @@ const FutexMode& futex_mode() noexcept;
 // Wakes up to `n` waiters on `word`. Safe on memory that was reused.
 void futex_wake(const std::atomic<std::uint32_t>* word, int n) noexcept;
 
-}  // namespace libsync::linux_detail
+}  // namespace libsync::detail

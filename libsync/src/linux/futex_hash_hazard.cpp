@@ -92,7 +92,7 @@ void report(int fd, const char* text) {
     _exit(kChildCannot);
   }
   io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-  linux_detail::prep_futex_wait(sqe, &g_word, 0, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
+  detail::prep_futex_wait(sqe, &g_word, 0, FUTEX2_SIZE_U32 | FUTEX2_PRIVATE);
   io_uring_sqe_set_data64(sqe, 1);
   if (io_uring_submit(&ring) != 1) {
     report(fd, "could not submit the child's FUTEX_WAIT");

@@ -12,7 +12,7 @@ namespace libsync::detail {
 
 void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           std::optional<Clock::time_point> deadline) noexcept {
-  const auto& m = linux_detail::futex_mode();
+  const auto& m = futex_mode();
   timespec ts{};
   timespec* tsp = nullptr;
   if (deadline) {
@@ -28,6 +28,6 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           FUTEX_BITSET_MATCH_ANY);
 }
 
-void unpark_all(std::atomic<std::uint32_t>& word) noexcept { linux_detail::futex_wake(&word, INT_MAX); }
+void unpark_all(std::atomic<std::uint32_t>& word) noexcept { futex_wake(&word, INT_MAX); }
 
 }  // namespace libsync::detail

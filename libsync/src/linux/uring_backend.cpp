@@ -1,4 +1,5 @@
 #include "linux/uring_backend.hpp"
+#include "loop_core.hpp"
 
 #include "linux/futex.hpp"
 #include "linux/uring_compat.hpp"
@@ -384,7 +385,7 @@ io_uring_sqe* UringBackend::get_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
   if (!sqe) {
     // The submission queue is full: hand it to the kernel, which frees it.
-    bump(loop_.counters().syscalls);
+    bump(detail::core(loop_).counters().syscalls);
     submit(0, nullptr);
     sqe = io_uring_get_sqe(&ring_);
     if (!sqe) throw std::runtime_error("libsync: io_uring submission queue stays full");
@@ -449,7 +450,7 @@ bool UringBackend::start(IoOp& op) {
   io_uring_sqe_set_data64(sqe, tagged(&op, kTagOp));
   op.in_flight = true;
   ++ops_in_flight_;
-  bump(loop_.counters().io_submitted);
+  bump(detail::core(loop_).counters().io_submitted);
   return true;
 }
 
@@ -481,7 +482,7 @@ bool UringBackend::has_outstanding() const noexcept {
 void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
   enable_if_needed();
   if (efd_ >= 0 && !efd_armed_) arm_eventfd_read();
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   if (timeout && timeout->count() == 0) {
     submit(0, nullptr);
   } else if (timeout) {
@@ -497,7 +498,7 @@ void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
 
 void UringBackend::submit_wait_reap() noexcept {
   try {
-    bump(loop_.counters().syscalls);
+    bump(detail::core(loop_).counters().syscalls);
     submit(1, nullptr);
     reap();
   } catch (const std::exception& e) {
@@ -527,13 +528,13 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
       op->in_flight = false;
       op->result = res;
       --ops_in_flight_;
-      bump(loop_.counters().io_completed);
-      if (op != draining_) loop_.schedule(op->handle);
+      bump(detail::core(loop_).counters().io_completed);
+      if (op != draining_) detail::core(loop_).schedule(op->handle);
       break;
     }
     case kTagEventfd:
       efd_armed_ = false;
-      bump(loop_.counters().notifier_reads);
+      bump(detail::core(loop_).counters().notifier_reads);
       break;
     case kTagDoorbell:
       // Woken (0), the word had changed before the wait went to sleep
@@ -541,7 +542,7 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
       // either way, and the next park re-arms.
       if (static_cast<void*>(bell_) == ptr) {
         doorbell_armed_ = false;
-        bump(loop_.counters().futex_wait_cqes);
+        bump(detail::core(loop_).counters().futex_wait_cqes);
       }
       if (res < 0 && res != -EAGAIN && res != -ECANCELED && res != -EINTR) {
         std::fprintf(stderr, "libsync: io_uring FUTEX_WAIT on the doorbell failed: %s\n", std::strerror(-res));
@@ -575,11 +576,11 @@ void UringBackend::arm_eventfd_read() {
 void UringBackend::arm_doorbell() {
   if (doorbell_armed_) return;
   io_uring_sqe* sqe = get_sqe();
-  linux_detail::prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(bell_), 0,
-                                linux_detail::futex_mode().futex2_flags);
+  prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(bell_), 0,
+                                futex_mode().futex2_flags);
   io_uring_sqe_set_data64(sqe, tagged(bell_, kTagDoorbell));
   doorbell_armed_ = true;
-  bump(loop_.counters().futex_waits_armed);
+  bump(detail::core(loop_).counters().futex_waits_armed);
 }
 
 bool UringBackend::start_multishot_accept(MultishotAccept& ms) {
@@ -590,12 +591,12 @@ bool UringBackend::start_multishot_accept(MultishotAccept& ms) {
   io_uring_sqe_set_data64(sqe, tagged(&ms, kTagMultishotAccept));
   ms.armed = true;
   ++ops_in_flight_;
-  bump(loop_.counters().io_submitted);
+  bump(detail::core(loop_).counters().io_submitted);
   return true;
 }
 
 void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) {
-  bump(loop_.counters().io_completed);
+  bump(detail::core(loop_).counters().io_completed);
   if (!more) {
     ms.armed = false;
     --ops_in_flight_;
@@ -613,7 +614,7 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
     *ms.waiter_result = res;
     auto h = ms.waiter;
     ms.waiter = {};
-    loop_.schedule(h);
+    detail::core(loop_).schedule(h);
     return false;
   };
   if (owner_exiting_) {

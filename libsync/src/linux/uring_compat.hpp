@@ -50,7 +50,7 @@
 #define PR_FUTEX_HASH_GET_SLOTS 2
 #endif
 
-namespace libsync::linux_detail {
+namespace libsync::detail {
 
 inline constexpr std::uint32_t kFutexMatchAny = 0xffffffffu;
 
@@ -71,4 +71,4 @@ inline void prep_futex_wake(io_uring_sqe* sqe, const std::uint32_t* word,
   sqe->addr3 = kFutexMatchAny;
 }
 
-}  // namespace libsync::linux_detail
+}  // namespace libsync::detail

@@ -27,6 +27,7 @@
 // pool-owned doorbell word (uring_backend.hpp), so the syscall after the lock
 // is dropped is safe even if the loop is being destroyed meanwhile.
 #include "linux/futex.hpp"
+#include "loop_core.hpp"
 #include "linux/uring_backend.hpp"
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
@@ -37,26 +38,26 @@
 namespace libsync::detail {
 namespace {
 
-void ring_doorbell(const std::atomic<std::uint32_t>* word) noexcept { linux_detail::futex_wake(word, INT_MAX); }
+void ring_doorbell(const std::atomic<std::uint32_t>* word) noexcept { futex_wake(word, INT_MAX); }
 
 class FutexWakePath final : public WakePath {
  public:
-  explicit FutexWakePath(Loop& loop) : loop_(loop), ring_(static_cast<UringBackend&>(loop.backend())) {}
+  explicit FutexWakePath(Loop& loop) : loop_(loop), ring_(static_cast<UringBackend&>(detail::core(loop).backend())) {}
   Tier tier() const noexcept override { return Tier::uring_futex; }
 
   void deliver(WaiterNode& n) noexcept override {
     Loop* target = n.loop;
     if (Loop::current() == target) {
       n.word.store(kWordWoken, std::memory_order_release);
-      bump(target->counters().local_wakes);
-      target->schedule(n.handle);
+      bump(detail::core(*target).counters().local_wakes);
+      detail::core(*target).schedule(n.handle);
       return;
     }
-    target->schedule_remote(n.handle, &n.word);
+    detail::core(*target).schedule_remote(n.handle, &n.word);
   }
 
   void deliver_run(WaiterNode& first, std::size_t count) noexcept override {
-    first.loop->schedule_remote_run(first, count);
+    detail::core(*first.loop).schedule_remote_run(first, count);
   }
 
   bool prepare_sleep() noexcept override {
@@ -72,7 +73,7 @@ class FutexWakePath final : public WakePath {
   // Counted once, as the target loop's notifier_writes, so a ring is never
   // counted again as a syscall of the waker.
   DeferredWake notify_loop_locked() noexcept override {
-    bump(loop_.counters().notifier_writes);
+    bump(detail::core(loop_).counters().notifier_writes);
     std::atomic<std::uint32_t>& bell = ring_.doorbell();
     if (bell.exchange(1, std::memory_order_seq_cst) != 0) return {};  // already rung
     return {&ring_doorbell, &bell};
@@ -95,7 +96,7 @@ TierAvailability uring_futex_availability(const Capabilities& caps, const Backen
 
 // Every futex word of the process follows one choice (futex.hpp); the report
 // says what keeps private waits safe.
-void uring_futex_annotate(TierReport& r) { r.futex_hash_mitigation = linux_detail::futex_mode().mitigation; }
+void uring_futex_annotate(TierReport& r) { r.futex_hash_mitigation = futex_mode().mitigation; }
 
 }  // namespace
 

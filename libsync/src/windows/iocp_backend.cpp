@@ -8,6 +8,7 @@
 // the overlapped call until its packet is dequeued (or the call failed at
 // once), which is why abandon() waits for that packet before returning.
 #include "windows/iocp_backend.hpp"
+#include "loop_core.hpp"
 
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
@@ -226,7 +227,7 @@ IocpBackend::SocketState* IocpBackend::socket_state(SOCKET s, long long& error) 
   // resumed, never cancellable, and a loop destroyed with one pending would
   // wait for it forever. The attempt costs one call per operation; a handle
   // already associated fails it with ERROR_INVALID_PARAMETER.
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), port_, kIoKey, 0)) {
     // A socket new to this port, possibly reusing a stale entry's value.
     return &sockets_.insert_or_assign(s, describe_socket(s)).first->second;
@@ -263,7 +264,7 @@ IocpBackend::SocketState IocpBackend::describe_socket(SOCKET s) noexcept {
 }
 
 bool IocpBackend::start(IoOp& op) {
-  bump(loop_.counters().io_submitted);
+  bump(detail::core(loop_).counters().io_submitted);
   const SOCKET s = static_cast<SOCKET>(op.fd);
   switch (op.kind) {
     case IoOp::Kind::read:
@@ -276,7 +277,7 @@ bool IocpBackend::start(IoOp& op) {
       // still arrive (STATUS_CANCELLED / LOCAL_DISCONNECT) and find their
       // blocks alive.
       sockets_.erase(s);
-      bump(loop_.counters().syscalls);
+      bump(detail::core(loop_).counters().syscalls);
       op.result = closesocket(s) == 0 ? 0 : -errno_from_win32(WSAGetLastError());
       return false;
     default:
@@ -293,7 +294,7 @@ bool IocpBackend::start(IoOp& op) {
   b->op = &op;
   b->socket = s;
   DWORD bytes = 0;
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   switch (op.kind) {
     case IoOp::Kind::recv: {
       // One WSARecv moves at most ULONG_MAX bytes; a shorter read is allowed.
@@ -400,7 +401,7 @@ bool IocpBackend::settle(IoOp& op, OpBlock& b, SocketState& st, bool call_ok, DW
   if (call_ok) {
     if (st.skip_on_success) {
       op.result = finish_result(b, 0, bytes);
-      bump(loop_.counters().io_completed);
+      bump(detail::core(loop_).counters().io_completed);
       release_block(&b);
       return false;
     }
@@ -410,7 +411,7 @@ bool IocpBackend::settle(IoOp& op, OpBlock& b, SocketState& st, bool call_ok, DW
     if (e != WSA_IO_PENDING) {
       // Failed at once: no packet is queued in either mode.
       op.result = -errno_from_win32(static_cast<DWORD>(e));
-      bump(loop_.counters().io_completed);
+      bump(detail::core(loop_).counters().io_completed);
       release_block(&b);
       return false;
     }
@@ -451,7 +452,7 @@ void IocpBackend::complete_io(OpBlock& b, long status, DWORD bytes) noexcept {
   op.in_flight = false;
   op.backend_data = nullptr;
   --ops_in_flight_;
-  bump(loop_.counters().io_completed);
+  bump(detail::core(loop_).counters().io_completed);
   release_block(&b);
   if (&op == draining_) {
     // Its task is being destroyed: nothing to resume, and nobody will ever
@@ -463,12 +464,12 @@ void IocpBackend::complete_io(OpBlock& b, long status, DWORD bytes) noexcept {
     dispose_result(op);
     return;
   }
-  loop_.schedule(op.handle);
+  detail::core(loop_).schedule(op.handle);
 }
 
 void IocpBackend::dispose_result(IoOp& op) noexcept {
   if (op.kind == IoOp::Kind::accept && op.result >= 0) {
-    bump(loop_.counters().syscalls);
+    bump(detail::core(loop_).counters().syscalls);
     closesocket(static_cast<SOCKET>(op.result));
     op.result = -ECANCELED;
   }
@@ -477,7 +478,7 @@ void IocpBackend::dispose_result(IoOp& op) noexcept {
 void IocpBackend::cancel(IoOp& op) noexcept {
   if (!op.in_flight) return;
   auto* b = static_cast<OpBlock*>(op.backend_data);
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   // ERROR_NOT_FOUND means it is already completing; its packet is on the way.
   CancelIoEx(reinterpret_cast<HANDLE>(b->socket), &b->ov);
 }
@@ -507,7 +508,7 @@ void IocpBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
 void IocpBackend::dequeue(DWORD timeout) noexcept {
   OVERLAPPED_ENTRY entries[kBatch];
   ULONG n = 0;
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   if (!GetQueuedCompletionStatusEx(port_, entries, kBatch, &n, timeout, FALSE)) {
     DWORD e = GetLastError();
     if (e == WAIT_TIMEOUT) return;
@@ -533,12 +534,12 @@ void IocpBackend::handle_packet(const OVERLAPPED_ENTRY& e) noexcept {
       // makes its writes to the node's outcome visible to the task.
       (void)n->word.load(std::memory_order_acquire);
       set_iocp_armed(*n, false);
-      bump(loop_.counters().remote_wakes);
+      bump(detail::core(loop_).counters().remote_wakes);
       if (n == draining_) {
         drained_ = true;  // its frame is being destroyed
         break;
       }
-      loop_.schedule(n->handle);
+      detail::core(loop_).schedule(n->handle);
       break;
     }
     case kNotifyKey:
@@ -546,7 +547,7 @@ void IocpBackend::handle_packet(const OVERLAPPED_ENTRY& e) noexcept {
       // An RMW, so that a notify() that found the flag still set (and posted
       // nothing) happens-before this loop's next look at its remote queue.
       notify_posted_.exchange(false, std::memory_order_acq_rel);
-      bump(loop_.counters().notifier_reads);
+      bump(detail::core(loop_).counters().notifier_reads);
       break;
     case kObjectWaitKey: {
       ++received_;
@@ -589,7 +590,7 @@ void IocpBackend::notify() noexcept {
 // ---- iocp tier ----
 
 void IocpBackend::post_wake(const WaiterNode* n) noexcept {
-  if (Loop* cur = Loop::current()) bump(cur->counters().syscalls);
+  if (Loop* cur = Loop::current()) bump(detail::core(*cur).counters().syscalls);
   post_packet(kWakeKey, n);
 }
 
@@ -620,7 +621,7 @@ DWORD WINAPI IocpBackend::watch_object(void* ctx) noexcept {
 
 bool IocpBackend::start_object_wait(ObjectWait& w) {
   w.backend = this;
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   w.cancel = CreateEventW(nullptr, TRUE, FALSE, nullptr);
   if (!w.cancel) {
     w.result = -errno_from_win32(GetLastError());
@@ -649,12 +650,12 @@ void IocpBackend::finish_object_wait(ObjectWait& w, long long result) noexcept {
     drained_ = true;
     return;
   }
-  loop_.schedule(w.handle);
+  detail::core(loop_).schedule(w.handle);
 }
 
 void IocpBackend::cancel_object_wait(ObjectWait& w) noexcept {
   if (!w.in_flight) return;
-  bump(loop_.counters().syscalls);
+  bump(detail::core(loop_).counters().syscalls);
   SetEvent(w.cancel);  // the worker wakes and posts, unless it already has
 }
 
@@ -674,7 +675,7 @@ bool ObjectWaitAwaiter::await_suspend(std::coroutine_handle<> h) {
   Loop* loop = Loop::current();
   if (!loop || loop->backend_kind() != BackendKind::iocp)
     throw std::logic_error("libsync: wait_object awaited outside a running iocp Loop");
-  backend_ = static_cast<IocpBackend*>(&loop->backend());
+  backend_ = static_cast<IocpBackend*>(&detail::core(*loop).backend());
   wait_.loop = loop;
   wait_.handle = h;
   if (!backend_->start_object_wait(wait_)) return false;

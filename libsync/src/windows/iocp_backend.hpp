@@ -38,7 +38,7 @@
 #include "backend.hpp"
 
 #include <sync/detail/loop_cancel.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <atomic>
 #include <coroutine>
@@ -79,14 +79,10 @@ struct ObjectWait {
 };
 
 // The iocp tier's one bit of per-node state, "armed: the loop slept in its
-// port, so a wake packet may name this node", is kept in the node's
-// loop-thread-only tier field (WaiterNode::futex_slot, whose ring-slot
-// meaning belongs to the uring-futex tier; a node lives on one loop, of one
-// tier): kNoSlot when not armed.
-inline bool iocp_armed(const WaiterNode& n) noexcept { return n.futex_slot != WaiterNode::kNoSlot; }
-inline void set_iocp_armed(WaiterNode& n, bool armed) noexcept {
-  n.futex_slot = armed ? 0 : WaiterNode::kNoSlot;
-}
+// port, so a wake packet may name this node", kept in the node's
+// loop-thread-only tier field.
+inline bool iocp_armed(const WaiterNode& n) noexcept { return n.tier_state != 0; }
+inline void set_iocp_armed(WaiterNode& n, bool armed) noexcept { n.tier_state = armed ? 1 : 0; }
 
 class IocpBackend final : public Backend {
  public:

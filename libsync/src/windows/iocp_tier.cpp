@@ -28,6 +28,7 @@
 //     is left in the port. A node still reading kWordWaiting or kWordArmed
 //     was taken out of its queue by the destructor itself and has no packet.
 #include "windows/lazy_arming.hpp"
+#include "loop_core.hpp"
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
 #include "wake_path.hpp"
@@ -42,7 +43,7 @@ namespace {
 class IocpWakePath final : public WakePath {
  public:
   explicit IocpWakePath(Loop& loop)
-      : loop_(loop), port_(static_cast<IocpBackend&>(loop.backend())), lazy_(loop) {}
+      : loop_(loop), port_(static_cast<IocpBackend&>(detail::core(loop).backend())), lazy_(loop) {}
   Tier tier() const noexcept override { return Tier::iocp; }
 
   void on_suspend(WaiterNode& n) noexcept override {
@@ -54,14 +55,14 @@ class IocpWakePath final : public WakePath {
     if (Loop::current() == &loop_) {
       // Same loop, so the node is ours to read until kWordWoken, and no
       // packet is pending for it unless it is armed.
-      bump(loop_.counters().local_wakes);
+      bump(detail::core(loop_).counters().local_wakes);
       if (iocp_armed(n)) {
         // Armed while the loop slept, woken now by a task or timer of this
         // loop: resume it directly; nobody else will post for it.
         std::coroutine_handle<> h = n.handle;
         set_iocp_armed(n, false);
         n.word.store(kWordWoken, std::memory_order_release);
-        loop_.schedule(h);
+        detail::core(loop_).schedule(h);
         return;
       }
       n.word.store(kWordWoken, std::memory_order_release);  // poll() picks it up
@@ -87,7 +88,7 @@ class IocpWakePath final : public WakePath {
   }
 
   void notify_loop() noexcept override {
-    bump(loop_.counters().notifier_writes);
+    bump(detail::core(loop_).counters().notifier_writes);
     port_.notify();
   }
 

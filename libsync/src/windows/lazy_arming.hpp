@@ -19,9 +19,10 @@
 #pragma once
 
 #include "loop_counters.hpp"
+#include "loop_core.hpp"
 
 #include <sync/loop.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -137,7 +138,7 @@ class LazyArming {
       if (!n) continue;
       if (n->word.load(std::memory_order_acquire) == kWordWoken) {
         positions_.erase(n);
-        loop_.schedule(n->handle);
+        detail::core(loop_).schedule(n->handle);
         continue;
       }
       if (kept != i) {
@@ -171,7 +172,7 @@ class LazyArming {
       arm(n);
       return true;
     }
-    loop_.schedule(n.handle);
+    detail::core(loop_).schedule(n.handle);
     return false;
   }
 

@@ -18,7 +18,7 @@
 #include <sync/export.hpp>
 
 #include <sync/loop.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 #include <optional>
 #include <stop_token>

@@ -4,7 +4,7 @@
 #include <sync/export.hpp>
 
 #include <sync/detail/loop_cancel.hpp>
-#include <sync/waiter_queue.hpp>
+#include <sync/detail/waiter_queue.hpp>
 
 namespace libsync {
 

@@ -1,4 +1,5 @@
-// The waiter queue every primitive is built on.
+// The waiter queue every primitive is built on. Not part of the public API:
+// the primitives' headers need it for their inline awaiters.
 //
 // A `WaiterNode` is one waiting party: a task suspended on a loop, or a plain
 // thread blocked in a blocking variant. It lives inside the awaiter (so in the
@@ -23,8 +24,8 @@
 //     node (a waker, a timeout, a cancellation); read by the waiter after its
 //     wake was delivered (the delivery carries release/acquire ordering).
 //   - `word`: the waiter's sleep word. kWaiting until delivery, kWoken when
-//     the waker is done with the node. The iocp tier also uses kArmed (the
-//     loop sleeps in its port and a waker must post a packet). A plain
+//     the waker is done with the node. A tier may use kArmed in between (on
+//     iocp: the loop sleeps in its port and a waker must post a packet). A plain
 //     thread sleeps on it with a futex wait / WaitOnAddress.
 //     After a waker on another thread has stored kWoken it never
 //     dereferences the node again; at most it futex-wakes the word's
@@ -34,28 +35,17 @@
 #pragma once
 
 #include <sync/export.hpp>
+#include <sync/wait_status.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <string_view>
 
 namespace libsync {
 
 class Loop;
-
-// How a wait ended. Every waiting operation in libsync reports one of these.
-enum class WaitStatus : std::uint8_t {
-  acquired,     // got what it waited for (permits, the lock, a notify, the event)
-  timed_out,    // the deadline passed first
-  cancelled,    // the stop_token was triggered first
-  closed,       // the primitive was closed (semaphores)
-  would_block,  // try_* only: not available right now
-};
-
-LIBSYNC_API std::string_view to_string(WaitStatus s) noexcept;
 
 namespace detail {
 
@@ -83,10 +73,10 @@ struct LIBSYNC_API WaiterNode {
 
   alignas(4) std::atomic<std::uint32_t> word{kWordWaiting};
 
-  // Bookkeeping of the waiter loop's tier, touched only by that loop's
-  // thread (the iocp tier keeps its "a packet may name this node" mark here).
-  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
-  std::uint32_t futex_slot = kNoSlot;
+  // Owned by the waiter loop's tier, which alone gives it a meaning; only
+  // that loop's thread touches it, and everything else leaves it alone. Zero
+  // when the node is made.
+  std::uint32_t tier_state = 0;
 };
 
 // The primitive side of a queued node, used by timeouts, cancellation and
