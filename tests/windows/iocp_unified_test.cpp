@@ -37,7 +37,7 @@ TEST_CASE("one dequeue loop takes both a posted semaphore wake and the recv comp
   // same port). Both resume on the loop's thread, in that order, and the loop
   // never needed its remote queue or a notifier for the semaphore wake.
   Watchdog dog(30000, "unified loop");
-  TcpPair p;
+  SocketPair p;
   Semaphore sem(0);
   Loop loop(iocp_options());
   std::atomic<bool> recv_started{false}, sem_resumed{false};
@@ -247,8 +247,8 @@ TEST_CASE("post() from another thread runs on the loop's thread") {
 }
 
 TEST_CASE("AcceptEx and ConnectEx meet on loopback, then send, recv and close") {
-  Winsock ws;
-  Listener l;
+  SocketLibrary sockets;
+  LoopbackListener l;
   Loop loop(iocp_options());
   std::string received;
   loop.block_on([&]() -> Task<> {
@@ -281,7 +281,7 @@ TEST_CASE("AcceptEx and ConnectEx meet on loopback, then send, recv and close") 
 }
 
 TEST_CASE("a refused ConnectEx reports ECONNREFUSED") {
-  Winsock ws;
+  SocketLibrary sockets;
   // A bound socket that does not listen: connecting to it is refused, and
   // the port stays taken, so the client cannot be handed the same port and
   // connect to itself.
@@ -305,7 +305,7 @@ TEST_CASE("a refused ConnectEx reports ECONNREFUSED") {
 }
 
 TEST_CASE("a stop_token cancels a pending WSARecv with ECANCELED") {
-  TcpPair p;
+  SocketPair p;
   std::stop_source src;
   Loop loop(iocp_options());
   auto r = loop.block_on([&]() -> Task<IoResult> {
@@ -324,7 +324,7 @@ TEST_CASE("a stop_token cancels a pending WSARecv with ECANCELED") {
 }
 
 TEST_CASE("a loop destroyed with a WSARecv in flight cancels it and waits for it") {
-  TcpPair p;
+  SocketPair p;
   {
     Loop loop(iocp_options());
     loop.block_on([&]() -> Task<> {
