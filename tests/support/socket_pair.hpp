@@ -98,6 +98,11 @@ inline socket_handle bound_loopback_socket(sockaddr_in& addr) {
   return s;
 }
 
+// One plain, blocking connect to `addr`; true when connected.
+inline bool plain_connect(socket_handle s, const sockaddr_in& addr) {
+  return ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+}
+
 // A listening socket on 127.0.0.1 at a free port (non-blocking on POSIX, so
 // the loop can accept on it on every backend).
 struct LoopbackListener {
@@ -112,9 +117,8 @@ struct LoopbackListener {
   LoopbackListener(const LoopbackListener&) = delete;
   LoopbackListener& operator=(const LoopbackListener&) = delete;
 
+  // The port the system picked, in host byte order.
   std::uint16_t port() const noexcept { return ntohs(addr.sin_port); }
-  const sockaddr* address() const noexcept { return reinterpret_cast<const sockaddr*>(&addr); }
-  static constexpr unsigned address_len = sizeof(sockaddr_in);
 };
 
 // A connected stream pair: `a` is the end a test hands to the loop, `b` the
@@ -127,7 +131,7 @@ struct SocketPair {
 #if defined(_WIN32)
     LoopbackListener l;
     b = plain_tcp_socket();
-    REQUIRE(::connect(b, l.address(), LoopbackListener::address_len) == 0);
+    REQUIRE(plain_connect(b, l.addr));
     a = ::accept(l.fd, nullptr, nullptr);
     REQUIRE(a != kInvalidSocket);
 #else
@@ -184,11 +188,6 @@ inline long long plain_recv(socket_handle s, void* buf, std::size_t len,
 #else
   return ::recv(s, buf, len, 0);
 #endif
-}
-
-// One plain, blocking connect to `addr`; true when connected.
-inline bool plain_connect(socket_handle s, const sockaddr_in& addr) {
-  return ::connect(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
 }
 
 // The address at the far end of a connected socket, if it has one.

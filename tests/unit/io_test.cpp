@@ -12,6 +12,7 @@
 #include <sync/loop.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -65,14 +66,19 @@ TEST_CASE("accept and connect meet on loopback") {
   Loop loop(tier_options());
   std::string received;
   loop.block_on([&]() -> Task<> {
-    loop.spawn([](sockaddr_in addr) -> Task<> {
+    loop.spawn([](sockaddr_in addr, std::uint16_t port) -> Task<> {
       socket_handle c = loop_tcp_socket();
       auto r = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
       REQUIRE(r.ok());
+      // Connected to the listener (on iocp this needs ConnectEx's context
+      // copied onto the socket).
+      auto server = peer_address(c);
+      REQUIRE(server.has_value());
+      CHECK(ntohs(server->sin_port) == port);
       auto w = co_await libsync::send(c, "ping", 4);
       REQUIRE(w.value == 4);
       CHECK((co_await libsync::close(c)).ok());
-    }(l.addr));
+    }(l.addr, l.port()));
     auto a = co_await libsync::accept(l.fd);
     REQUIRE(a.ok());
     auto s = static_cast<socket_handle>(a.value);
