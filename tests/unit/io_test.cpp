@@ -1,8 +1,9 @@
 // Socket and descriptor I/O on a loop, per tier: recv/send over a connected
 // pair, accept/connect on loopback, the Acceptor, cancellation by a stop
 // token and by the loop's destruction. Written once against socket_pair.hpp;
-// ctest runs it on every tier the platform has (io_uring, epoll and the
-// generic tier on Linux; iocp and the generic tier on Windows).
+// ctest runs it on every tier/backend pair the platform has
+// (uring-futex/uring, generic/uring and generic/epoll on Linux; iocp/iocp
+// and generic/iocp on Windows).
 #include <doctest/doctest.h>
 
 #include "socket_pair.hpp"
