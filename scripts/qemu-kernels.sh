@@ -40,7 +40,7 @@ t_start=$(date +%s)
 # The tier suites run whole in the VM on every tier: each takes 0.1-0.2 s
 # on the host and a few seconds under emulation. (The stress and allocation
 # suites stay on the host: their point is load and counting, not the kernel.)
-suites=(semaphore_suite mutex_suite condvar_suite event_suite loop_suite)
+suites=(semaphore_suite mutex_suite condvar_suite event_suite loop_suite io_suite)
 
 syncbench=$build/apps/syncbench/syncbench
 [ -x "$syncbench" ] || die "no syncbench in $build (build it first: cmake --workflow --preset test)"

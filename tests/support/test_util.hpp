@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <stop_token>
 #include <thread>
 
 namespace libsync::test {
@@ -65,6 +66,13 @@ struct Raw {
   };
   std::coroutine_handle<promise_type> h;
 };
+
+// Requests a stop on `src` once `delay` has passed: spawned beside a wait
+// that `src`'s token must cut short. `src` must outlive the task.
+inline Task<> request_stop_after(std::stop_source& src, std::chrono::milliseconds delay) {
+  co_await sleep_for(delay);
+  src.request_stop();
+}
 
 // Runs the loop's pending work until `pred` holds (bounded).
 inline Task<void> until(std::function<bool()> pred, std::chrono::milliseconds limit = 5000ms) {

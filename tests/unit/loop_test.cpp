@@ -1,21 +1,15 @@
-// Loop behaviour (tasks, timers, cross-thread posts, sockets), per tier.
+// Loop behaviour (tasks, timers, cross-thread posts), per tier; socket and
+// descriptor I/O is in io_test.cpp.
 #include <doctest/doctest.h>
 
 #include "test_util.hpp"
 
-#include <sync/io.hpp>
 #include <sync/loop.hpp>
 
 #include <atomic>
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#if !defined(_WIN32)
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
 
 using namespace libsync;
 using namespace libsync::test;
@@ -72,10 +66,7 @@ TEST_CASE("a stop_token cuts a sleep short") {
   std::stop_source src;
   Loop loop(tier_options());
   auto s = loop.block_on([&]() -> Task<WaitStatus> {
-    loop.spawn([](std::stop_source& s) -> Task<> {
-      co_await sleep_for(5ms);
-      s.request_stop();
-    }(src));
+    loop.spawn(request_stop_after(src, 5ms));
     co_return co_await sleep_for(10s, src.get_token());
   }());
   CHECK(s == WaitStatus::cancelled);
@@ -154,181 +145,6 @@ TEST_CASE("spawned tasks all finish before run_until_idle returns") {
   CHECK(loop.spawned_tasks() == 0);
 }
 
-#if !defined(_WIN32)
-namespace {
-struct SocketPair {
-  int fd[2] = {-1, -1};
-  SocketPair() {
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fd) == 0);
-  }
-  ~SocketPair() {
-    for (int f : fd)
-      if (f >= 0) ::close(f);
-  }
-};
-// A non-blocking listener on 127.0.0.1 at a free port, whose address goes to `addr`.
-int loopback_listener(sockaddr_in& addr, int backlog) {
-  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  REQUIRE(lfd >= 0);
-  addr = sockaddr_in{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(lfd, backlog) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  return lfd;
-}
-}  // namespace
-
-TEST_CASE("send and recv move bytes over a socket pair") {
-  SocketPair sp;
-  auto got = run([&]() -> Task<std::string> {
-    char buf[64] = {};
-    // recv first: it has to wait for the send.
-    Loop& loop = *Loop::current();
-    loop.spawn([](int fd) -> Task<> {
-      co_await sleep_for(2ms);
-      auto w = co_await libsync::send(fd, "hello", 5);
-      REQUIRE(w.value == 5);
-    }(sp.fd[1]));
-    auto r = co_await libsync::recv(sp.fd[0], buf, sizeof buf);
-    REQUIRE(r.ok());
-    co_return std::string(buf, static_cast<std::size_t>(r.value));
-  }());
-  CHECK(got == "hello");
-}
-
-TEST_CASE("a stop_token cancels a pending recv with ECANCELED") {
-  SocketPair sp;
-  std::stop_source src;
-  Loop loop(tier_options());
-  auto r = loop.block_on([&]() -> Task<IoResult> {
-    loop.spawn([](std::stop_source& s) -> Task<> {
-      co_await sleep_for(5ms);
-      s.request_stop();
-    }(src));
-    char buf[8];
-    co_return co_await libsync::recv(sp.fd[0], buf, sizeof buf, src.get_token());
-  }());
-  CHECK(r.error() == ECANCELED);
-}
-
-TEST_CASE("accept and connect meet on loopback") {
-  sockaddr_in addr{};
-  int lfd = loopback_listener(addr, 16);
-  Loop loop(tier_options());
-  std::string received;
-  loop.block_on([&]() -> Task<> {
-    loop.spawn([](sockaddr_in addr) -> Task<> {
-      int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      auto r = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-      REQUIRE(r.ok());
-      auto w = co_await libsync::send(c, "ping", 4);
-      REQUIRE(w.value == 4);
-      co_await libsync::close(c);
-    }(addr));
-    auto a = co_await libsync::accept(lfd);
-    REQUIRE(a.ok());
-    int s = static_cast<int>(a.value);
-    char buf[16];
-    for (;;) {
-      auto r = co_await libsync::recv(s, buf, sizeof buf);
-      REQUIRE(r.value >= 0);
-      if (r.value == 0) break;
-      received.append(buf, static_cast<std::size_t>(r.value));
-    }
-    auto c = co_await libsync::close(s);
-    CHECK(c.ok());
-  }());
-  ::close(lfd);
-  CHECK(received == "ping");
-}
-
-TEST_CASE("an Acceptor hands out every connection, multishot on io_uring") {
-  sockaddr_in addr{};
-  int lfd = loopback_listener(addr, 64);
-  constexpr int kClients = 12;
-  Loop loop(tier_options());
-  int served = 0;
-  bool multishot = false;
-  loop.block_on([&]() -> Task<> {
-    Acceptor acceptor(lfd);
-    for (int i = 0; i < kClients; ++i)
-      loop.spawn([](sockaddr_in addr, int i) -> Task<> {
-        int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        auto r = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-        REQUIRE(r.ok());
-        char b = static_cast<char>('a' + i);
-        REQUIRE((co_await libsync::send(c, &b, 1)).value == 1);
-        co_await libsync::close(c);
-      }(addr, i));
-    for (int i = 0; i < kClients; ++i) {
-      auto a = co_await acceptor.accept();
-      REQUIRE(a.ok());
-      char b = 0;
-      auto r = co_await libsync::recv(static_cast<int>(a.value), &b, 1);
-      CHECK(r.value == 1);
-      co_await libsync::close(static_cast<int>(a.value));
-      ++served;
-    }
-    multishot = acceptor.multishot();
-    // A pending accept is cancelled by its stop token.
-    std::stop_source src;
-    loop.spawn([](std::stop_source& s) -> Task<> {
-      co_await sleep_for(2ms);
-      s.request_stop();
-    }(src));
-    auto c = co_await acceptor.accept(src.get_token());
-    CHECK(c.error() == ECANCELED);
-  }());
-  ::close(lfd);
-  CHECK(served == kClients);
-  CHECK(multishot == (loop.backend_kind() == BackendKind::uring));
-}
-
-TEST_CASE("an Acceptor hands out a whole burst and keeps accepting after pausing at its high-water mark") {
-  sockaddr_in addr{};
-  int lfd = loopback_listener(addr, 128);
-  // 70 connections wait in the backlog before the first accept: one multishot
-  // burst takes them all, past the high-water mark.
-  constexpr int kBurst = 70;
-  std::vector<int> clients;
-  for (int i = 0; i < kBurst + 1; ++i) {
-    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(c >= 0);
-    if (i < kBurst) REQUIRE(::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    clients.push_back(c);
-  }
-  Loop loop(tier_options());
-  Watchdog dog(20s, "acceptor burst");
-  int accepted = 0;
-  loop.block_on([&]() -> Task<> {
-    Acceptor acceptor(lfd);
-    for (int i = 0; i < kBurst; ++i) {
-      auto a = co_await acceptor.accept();
-      REQUIRE(a.ok());
-      ::close(static_cast<int>(a.value));
-      ++accepted;
-    }
-    // The queue is drained and this accept waits at once, possibly while
-    // the pause at the high-water mark is still being cancelled; one more
-    // client arrives only later, from another thread.
-    std::thread late([&] {
-      std::this_thread::sleep_for(50ms);
-      ::connect(clients.back(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    });
-    auto a = co_await acceptor.accept();
-    late.join();
-    REQUIRE(a.ok());
-    ::close(static_cast<int>(a.value));
-    ++accepted;
-  }());
-  for (int c : clients) ::close(c);
-  ::close(lfd);
-  CHECK(accepted == kBurst + 1);
-}
-
 TEST_CASE("a refused nested block_on leaves nothing behind on the loop") {
   Loop loop(tier_options());
   bool refused = false;
@@ -343,23 +159,3 @@ TEST_CASE("a refused nested block_on leaves nothing behind on the loop") {
   CHECK(refused);
   CHECK(loop.spawned_tasks() == 0);
 }
-
-TEST_CASE("a loop destroyed with a recv in flight cancels it cleanly") {
-  SocketPair sp;
-  {
-    Loop loop(tier_options());
-    loop.block_on([&]() -> Task<> {
-      loop.spawn([](int fd) -> Task<> {
-        char buf[8];
-        co_await libsync::recv(fd, buf, sizeof buf);
-        FAIL("the recv should never complete");
-      }(sp.fd[0]));
-      co_await sleep_for(2ms);
-    }());
-  }
-  // The socket is still usable afterwards.
-  CHECK(::send(sp.fd[1], "x", 1, 0) == 1);
-  char c;
-  CHECK(::recv(sp.fd[0], &c, 1, 0) == 1);
-}
-#endif

@@ -49,8 +49,8 @@ TEST_CASE("an accept abandoned after AcceptEx completed closes the accepted sock
   // success packet. Nobody will ever see that socket, so the backend must
   // close it, and the client must see its connection end.
   Watchdog dog(60000, "abandoned accept");
-  Winsock ws;
-  Listener l;
+  SocketLibrary sockets;
+  LoopbackListener l;
   SOCKET client = INVALID_SOCKET;
   {
     Loop loop(iocp_options());
@@ -87,7 +87,7 @@ TEST_CASE("a loop run on one thread, then another, then destroyed on the first, 
   // ignores the value, so under Wine this passes either way and only
   // Windows can fail it.
   Watchdog dog(60000, "loop moved between threads");
-  TcpPair p;
+  SocketPair p;
   std::optional<Loop> loop(std::in_place, iocp_options());
   Semaphore first(0), second(0);
   std::atomic<bool> t1_ran{false}, t2_ran{false}, destroyed{false};
@@ -135,7 +135,7 @@ TEST_CASE("a listener the application made survives the last loop, and a later l
   // one, so destroying the loop must not take the application's sockets
   // with it (WSACleanup of the last user resets every socket).
   std::optional<Loop> first(std::in_place, iocp_options());
-  Listener l;  // needs Winsock: the first loop has set it up
+  LoopbackListener l;  // needs Winsock: the first loop has set it up
   first.reset();
 
   Loop later(iocp_options());

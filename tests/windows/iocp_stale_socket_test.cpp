@@ -43,7 +43,7 @@ SOCKET socket_with_value(SOCKET value) {
 
 // Connects `s` to a fresh loopback listener; returns the accepted peer.
 SOCKET connect_to_peer(SOCKET s) {
-  Listener l;
+  LoopbackListener l;
   REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0);
   SOCKET peer = ::accept(l.fd, nullptr, nullptr);
   REQUIRE(peer != INVALID_SOCKET);
@@ -54,13 +54,13 @@ SOCKET connect_to_peer(SOCKET s) {
 
 TEST_CASE("a socket that reuses the handle of one closed behind the loop's back still works") {
   Watchdog dog(60000, "recv on a socket that reuses a closed socket's handle");
-  Winsock ws;
+  SocketLibrary sockets;
   Loop loop(iocp_options());
 
   // The loop associates the first socket with its port and remembers it.
   SOCKET old_value;
   {
-    TcpPair p;
+    SocketPair p;
     REQUIRE(::send(p.b, "a", 1, 0) == 1);
     auto r = loop.block_on([&]() -> Task<IoResult> {
       char c;

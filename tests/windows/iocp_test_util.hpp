@@ -1,19 +1,12 @@
-// What the iocp tests share: loops forced to the iocp tier, Winsock set-up,
-// loopback sockets made with plain blocking calls, and a watchdog that turns
-// a lost wake into a failure with a message instead of a hung ctest.
+// What the iocp tests share: loops forced to the iocp tier, a watchdog that
+// turns a lost wake into a failure with a message instead of a hung ctest,
+// and (from socket_pair.hpp) Winsock set-up and loopback sockets.
 #pragma once
 
 #include <doctest/doctest.h>
 
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <winsock2.h>
-#include <ws2tcpip.h>
-#include <windows.h>
+#include "socket_pair.hpp"
+#include "windows_headers.hpp"
 
 #include <sync/loop.hpp>
 
@@ -34,52 +27,6 @@ inline LoopOptions iocp_options() {
   o.use_environment = false;
   return o;
 }
-
-struct Winsock {
-  Winsock() {
-    WSADATA d;
-    REQUIRE(WSAStartup(MAKEWORD(2, 2), &d) == 0);
-  }
-  ~Winsock() { WSACleanup(); }
-};
-
-// A listening loopback socket on an ephemeral port.
-struct Listener {
-  SOCKET fd = INVALID_SOCKET;
-  sockaddr_in addr{};
-  Listener() {
-    fd = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    REQUIRE(fd != INVALID_SOCKET);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(fd, 16) == 0);
-    int len = sizeof addr;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  }
-  ~Listener() {
-    if (fd != INVALID_SOCKET) ::closesocket(fd);
-  }
-};
-
-// A connected TCP pair over loopback, set up with plain blocking calls.
-// a: the side handed to the loop; b: the side this thread (or a helper) uses.
-struct TcpPair {
-  Winsock ws;
-  SOCKET a = INVALID_SOCKET, b = INVALID_SOCKET;
-  TcpPair() {
-    Listener l;
-    b = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    REQUIRE(b != INVALID_SOCKET);
-    REQUIRE(::connect(b, reinterpret_cast<sockaddr*>(&l.addr), sizeof l.addr) == 0);
-    a = ::accept(l.fd, nullptr, nullptr);
-    REQUIRE(a != INVALID_SOCKET);
-  }
-  ~TcpPair() {
-    if (a != INVALID_SOCKET) ::closesocket(a);
-    if (b != INVALID_SOCKET) ::closesocket(b);
-  }
-};
 
 // Fails the process with a message rather than letting a lost wake hang ctest.
 struct Watchdog {

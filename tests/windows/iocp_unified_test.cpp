@@ -1,7 +1,8 @@
-// The Windows tier on its own loop: the iocp backend's Winsock operations and
-// the iocp tier's wake path, including the property the tier exists for: a
-// semaphore wake from another thread and a socket completion reach a task
-// through the same GetQueuedCompletionStatusEx.
+// The Windows tier on its own loop: the iocp tier's wake path, including the
+// property the tier exists for: a semaphore wake from another thread and a
+// socket completion reach a task through the same
+// GetQueuedCompletionStatusEx. (The socket operations themselves are
+// tested once for every tier, in tests/unit/io_test.cpp.)
 //
 // Every loop here is forced to iocp/iocp, whatever LIBSYNC_TEST_TIER says:
 // this file tests that tier, not the suites' tier under test.
@@ -15,7 +16,6 @@
 #include <sync/semaphore.hpp>
 
 #include <atomic>
-#include <cerrno>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +37,7 @@ TEST_CASE("one dequeue loop takes both a posted semaphore wake and the recv comp
   // same port). Both resume on the loop's thread, in that order, and the loop
   // never needed its remote queue or a notifier for the semaphore wake.
   Watchdog dog(30000, "unified loop");
-  TcpPair p;
+  SocketPair p;
   Semaphore sem(0);
   Loop loop(iocp_options());
   std::atomic<bool> recv_started{false}, sem_resumed{false};
@@ -244,108 +244,4 @@ TEST_CASE("post() from another thread runs on the loop's thread") {
   loop.run();
   poster.join();
   CHECK(ran_on == std::this_thread::get_id());
-}
-
-TEST_CASE("AcceptEx and ConnectEx meet on loopback, then send, recv and close") {
-  Winsock ws;
-  Listener l;
-  Loop loop(iocp_options());
-  std::string received;
-  loop.block_on([&]() -> Task<> {
-    loop.spawn([](sockaddr_in addr) -> Task<> {
-      SOCKET c = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-      auto r = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-      REQUIRE(r.ok());
-      auto w = co_await libsync::send(c, "ping", 4);
-      REQUIRE(w.value == 4);
-      auto cl = co_await libsync::close(c);
-      CHECK(cl.ok());
-    }(l.addr));
-    auto a = co_await libsync::accept(l.fd);
-    REQUIRE(a.ok());
-    auto s = static_cast<socket_handle>(a.value);
-    // The accepted socket is a full socket: its peer is the client.
-    sockaddr_in peer{};
-    int plen = sizeof peer;
-    CHECK(::getpeername(s, reinterpret_cast<sockaddr*>(&peer), &plen) == 0);
-    char buf[16];
-    for (;;) {
-      auto r = co_await libsync::recv(s, buf, sizeof buf);
-      REQUIRE(r.value >= 0);
-      if (r.value == 0) break;
-      received.append(buf, static_cast<std::size_t>(r.value));
-    }
-    CHECK((co_await libsync::close(s)).ok());
-  }());
-  CHECK(received == "ping");
-}
-
-TEST_CASE("a refused ConnectEx reports ECONNREFUSED") {
-  Winsock ws;
-  // A bound socket that does not listen: connecting to it is refused, and
-  // the port stays taken, so the client cannot be handed the same port and
-  // connect to itself.
-  SOCKET bound = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-  REQUIRE(bound != INVALID_SOCKET);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(bound, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  int len = sizeof addr;
-  REQUIRE(::getsockname(bound, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  Loop loop(iocp_options());
-  auto r = loop.block_on([&]() -> Task<IoResult> {
-    SOCKET c = ::socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    auto res = co_await libsync::connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    co_await libsync::close(c);
-    co_return res;
-  }());
-  ::closesocket(bound);
-  CHECK(r.error() == ECONNREFUSED);
-}
-
-TEST_CASE("a stop_token cancels a pending WSARecv with ECANCELED") {
-  TcpPair p;
-  std::stop_source src;
-  Loop loop(iocp_options());
-  auto r = loop.block_on([&]() -> Task<IoResult> {
-    loop.spawn([](std::stop_source& s) -> Task<> {
-      co_await sleep_for(5ms);
-      s.request_stop();
-    }(src));
-    char buf[8];
-    co_return co_await libsync::recv(p.a, buf, sizeof buf, src.get_token());
-  }());
-  CHECK(r.error() == ECANCELED);
-  // The socket still works afterwards.
-  CHECK(::send(p.b, "x", 1, 0) == 1);
-  char c = 0;
-  CHECK(::recv(p.a, &c, 1, 0) == 1);
-}
-
-TEST_CASE("a loop destroyed with a WSARecv in flight cancels it and waits for it") {
-  TcpPair p;
-  {
-    Loop loop(iocp_options());
-    loop.block_on([&]() -> Task<> {
-      loop.spawn([](SOCKET s) -> Task<> {
-        char buf[8];
-        co_await libsync::recv(s, buf, sizeof buf);
-        FAIL("the recv should never complete");
-      }(p.a));
-      co_await sleep_for(2ms);
-    }());
-  }
-  CHECK(::send(p.b, "x", 1, 0) == 1);
-  char c = 0;
-  CHECK(::recv(p.a, &c, 1, 0) == 1);
-}
-
-TEST_CASE("read and write are POSIX-only and fail with EOPNOTSUPP") {
-  Loop loop(iocp_options());
-  loop.block_on([&]() -> Task<> {
-    char buf[4];
-    CHECK((co_await libsync::read(0, buf, sizeof buf)).error() == EOPNOTSUPP);
-    CHECK((co_await libsync::write(0, buf, sizeof buf)).error() == EOPNOTSUPP);
-  }());
 }
