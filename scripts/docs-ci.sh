@@ -44,7 +44,10 @@ out="$(cd "$out" && pwd)"
 rm -rf "$out/html" "$out/warnings.log"
 start=$(date +%s)
 rc=0
-DOCS_INPUT="${inputs[*]}" DOCS_OUTPUT="$out" DOCS_STRIP="$root/libsync/include" \
+# The main page also documents namespace libsync, without which Doxygen
+# would not report undocumented enums and functions at namespace scope in a
+# header that documents nothing else.
+DOCS_INPUT="$root/docs/mainpage.dox ${inputs[*]}" DOCS_OUTPUT="$out" DOCS_STRIP="$root/libsync/include" \
   doxygen "$root/docs/Doxyfile" || rc=$?
 warnings=$(cat "$out/warnings.log" 2>/dev/null || true)
 if [ "$rc" -ne 0 ] || [ -n "$warnings" ]; then
