@@ -8,7 +8,8 @@
 #                                  co_await results are diagnosed), QEMU + busybox + cpio (Debian's
 #                                  own kernels, booted by scripts/qemu-kernels.sh), clang 14 + its
 #                                  libFuzzer runtime (scripts/fuzz-server.sh), HAProxy (the
-#                                  rolling-restart test)
+#                                  rolling-restart test), Doxygen (scripts/docs-ci.sh: the API
+#                                  reference, no warnings allowed)
 #   scripts/setup.sh --tests       all of --linux-tests, plus mingw-w64 + Wine (~650 MB; the Windows
 #                                  cross-build and its tests under Wine); what CI installs
 #   scripts/setup.sh --bench       also what the load benchmark uses: wrk, nginx
@@ -28,7 +29,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config git
       liburing-dev libcli11-dev libboost1.81-dev doctest-dev libtomlplusplus-dev)
 if [ "$want_linux_tests" = 1 ]; then
   pkgs+=(chromium zlib1g-dev lintian dpkg-dev file spin clang clang-14 libclang-rt-14-dev haproxy
-         qemu-system-x86 busybox-static cpio python3)
+         qemu-system-x86 busybox-static cpio python3 doxygen)
 fi
 if [ "$want_windows" = 1 ]; then
   pkgs+=(g++-mingw-w64-x86-64-posix wine wine64)

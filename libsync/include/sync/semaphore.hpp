@@ -1,51 +1,70 @@
-// Semaphore: an async counting semaphore with strict FIFO hand-off.
-//
-// Permits are counted in one atomic word; waiters queue in a WaiterQueue.
-// The rules that make it fair and lossless:
-//
-//  * Strict FIFO with direct hand-off. `release` gives permits to queued
-//    waiters, in order, before anything is added back to the free count; a
-//    waiter at the head that needs more than is free takes what there is and
-//    keeps waiting for the rest. So while anyone waits the free count is 0
-//    and `try_acquire` cannot barge past the queue.
-//  * Nothing is lost. A waiter that times out or is cancelled after it was
-//    handed some permits gives them back, and they go to the next waiters.
-//    A task destroyed while waiting does the same.
-//  * `close()` wakes every waiter with WaitStatus::closed and stays closed:
-//    adding or forgetting permits never reopens it. Permits held when it
-//    closed can still be released, so `available() == max()` once all are back.
-//
-// Uncontended, `try_acquire` + release is one CAS and one CAS on the state
-// word; an `acquire` that must wait takes the queue lock once.
-//
-// A `Permit` returns its permits when destroyed. It must not outlive its
-// semaphore (debug builds abort if a semaphore dies with permits out); use
-// `acquire_owned` for an `OwnedPermit` that keeps the semaphore alive. Only
-// the semaphore makes Permits, so a Permit always stands for permits really
-// taken from it.
-//
-// The count, and what happens at its bound:
-//
-//  * `max()` is every permit the semaphore has: free ones, ones handed to
-//    queued waiters, and ones out (in Permits, or detached). The constructor
-//    and `add_permits` set it; `forget` and `forget_permits` shrink it.
-//  * `release(n)` returns n permits. The semaphore cannot tell whose permits
-//    come back, so a release counts against the permits that are out first;
-//    whatever exceeds them is new, and `max()` grows by it, as `add_permits`
-//    would have done. (So `Semaphore(0)` plus `release()` is a signal that
-//    leaves `max() == 1`; `Semaphore(1).release(1000)` leaves 1001.) If
-//    permits a release was counted against are later forgotten, that
-//    release is the one that added permits: max() keeps them. A release of
-//    permits that were not out, racing on another thread with a Permit's
-//    return or forget, may be counted a step late (available() briefly
-//    above max()); the counts never wrap and never pass kMaxPermits.
-//  * No count ever exceeds `kMaxPermits`. A constructor, `add_permits` or
-//    `release` that would take `max()` past it throws std::length_error and
-//    changes nothing; so does starting a wait (`acquire*`) for more than
-//    kMaxPermits, which could never be served. `try_acquire` of more is
-//    noexcept and reports would_block. A Permit's own return can never cross
-//    the bound unless a raw `release` earlier over-returned; if it would, the
-//    process aborts with a message (a destructor cannot throw).
+/// \file
+/// Semaphore: an async counting semaphore with strict FIFO hand-off, for
+/// tasks on a Loop and for plain threads alike.
+///
+/// Permits are counted in one atomic word; waiters queue in a WaiterQueue.
+/// The rules that make it fair and lossless:
+///
+///  * Strict FIFO with direct hand-off. `release` gives permits to queued
+///    waiters, in order, before anything is added back to the free count; a
+///    waiter at the head that needs more than is free takes what there is and
+///    keeps waiting for the rest. So while anyone waits the free count is 0
+///    and `try_acquire` cannot barge past the queue. Tasks and blocked
+///    threads share the one queue.
+///  * Nothing is lost. A waiter that times out or is cancelled after it was
+///    handed some permits gives them back, and they go to the next waiters.
+///    A task destroyed while waiting does the same.
+///  * `close()` wakes every waiter with WaitStatus::closed and stays closed:
+///    adding or forgetting permits never reopens it. Permits held when it
+///    closed can still be released, so `available() == max()` once all are back.
+///
+/// Uncontended, `try_acquire` + release is one CAS and one CAS on the state
+/// word; an `acquire` that must wait takes the queue lock once. No wait
+/// allocates: the waiter's node lives in the awaiter (so in the coroutine
+/// frame) or on the blocked thread's stack.
+///
+/// A `Permit` returns its permits when destroyed. It must not outlive its
+/// semaphore (debug builds abort if a semaphore dies with permits out); use
+/// `acquire_owned` for an `OwnedPermit` that keeps the semaphore alive. Only
+/// the semaphore makes Permits, so a Permit always stands for permits really
+/// taken from it.
+///
+/// The count, and what happens at its bound:
+///
+///  * `max()` is every permit the semaphore has: free ones, ones handed to
+///    queued waiters, and ones out (in Permits, or detached). The constructor
+///    and `add_permits` set it; `forget` and `forget_permits` shrink it.
+///  * `release(n)` returns n permits. The semaphore cannot tell whose permits
+///    come back, so a release counts against the permits that are out first;
+///    whatever exceeds them is new, and `max()` grows by it, as `add_permits`
+///    would have done. (So `Semaphore(0)` plus `release()` is a signal that
+///    leaves `max() == 1`; `Semaphore(1).release(1000)` leaves 1001.) If
+///    permits a release was counted against are later forgotten, that
+///    release is the one that added permits: max() keeps them. A release of
+///    permits that were not out, racing on another thread with a Permit's
+///    return or forget, may be counted a step late (available() briefly
+///    above max()); the counts never wrap and never pass kMaxPermits.
+///  * No count ever exceeds `kMaxPermits`. A constructor, `add_permits` or
+///    `release` that would take `max()` past it throws std::length_error and
+///    changes nothing; so does starting a wait (`acquire*`) for more than
+///    kMaxPermits, which could never be served. `try_acquire` of more is
+///    noexcept and reports would_block. A Permit's own return can never cross
+///    the bound unless a raw `release` earlier over-returned; if it would, the
+///    process aborts with a message (a destructor cannot throw).
+///
+/// Memory ordering: for any threads X and Y, if X returns permits (a
+/// Permit's release or destruction, `release()`, `add_permits()`) and Y then
+/// acquires permits from the same semaphore (any `acquire*` or `try_acquire*`
+/// that returns acquired, with the permits X returned or with ones returned
+/// after them), everything X did before the return happens-before everything
+/// Y does after its acquire. Every change of the count is a read-modify-write
+/// of the one state word, release on the returning side and acquire on the
+/// taking side, and a waiter that is handed permits is woken by a delivery
+/// that is itself release/acquire, whether it is a task (on any tier) or a
+/// plain thread. A wait woken by `close()` is likewise ordered after the
+/// close, and so is an `is_closed()` that reads true. Two results order
+/// nothing: an acquire of 0 permits, and an acquire that finds the semaphore
+/// already closed without waiting (both read the state word relaxed).
 #pragma once
 
 #include <sync/export.hpp>
@@ -65,31 +84,55 @@ namespace libsync {
 
 class Semaphore;
 
-// Ownership of `count()` permits of one semaphore. [[nodiscard]]: a Permit
-// dropped where it is made returns its permits at once.
+/// Ownership of `count()` permits of one semaphore; returns them when
+/// destroyed.
+///
+/// [[nodiscard]]: a Permit dropped where it is made returns its permits at
+/// once. Movable, not copyable. A Permit is a plain value: one object must
+/// not be used from two threads at once, but it may be moved to, and
+/// released on, any thread. It must not outlive its Semaphore (use
+/// OwnedPermit for that).
 class [[nodiscard]] LIBSYNC_API Permit {
  public:
+  /// An empty permit: count() == 0, semaphore() == nullptr.
   Permit() noexcept = default;
+  /// Takes over `o`'s permits; `o` is left empty.
   Permit(Permit&& o) noexcept : sem_(o.sem_), n_(o.n_) { o.sem_ = nullptr; o.n_ = 0; }
+  /// Returns this permit's own permits first (as release() does), then takes
+  /// over `o`'s; `o` is left empty. Self-assignment does nothing.
   Permit& operator=(Permit&& o) noexcept;
   Permit(const Permit&) = delete;
   Permit& operator=(const Permit&) = delete;
+  /// Returns the permits, as release() does.
   ~Permit() { release(); }
 
+  /// How many permits this object holds (0 once released, forgotten,
+  /// detached or moved from).
   std::size_t count() const noexcept { return n_; }
+  /// True while it holds at least one permit.
   explicit operator bool() const noexcept { return n_ != 0; }
+  /// The semaphore the permits belong to; nullptr when empty.
   Semaphore* semaphore() const noexcept { return sem_; }
 
-  // Returns the permits now instead of at destruction.
+  /// Returns the permits now instead of at destruction; the Permit becomes
+  /// empty. Idempotent. Queued waiters are served first, in FIFO order, and
+  /// are woken after the semaphore's lock is dropped; a woken task resumes
+  /// later on its own loop, never inside this call. Never blocks beyond that
+  /// short lock (taken when someone waits); O(1) when nobody waits,
+  /// otherwise O(number of waiters it completes).
   inline void release() noexcept;
-  // The permits are gone for good: the semaphore's max() shrinks by count().
+  /// The permits are gone for good: the semaphore's max() shrinks by count()
+  /// and the Permit becomes empty. Takes the semaphore's queue lock; O(1).
   void forget() noexcept;
-  // Gives up ownership without releasing; the caller must later call
-  // Semaphore::release(returned count). Until then the permits count as out
-  // (in_use()); to consume permits for good, use forget() instead.
+  /// Gives up ownership without releasing and returns how many permits it
+  /// held; the Permit becomes empty. The caller must later call
+  /// Semaphore::release(returned count). Until then the permits count as out
+  /// (in_use()); to consume permits for good, use forget() instead.
   std::size_t detach() noexcept;
-  // Moves `k` of this permit's permits into a new Permit. Throws
-  // std::out_of_range when k > count().
+  /// Moves `k` of this permit's permits into a new Permit of the same
+  /// semaphore (this one keeps count() - k; split(count()) empties it).
+  /// split(0) returns an empty Permit. O(1); touches no shared state.
+  /// \throws std::out_of_range when k > count(); nothing changes then.
   Permit split(std::size_t k);
 
  private:
@@ -101,24 +144,44 @@ class [[nodiscard]] LIBSYNC_API Permit {
   std::size_t n_ = 0;
 };
 
-// Like Permit, but shares ownership of the semaphore.
+/// A Permit that also shares ownership of its semaphore, so it may outlive
+/// every other reference to it. Made by Semaphore::acquire_owned,
+/// acquire_owned_for and try_acquire_owned.
+///
+/// [[nodiscard]] and thread rules as for Permit.
 class [[nodiscard]] LIBSYNC_API OwnedPermit {
  public:
+  /// An empty permit with no semaphore.
   OwnedPermit() noexcept = default;
+  /// Adopts `p`, which must hold permits of `*s` (or be empty); not checked.
   OwnedPermit(std::shared_ptr<Semaphore> s, Permit p) noexcept : sem_(std::move(s)), p_(std::move(p)) {}
+  /// Takes over `o`'s permits and semaphore reference; `o` is left empty.
   OwnedPermit(OwnedPermit&&) noexcept = default;
+  /// Returns this object's own permits first, then takes over `o`'s permits
+  /// and semaphore reference.
   OwnedPermit& operator=(OwnedPermit&& o) noexcept {
     p_ = std::move(o.p_);  // release ours before dropping our semaphore reference
     sem_ = std::move(o.sem_);
     return *this;
   }
+  /// Returns the permits, then drops the semaphore reference (which may
+  /// destroy the semaphore).
   ~OwnedPermit() { p_.release(); }
 
+  /// How many permits this object holds.
   std::size_t count() const noexcept { return p_.count(); }
+  /// True while it holds at least one permit.
   explicit operator bool() const noexcept { return static_cast<bool>(p_); }
+  /// The semaphore this permit keeps alive (still set after release() or
+  /// forget(); null only for a default-constructed or moved-from object).
   const std::shared_ptr<Semaphore>& semaphore() const noexcept { return sem_; }
+  /// Returns the permits now; see Permit::release(). The semaphore reference
+  /// is kept until destruction.
   void release() noexcept { p_.release(); }
+  /// Consumes the permits for good; see Permit::forget().
   void forget() noexcept { p_.forget(); }
+  /// Moves `k` permits into a new OwnedPermit that shares the semaphore.
+  /// \throws std::out_of_range when k > count(); nothing changes then.
   OwnedPermit split(std::size_t k) { return OwnedPermit(sem_, p_.split(k)); }
 
  private:
@@ -126,81 +189,181 @@ class [[nodiscard]] LIBSYNC_API OwnedPermit {
   Permit p_;
 };
 
-// [[nodiscard]]: discarding it discards the permit it carries.
+/// How an acquire ended, and the permits it got.
+///
+/// [[nodiscard]]: discarding it discards the permit it carries (the permits
+/// go straight back).
+/// \tparam P Permit or OwnedPermit.
 template <class P>
 struct [[nodiscard]] BasicAcquireResult {
+  /// acquired, or why not: would_block (try_* only), timed_out, cancelled
+  /// or closed.
   WaitStatus status = WaitStatus::would_block;
+  /// The permits asked for when status is acquired; empty otherwise.
   P permit;
+  /// True when status is acquired.
   explicit operator bool() const noexcept { return status == WaitStatus::acquired; }
 };
+/// What acquire, try_acquire and acquire_blocking* return.
 using AcquireResult = BasicAcquireResult<Permit>;
+/// What acquire_owned* and try_acquire_owned return.
 using OwnedAcquireResult = BasicAcquireResult<OwnedPermit>;
 
+/// An async counting semaphore with strict FIFO hand-off; see
+/// sync/semaphore.hpp for the rules on counting, closing and memory ordering.
+///
+/// Every member may be called from any thread at any time. The awaitable
+/// waits (`acquire*`) are for tasks running on a Loop; the blocking waits
+/// (`acquire_blocking*`) are for plain threads. \note Waits are served in
+/// FIFO order, tasks and threads alike, and a larger request at the head
+/// holds back smaller ones behind it.
 class LIBSYNC_API Semaphore final : private detail::Waitable {
  public:
-  // The largest count a semaphore can hold: 2^61 - 1 with a 64-bit size_t.
-  // The state word keeps the free count shifted left past two flag bits, so
-  // a count must fit in 62 bits; one bit more is kept spare so that the sum
-  // of two valid counts (free + n) still fits the word and can be compared
-  // with the bound before anything is stored, with no wider arithmetic.
+  /// The largest count a semaphore can hold: 2^61 - 1 with a 64-bit size_t
+  /// (2^29 - 1 with a 32-bit one).
+  ///
+  /// Why three bits short of the word: the state word keeps the free count
+  /// shifted left past two flag bits (closed, waiters), so a count must fit
+  /// in 62 bits; one bit more is kept spare so that the sum of two valid
+  /// counts (free + n) still fits the word and can be compared with the
+  /// bound before anything is stored, with no wider arithmetic and no
+  /// wrap-around. No real program comes near it; it exists so that overflow
+  /// is a clean std::length_error instead of a corrupted count.
   static constexpr std::size_t kMaxPermits = static_cast<std::size_t>(-1) >> 3;
 
-  // Throws std::length_error when permits > kMaxPermits.
+  /// A semaphore with `permits` free permits; max() == permits.
+  /// \throws std::length_error when permits > kMaxPermits.
   explicit Semaphore(std::size_t permits);
+  /// Destroys the semaphore. Nothing may wait on it and no Permit of it may
+  /// be left: debug builds check and abort with a message (a Permit that
+  /// outlived it would release into freed memory); release builds do not.
   ~Semaphore();
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
 
   class AcquireAwaiter;
 
-  // co_await: waits for `n` permits (FIFO). With a deadline or a stop token
-  // the result may be timed_out / cancelled; closed when the semaphore closes.
-  // Throws std::length_error when n > kMaxPermits.
+  /// `co_await sem.acquire(n)` waits for `n` permits and yields an
+  /// AcquireResult.
+  ///
+  /// If the permits are free and nobody is queued, it completes without
+  /// suspending (whatever the stop token says). Otherwise the task suspends,
+  /// queued in FIFO order, until the permits are handed to it (acquired),
+  /// the semaphore is closed (closed) or `st` is stopped (cancelled); a
+  /// token already stopped then returns cancelled without queueing. The
+  /// task resumes on its own loop. Permits it was handed before a
+  /// cancellation or timeout go to the next waiters. Waiting allocates
+  /// nothing. acquire(0) completes at once (closed if the semaphore is).
+  /// \param n  permits wanted, at most kMaxPermits.
+  /// \param st cancels the wait when stopped (from any thread).
+  /// \return an awaiter; nothing happens until it is co_awaited.
+  /// \throws std::length_error when n > kMaxPermits (from this call).
+  /// \throws std::logic_error from the co_await if it must wait and the
+  ///         awaiting coroutine is not running on a Loop.
   AcquireAwaiter acquire(std::size_t n = 1, std::stop_token st = {});
+  /// acquire() that also gives up after `timeout` (timed_out). The deadline
+  /// is fixed when this is called and is checked on the loop's timer heap;
+  /// a timeout of zero or less still gets permits that are free at once.
+  /// A timed wait may grow the loop's timer heap (std::bad_alloc).
+  /// \param timeout how long to wait; nanoseconds::max() means no deadline.
+  /// \param n       permits wanted, at most kMaxPermits.
+  /// \param st      cancels the wait when stopped.
+  /// \throws std::length_error when n > kMaxPermits.
   AcquireAwaiter acquire_for(std::chrono::nanoseconds timeout, std::size_t n = 1,
                              std::stop_token st = {});
+  /// acquire() that gives up at `deadline` (timed_out);
+  /// Clock::time_point::max() means never. Otherwise as acquire_for().
+  /// \param deadline when to give up.
+  /// \param n        permits wanted, at most kMaxPermits.
+  /// \param st       cancels the wait when stopped.
+  /// \throws std::length_error when n > kMaxPermits.
   AcquireAwaiter acquire_until(Clock::time_point deadline, std::size_t n = 1,
                                std::stop_token st = {});
 
-  // Never waits and never barges: would_block while others are queued (and
-  // for n > kMaxPermits).
+  /// Takes `n` permits if they are free now; never waits and never barges:
+  /// would_block while others are queued, and for n > kMaxPermits.
+  /// Lock-free: one CAS loop on the state word. Returns closed on a closed
+  /// semaphore; try_acquire(0) returns acquired with an empty Permit.
   AcquireResult try_acquire(std::size_t n = 1) noexcept;
 
-  // Blocking variants for plain threads (never call these on a loop thread:
-  // they block the whole loop).
+  /// Blocks the calling thread until `n` permits are handed to it, the
+  /// semaphore closes or `st` is stopped; the thread sleeps on a futex
+  /// (WaitOnAddress on Windows) in the same FIFO queue as the tasks.
+  ///
+  /// For plain threads: never call it on a loop thread, where it blocks the
+  /// whole loop and deadlocks if a task of that loop holds the permits.
+  /// Free permits (with nobody queued) are taken without sleeping; a token
+  /// already stopped then returns cancelled.
+  /// \throws std::length_error when n > kMaxPermits.
   AcquireResult acquire_blocking(std::size_t n = 1, std::stop_token st = {});
+  /// acquire_blocking() that gives up after `timeout` (timed_out);
+  /// nanoseconds::max() means no deadline; zero or less gets only permits
+  /// that are free at once.
+  /// \throws std::length_error when n > kMaxPermits.
   AcquireResult acquire_blocking_for(std::chrono::nanoseconds timeout, std::size_t n = 1,
                                      std::stop_token st = {});
 
   class OwnedAcquireAwaiter;
+  /// acquire() that yields an OwnedAcquireResult: the permit holds a
+  /// reference to `self`, so the semaphore lives as long as the permit (and
+  /// as long as the wait).
+  /// \param self the semaphore; must not be null.
+  /// \param n    permits wanted, at most kMaxPermits.
+  /// \param st   cancels the wait when stopped.
+  /// \throws std::length_error when n > kMaxPermits.
   static OwnedAcquireAwaiter acquire_owned(std::shared_ptr<Semaphore> self, std::size_t n = 1,
                                            std::stop_token st = {});
+  /// acquire_for() that yields an OwnedAcquireResult; see acquire_owned().
+  /// \param self    the semaphore; must not be null.
+  /// \param timeout how long to wait; nanoseconds::max() means no deadline.
+  /// \param n       permits wanted, at most kMaxPermits.
+  /// \param st      cancels the wait when stopped.
+  /// \throws std::length_error when n > kMaxPermits.
   static OwnedAcquireAwaiter acquire_owned_for(std::shared_ptr<Semaphore> self, std::chrono::nanoseconds timeout,
                                                std::size_t n = 1, std::stop_token st = {});
+  /// try_acquire() that yields an OwnedAcquireResult; `self` must not be null.
   static OwnedAcquireResult try_acquire_owned(const std::shared_ptr<Semaphore>& self,
                                               std::size_t n = 1) noexcept;
 
-  // Returns `n` permits (taken by Permit::detach(), say); queued waiters are
-  // served first. Permits beyond those out are new and grow max(). Throws
-  // std::length_error, changing nothing, if max() would pass kMaxPermits.
+  /// Returns `n` permits (taken by Permit::detach(), say); queued waiters are
+  /// served first, in FIFO order, and woken after the queue lock is dropped
+  /// (a woken task resumes later, on its own loop). Permits beyond those out
+  /// are new and grow max(). release(0) does nothing. Works on a closed
+  /// semaphore too. Lock-free when nobody waits and the permits fit under
+  /// max(); otherwise takes the queue lock once, O(waiters it completes).
+  /// \throws std::length_error, changing nothing, if max() would pass
+  ///         kMaxPermits.
   void release(std::size_t n = 1);
-  // Grows the semaphore by `n` permits (queued waiters are served first).
-  // Throws std::length_error, changing nothing, if max() would pass
-  // kMaxPermits.
+  /// Grows the semaphore by `n` permits: max() rises by n and the permits are
+  /// released (queued waiters are served first). Does not reopen a closed
+  /// semaphore.
+  /// \throws std::length_error, changing nothing, if max() would pass
+  ///         kMaxPermits.
   void add_permits(std::size_t n);
-  // Removes up to `n` free permits for good; returns how many it removed.
+  /// Removes up to `n` free permits for good (max() shrinks by as many) and
+  /// returns how many it removed; 0 while waiters are queued, since the free
+  /// count is then 0. Takes the queue lock; O(1).
   std::size_t forget_permits(std::size_t n) noexcept;
-  // Wakes every waiter with `closed`; later acquires fail with `closed`.
+  /// Wakes every waiter with `closed` and marks the semaphore closed for
+  /// good: later acquires and try_acquires return closed. Permits already
+  /// handed to queued waiters go back to the free count; Permits held
+  /// elsewhere can still be released. Idempotent; O(waiters).
   void close() noexcept;
 
+  /// True once close() has been called (an acquire load).
   bool is_closed() const noexcept { return state_.load(std::memory_order_acquire) & kClosed; }
+  /// Free permits right now: 0 whenever anyone is queued. A snapshot.
   std::size_t available() const noexcept { return state_.load(std::memory_order_acquire) >> kShift; }
+  /// Every permit the semaphore has (free, handed to waiters, and out). A
+  /// snapshot.
   std::size_t max() const noexcept { return max_.load(std::memory_order_acquire); }
-  // Permits held by Permits (max minus free minus those already handed to
-  // waiters that are still queued for more). A snapshot for statistics: it
-  // reads three counters separately, so under concurrent change it can be
-  // off for a moment.
+  /// Permits held by Permits (max minus free minus those already handed to
+  /// waiters that are still queued for more). A snapshot for statistics: it
+  /// reads three counters separately, so under concurrent change it can be
+  /// off for a moment.
   std::size_t in_use() const noexcept;
+  /// How many tasks and threads are queued. A snapshot for statistics (a
+  /// relaxed load); it orders nothing.
   std::size_t waiters() const noexcept { return queue_.size(); }
 
  private:
@@ -240,18 +403,27 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   detail::WaiterQueue queue_;
 };
 
-// [[nodiscard]]: an awaiter that is not co_awaited never waits. Its result
-// is [[nodiscard]] too; note that g++ 12 does not diagnose a discarded
-// co_await result (clang does), only a discarded call.
+/// The awaiter behind acquire(), acquire_for() and acquire_until(): the C++
+/// coroutine protocol, called by `co_await`, not by hand.
+///
+/// [[nodiscard]]: an awaiter that is not co_awaited never waits. Its result
+/// is [[nodiscard]] too; note that g++ 12 does not diagnose a discarded
+/// co_await result (clang does), only a discarded call. Await it once, on
+/// the thread running the awaiting task's loop.
 class [[nodiscard]] LIBSYNC_API Semaphore::AcquireAwaiter {
  public:
-  // Throws std::length_error when n > kMaxPermits.
+  /// A wait for `n` permits of `s`, until `deadline` if given, cancelled by
+  /// `st`. Prefer Semaphore::acquire* to calling this directly.
+  /// \throws std::length_error when n > kMaxPermits.
   AcquireAwaiter(Semaphore& s, std::size_t n, std::optional<Clock::time_point> deadline,
                  std::stop_token st)
       : sem_(s), n_(n), deadline_(deadline), stop_(std::move(st)) {
     if (n > kMaxPermits) throw_too_many("libsync: Semaphore::acquire asked for more than kMaxPermits permits");
   }
 
+  /// Takes the permits without suspending when they are free and nobody
+  /// waits (or finds the semaphore closed, or the token stopped): true
+  /// then. Lock-free.
   // The uncontended path stays in this header: no out-of-line call and no
   // waiter state is built unless the task really has to wait.
   bool await_ready() noexcept {
@@ -263,7 +435,15 @@ class [[nodiscard]] LIBSYNC_API Semaphore::AcquireAwaiter {
     early_ = s;
     return true;
   }
+  /// Under the queue lock, takes what is free and queues for the rest;
+  /// returns false (do not suspend) if that already settled the wait, else
+  /// arms the deadline and stop token and returns true.
+  /// \throws std::logic_error when the awaiting coroutine is not running on
+  ///         a Loop; std::bad_alloc if a timed wait cannot grow the loop's
+  ///         timer heap. Nothing is queued then.
   bool await_suspend(std::coroutine_handle<> h);
+  /// The outcome: acquired with a Permit of `n` permits, or the status
+  /// that ended the wait with an empty Permit.
   [[nodiscard]] AcquireResult await_resume() noexcept {
     WaitStatus s = early_ ? *early_ : wait_->finish();
     if (s == WaitStatus::acquired) return {s, make_permit(sem_, n_)};
@@ -327,13 +507,23 @@ inline void Permit::release() noexcept {
   n_ = 0;
 }
 
+/// The awaiter behind acquire_owned() and acquire_owned_for(): an
+/// AcquireAwaiter that holds a reference to the semaphore for the whole
+/// wait and hands it on to the OwnedPermit. Called by `co_await`, not by hand.
 class [[nodiscard]] LIBSYNC_API Semaphore::OwnedAcquireAwaiter {
  public:
+  /// A wait for `n` permits of `*s` (which must not be null), cancelled by
+  /// `st`, until `deadline` if given.
+  /// \throws std::length_error when n > kMaxPermits.
   OwnedAcquireAwaiter(std::shared_ptr<Semaphore> s, std::size_t n, std::stop_token st,
                       std::optional<Clock::time_point> deadline = std::nullopt)
       : sem_(std::move(s)), inner_(*sem_, n, deadline, std::move(st)) {}
+  /// As AcquireAwaiter::await_ready().
   bool await_ready() noexcept { return inner_.await_ready(); }
+  /// As AcquireAwaiter::await_suspend(), with the same exceptions.
   bool await_suspend(std::coroutine_handle<> h) { return inner_.await_suspend(h); }
+  /// The outcome, as AcquireAwaiter::await_resume(), with the permit bound
+  /// to the shared semaphore.
   [[nodiscard]] OwnedAcquireResult await_resume() noexcept {
     auto r = inner_.await_resume();
     return {r.status, OwnedPermit(sem_, std::move(r.permit))};

@@ -1,15 +1,20 @@
-// Task<T>: a lazy C++20 coroutine that produces a T.
-//
-// A task does nothing until it is awaited (or handed to Loop::spawn /
-// Loop::block_on). Awaiting a task starts it with symmetric transfer, so deep
-// chains of `co_await child()` use no stack; when the child finishes it
-// transfers straight back to its awaiter. An exception thrown inside a task is
-// stored and rethrown from the awaiter's `co_await`.
-//
-// A task runs on the loop of whoever awaited it: it has no scheduler of its
-// own. Dropping a Task that was started but is suspended destroys its frame,
-// which runs the destructors of whatever it was awaiting (a semaphore waiter
-// removes itself from its queue, a pending I/O operation is cancelled).
+/// \file
+/// Task<T>: a lazy C++20 coroutine that produces a T.
+///
+/// A task does nothing until it is awaited (or handed to Loop::spawn /
+/// Loop::block_on). Awaiting a task starts it with symmetric transfer, so deep
+/// chains of `co_await child()` use no stack; when the child finishes it
+/// transfers straight back to its awaiter. An exception thrown inside a task is
+/// stored and rethrown from the awaiter's `co_await`.
+///
+/// A task runs on the loop of whoever awaited it: it has no scheduler of its
+/// own. Dropping a Task that was started but is suspended destroys its frame,
+/// which runs the destructors of whatever it was awaiting (a semaphore waiter
+/// removes itself from its queue, a pending I/O operation is cancelled).
+///
+/// Coroutine frames come from a small per-thread cache of freed frames, so a
+/// task created and finished over and over reaches malloc only while the
+/// cache warms; calling a task function may throw std::bad_alloc.
 #pragma once
 
 #include <sync/export.hpp>
@@ -93,15 +98,30 @@ class LIBSYNC_API TaskPromise<void> final : public TaskPromiseBase {
 
 }  // namespace detail
 
+/// A lazy coroutine producing a T (or nothing, for Task<void>): the return
+/// type of a coroutine that uses co_await / co_return.
+///
+/// [[nodiscard]]: a Task that is dropped unawaited never runs. A Task owns
+/// its coroutine frame: destroying the Task destroys the frame (never
+/// destroy a Task from inside its own running coroutine). Movable, not
+/// copyable, and not thread-safe: the frame runs on the thread that resumes
+/// it, which for libsync's awaitables is the awaiting task's loop thread.
+/// \tparam T what `co_await task` yields; void by default.
 template <class T>
 class [[nodiscard]] Task {
  public:
+  /// The coroutine promise; lets a function returning Task<T> be a coroutine.
   using promise_type = detail::TaskPromise<T>;
+  /// The frame's handle type, as taken by the constructor and release().
   using handle_type = std::coroutine_handle<promise_type>;
 
+  /// An empty task (valid() is false); awaiting it is undefined.
   Task() noexcept = default;
+  /// Adopts the frame `h` (as the promise does); the Task now destroys it.
   explicit Task(handle_type h) noexcept : h_(h) {}
+  /// Takes over `o`'s frame; `o` is left empty.
   Task(Task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  /// Destroys this task's own frame, if any, then takes over `o`'s.
   Task& operator=(Task&& o) noexcept {
     if (this != &o) {
       if (h_) h_.destroy();
@@ -111,13 +131,25 @@ class [[nodiscard]] Task {
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
+  /// Destroys the frame: a task that never started simply goes away; one
+  /// suspended in a wait runs the destructors of what it awaits (a queued
+  /// semaphore waiter leaves the queue, handing on anything it was given).
   ~Task() {
     if (h_) h_.destroy();
   }
 
+  /// True while the Task owns a frame (not default-constructed, moved from
+  /// or released).
   bool valid() const noexcept { return static_cast<bool>(h_); }
+  /// True once the coroutine has finished (returned or thrown).
   bool done() const noexcept { return h_ && h_.done(); }
 
+  /// `co_await std::move(task)` (or `co_await make_task()`): starts the
+  /// task on the awaiting coroutine's thread by symmetric transfer and
+  /// resumes the awaiter when it finishes, yielding its co_return value or
+  /// rethrowing its exception. A task that is already done yields its result
+  /// without suspending. Await a task once; the Task still owns the frame
+  /// and destroys it when it goes away.
   auto operator co_await() && noexcept {
     struct Awaiter {
       handle_type h;
@@ -131,7 +163,8 @@ class [[nodiscard]] Task {
     return Awaiter{h_};
   }
 
-  // For runtimes: take ownership of the raw handle.
+  /// For runtimes: hands over the raw frame handle and leaves the Task
+  /// empty; the caller must destroy the frame.
   handle_type release() noexcept { return std::exchange(h_, {}); }
 
  private:

@@ -4,7 +4,11 @@
 #include <sync/export.hpp>
 
 #include <sync/detail/loop_cancel.hpp>
-#include <sync/detail/waiter_queue.hpp>
+// Clock, deadline_after and detail::TimerNode. loop.hpp includes this file
+// at its end, after defining them, so whichever of the two comes first the
+// definitions precede the code below.
+#include <sync/loop.hpp>
+#include <sync/wait_status.hpp>
 
 namespace libsync {
 
