@@ -10,7 +10,7 @@
 #include <exception>
 #include <mutex>
 
-#include "alloc_counter.hpp"
+#include "common/alloc_counter.hpp"
 #include "exit_codes.hpp"
 #include "syscall_counter.hpp"
 
@@ -348,9 +348,9 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
       scratch.reserve(l.ops + 16);
       Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
       bool counting = counter.start();
-      std::uint64_t a0 = allocation_count();
+      std::uint64_t a0 = apps::allocation_count();
       RepResult r = l.subject->run(l.ops, scratch);
-      std::uint64_t a1 = allocation_count();
+      std::uint64_t a1 = apps::allocation_count();
       std::optional<std::uint64_t> sys = counting ? counter.stop() : std::nullopt;
       Watchdog::instance().disarm();
       l.m.counted_ops = r.ops;

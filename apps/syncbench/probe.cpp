@@ -20,7 +20,7 @@
 #include "environment.hpp"
 #include "exit_codes.hpp"
 #include "format.hpp"
-#include "json_writer.hpp"
+#include "common/json_writer.hpp"
 #include "names.hpp"
 #include "table.hpp"
 
@@ -124,7 +124,7 @@ std::string hazard_text(const libsync::FutexHashHazard& h) {
   return s + " (checked in a child process in " + format_ns(static_cast<double>(h.cost_us) * 1000.0) + ")";
 }
 
-void write_features(JsonWriter& j, std::string_view name, const std::vector<libsync::Feature>& fs) {
+void write_features(apps::JsonWriter& j, std::string_view name, const std::vector<libsync::Feature>& fs) {
   j.key(name).begin_array();
   for (const auto& f : fs)
     j.begin_object()
@@ -135,7 +135,7 @@ void write_features(JsonWriter& j, std::string_view name, const std::vector<libs
   j.end_array();
 }
 
-void write_self_test(JsonWriter& j, const libsync::SelfTestResult& st) {
+void write_self_test(apps::JsonWriter& j, const libsync::SelfTestResult& st) {
   j.key("self_test").begin_object();
   j.field("ran", st.ran).field("passed", st.passed);
   j.field("wakes", st.wakes).field("lost", st.lost).field("late", st.late);
@@ -160,7 +160,7 @@ libsync::TierStatus status_of(libsync::Tier t) {
 void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& checked) {
   const libsync::Capabilities& c = libsync::capabilities();
   const libsync::TierReport& r = libsync::tier_report();
-  JsonWriter j(out);
+  apps::JsonWriter j(out);
   j.begin_object();
   j.field("syncbench_version", build_info().version);
   j.field("selected_tier", libsync::to_string(r.auto_tier));

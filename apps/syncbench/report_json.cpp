@@ -2,7 +2,7 @@
 // scenario / tier / backend / subject / median_ns / p99_ns / max_ns /
 // ops_per_s / syscalls_per_op / baseline / ratio), plus extra keys, the raw
 // samples among them (`samples_ns`), and "interrupted".
-#include "json_writer.hpp"
+#include "common/json_writer.hpp"
 #include "report.hpp"
 
 namespace syncbench {
@@ -21,7 +21,7 @@ std::optional<std::string> tier_or_null(const std::string& s) {
 }  // namespace
 
 void write_json(std::ostream& out, const BenchReport& r) {
-  JsonWriter j(out);
+  apps::JsonWriter j(out);
   j.begin_object();
   j.field("interrupted", r.interrupted);
   j.field("scenarios_planned", static_cast<std::uint64_t>(r.scenarios_planned));

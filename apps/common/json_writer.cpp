@@ -1,13 +1,11 @@
-// JsonWriter: pretty-printed with two-space indentation, one key per line.
-#include "json_writer.hpp"
+// JsonWriter: separators and line breaks by layout; numbers and escaping.
+#include "common/json_writer.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-#include "format.hpp"
-
-namespace syncbench {
+namespace apps {
 
 std::string json_escape(std::string_view s) {
   std::string out;
@@ -42,7 +40,20 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[48];
+  if ((v == std::floor(v) && std::fabs(v) < 1e15) || (std::fabs(v) >= 1e5 && std::fabs(v) < 1e15)) {
+    // Large figures (ops/s) need no fraction, and no exponent either.
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+  }
+  return buf;
+}
+
 void JsonWriter::newline() {
+  if (layout_ == Layout::compact) return;
   out_ << '\n';
   for (std::size_t i = 0; i < stack_.size(); ++i) out_ << "  ";
 }
@@ -54,7 +65,7 @@ void JsonWriter::before_value() {
   }
   if (stack_.empty()) return;
   if (stack_.back().object) throw std::logic_error("JsonWriter: value without a key inside an object");
-  if (stack_.back().count++ > 0) out_ << (stack_.back().one_line ? ", " : ",");
+  if (stack_.back().count++ > 0) out_ << (stack_.back().one_line && layout_ == Layout::indented ? ", " : ",");
   if (!stack_.back().one_line) newline();
 }
 
@@ -63,7 +74,7 @@ JsonWriter& JsonWriter::key(std::string_view k) {
     throw std::logic_error("JsonWriter: key outside an object");
   if (stack_.back().count++ > 0) out_ << ',';
   newline();
-  out_ << '"' << json_escape(k) << "\": ";
+  out_ << '"' << json_escape(k) << (layout_ == Layout::compact ? "\":" : "\": ");
   after_key_ = true;
   return *this;
 }
@@ -114,7 +125,13 @@ JsonWriter& JsonWriter::value(std::nullptr_t) {
   return raw("null");
 }
 JsonWriter& JsonWriter::value(double d) {
-  return raw(std::isfinite(d) ? format_number(d) : "null");
+  return raw(json_number(d));
+}
+JsonWriter& JsonWriter::fixed(double d, int decimals) {
+  if (!std::isfinite(d)) return raw("null");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, d);
+  return raw(buf);
 }
 
-}  // namespace syncbench
+}  // namespace apps
