@@ -157,11 +157,11 @@ void write_table_footer(std::ostream& out, const BenchReport& r, const TableLayo
   if (!r.goals.empty()) {
     out << "\n";
     write_wrapped(out, "", "",
-                  "The project's performance goals, checked on this run's figures (reported, not asserted; a "
-                  "busy machine can miss one):",
+                  "Goals (what libsync must show on this machine), checked on this run's figures (reported, "
+                  "not asserted; a busy machine can miss one):",
                   layout.max_width);
     for (const auto& g : r.goals) {
-      const std::string result = !g.met ? "not measured" : *g.met ? "within " : "outside";
+      const std::string result = !g.met ? "not measured" : *g.met ? "met    " : "not met";
       write_wrapped(out, "  " + result + "  ", "           ", g.goal, layout.max_width);
       write_wrapped(out, "           ", "             ", "measured: " + g.measured, layout.max_width);
       write_wrapped(out, "           ", "             ", "compares: " + g.compares, layout.max_width);
