@@ -338,11 +338,10 @@ StatsSample StatsSampler::sample(const Server& s) {
   return out;
 }
 
-std::string render_prometheus(const Server& s) {
-  const Totals t = totals(s);
-  std::string out;
-  out.reserve(16384);
+namespace {
 
+// Requests by route and status, and their latency by route.
+void prom_requests(std::string& out, const Totals& t) {
   help(out, "demo_http_requests_total", "counter", "Requests answered, by route and status code.");
   for (std::size_t r = 0; r < kRouteCount; ++r)
     for (std::size_t c = 0; c < kStatusCount; ++c)
@@ -359,6 +358,10 @@ std::string render_prometheus(const Server& s) {
       prom_histogram(out, "demo_http_request_duration_seconds",
                      "route=\"" + std::string(route_name(static_cast<RouteId>(r))) + "\"", t.latency[r]);
 
+}
+
+// The semaphores: permits, size, queue, and how attempts to take them ended.
+void prom_semaphores(std::string& out, const Server& s, const Totals& t) {
   help(out, "demo_semaphore_permits", "gauge",
        "Permits of each semaphore: in use, available, or reserved for a queued request waiting for more.");
   for (std::size_t g = 0; g < kGateCount; ++g) {
@@ -387,6 +390,10 @@ std::string render_prometheus(const Server& s) {
   help(out, "demo_work_queue_wait_seconds", "histogram", "Time /work waited for its permits.");
   prom_histogram(out, "demo_work_queue_wait_seconds", "", t.queue_wait);
 
+}
+
+// Connections, timeouts, bytes, and the access log's dropped lines.
+void prom_connections(std::string& out, const Server& s, const Totals& t) {
   help(out, "demo_connections_open", "gauge", "Open client connections.");
   line(out, "demo_connections_open ", t.open);
   help(out, "demo_connections_accepted_total", "counter", "Connections accepted.");
@@ -407,6 +414,10 @@ std::string render_prometheus(const Server& s) {
   line(out, "demo_bytes_total{direction=\"received\"} ", t.bytes_in);
   line(out, "demo_bytes_total{direction=\"sent\"} ", t.bytes_out);
 
+}
+
+// Each event loop: its tier and backend, wakes received and sent, work done.
+void prom_loops(std::string& out, const Server& s) {
   const auto ls = loops(s);
   help(out, "demo_loop_info", "gauge", "Each event loop with its wait tier and backend.");
   for (const auto& l : ls)
@@ -438,10 +449,26 @@ std::string render_prometheus(const Server& s) {
   for (const auto& l : ls)
     line(out, "demo_loop_io_completed_total{loop=\"", l.name, "\"} ", l.stats.io_completed);
 
+}
+
+void prom_server(std::string& out, const Server& s) {
   help(out, "demo_draining", "gauge", "1 while the server drains for shutdown.");
   line(out, "demo_draining ", std::uint64_t{s.draining() ? 1u : 0u});
   help(out, "demo_uptime_seconds", "gauge", "Seconds since start.");
   line(out, "demo_uptime_seconds ", seconds_since(s.started()));
+}
+
+}  // namespace
+
+std::string render_prometheus(const Server& s) {
+  const Totals t = totals(s);
+  std::string out;
+  out.reserve(16384);
+  prom_requests(out, t);
+  prom_semaphores(out, s, t);
+  prom_connections(out, s, t);
+  prom_loops(out, s);
+  prom_server(out, s);
   process_metrics(out, s);
   return out;
 }
