@@ -221,10 +221,8 @@ GoalCheck every_libsync_row(
   return g;
 }
 
-}  // namespace
-
-std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
-  std::vector<GoalCheck> out;
+// The uncontended fast paths against the atomic floor and std::.
+void add_uncontended_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
   out.push_back(every_libsync_row(
       rs, "uncontended/try_acquire", "uncontended try_acquire + release: at most 1.5x the atomic floor",
       "uncontended/try_acquire: each libsync row's median against the bare CAS + fetch_add row",
@@ -265,33 +263,39 @@ std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
         // per operation would show as >= 1 per op.
         return m.counted_allocs <= 4;
       }));
-  {
-    GoalCheck med{"cross-loop hand-off on uring-futex: median at most 1.15x a raw futex ping-pong",
-                  "cross-loop/handoff: libsync uring-futex/uring median against the raw-futex row", "",
-                  std::nullopt};
-    GoalCheck p99{"cross-loop hand-off on uring-futex: p99 at most 1.5x a raw futex ping-pong's",
-                  "cross-loop/handoff: libsync uring-futex/uring p99 against the raw-futex row", "", std::nullopt};
-    GoalCheck vs_epoll{"cross-loop hand-off: uring-futex faster than generic on epoll",
-                       "cross-loop/handoff: libsync uring-futex/uring median against libsync generic/epoll", "",
-                       std::nullopt};
-    const Measurement* uf = find(rs, "cross-loop/handoff", "libsync", "uring-futex", "uring");
-    const Measurement* ge = find(rs, "cross-loop/handoff", "libsync", "generic", "epoll");
-    if (uf && uf->baseline == "raw-futex" && uf->ratio) {
-      med.met = *uf->ratio <= 1.15;
-      med.measured = fx(*uf->ratio) + " (" + format_ns(uf->median_ns) + ")";
-    }
-    if (uf && uf->baseline == "raw-futex" && uf->p99_ratio && uf->p99_ns) {
-      p99.met = *uf->p99_ratio <= 1.5;
-      p99.measured = fx(*uf->p99_ratio) + " (" + format_ns(*uf->p99_ns) + ")";
-    }
-    if (uf && ge) {
-      vs_epoll.met = uf->median_ns < ge->median_ns;
-      vs_epoll.measured = format_ns(uf->median_ns) + " vs " + format_ns(ge->median_ns);
-    }
-    out.push_back(std::move(med));
-    out.push_back(std::move(p99));
-    out.push_back(std::move(vs_epoll));
+}
+
+// The cross-loop hand-off on uring-futex against a raw futex ping-pong and
+// against the generic tier on epoll.
+void add_cross_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
+  GoalCheck med{"cross-loop hand-off on uring-futex: median at most 1.15x a raw futex ping-pong",
+                "cross-loop/handoff: libsync uring-futex/uring median against the raw-futex row", "",
+                std::nullopt};
+  GoalCheck p99{"cross-loop hand-off on uring-futex: p99 at most 1.5x a raw futex ping-pong's",
+                "cross-loop/handoff: libsync uring-futex/uring p99 against the raw-futex row", "", std::nullopt};
+  GoalCheck vs_epoll{"cross-loop hand-off: uring-futex faster than generic on epoll",
+                     "cross-loop/handoff: libsync uring-futex/uring median against libsync generic/epoll", "",
+                     std::nullopt};
+  const Measurement* uf = find(rs, "cross-loop/handoff", "libsync", "uring-futex", "uring");
+  const Measurement* ge = find(rs, "cross-loop/handoff", "libsync", "generic", "epoll");
+  if (uf && uf->baseline == "raw-futex" && uf->ratio) {
+    med.met = *uf->ratio <= 1.15;
+    med.measured = fx(*uf->ratio) + " (" + format_ns(uf->median_ns) + ")";
   }
+  if (uf && uf->baseline == "raw-futex" && uf->p99_ratio && uf->p99_ns) {
+    p99.met = *uf->p99_ratio <= 1.5;
+    p99.measured = fx(*uf->p99_ratio) + " (" + format_ns(*uf->p99_ns) + ")";
+  }
+  if (uf && ge) {
+    vs_epoll.met = uf->median_ns < ge->median_ns;
+    vs_epoll.measured = format_ns(uf->median_ns) + " vs " + format_ns(ge->median_ns);
+  }
+  out.push_back(std::move(med));
+  out.push_back(std::move(p99));
+  out.push_back(std::move(vs_epoll));
+}
+
+void add_same_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
   out.push_back(every_libsync_row(
       rs, "same-loop/handoff", "same-loop hand-off: no syscalls",
       "same-loop/handoff: kernel-counted and loop-counted syscalls in each libsync row's counted repetition",
@@ -303,6 +307,15 @@ std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
                " loop-counted in " + std::to_string(m.counted_ops) + " hand-offs";
         return k + l == 0;
       }));
+}
+
+}  // namespace
+
+std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
+  std::vector<GoalCheck> out;
+  add_uncontended_goals(out, rs);
+  add_cross_loop_goals(out, rs);
+  add_same_loop_goals(out, rs);
   // Drop goals whose scenario was filtered out.
   std::vector<GoalCheck> kept;
   for (auto& g : out)
