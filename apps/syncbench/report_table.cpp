@@ -70,12 +70,13 @@ void write_table_header(std::ostream& out, const BenchReport& r) {
       << r.env.get("auto_backend") << "\n";
 }
 
-bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
-                          const TableLayout& layout) {
-  if (group.empty()) return false;
+namespace {
+
+// What one operation is and what the statistics are taken over.
+void write_basis_line(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
+                      const TableLayout& layout) {
   const Measurement& f = *group.front();
   const bool per_op = f.basis == StatBasis::per_op;
-  out << "\n[" << f.family << "] " << f.scenario << ": " << f.title << "\n";
   std::uint64_t samples = 0;
   int reps = 0;
   for (const auto* m : group) {
@@ -89,56 +90,72 @@ bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::ve
                             : "the " + std::to_string(reps ? reps : r.profile.reps) +
                                   " repetition means: median, mean +- sd, min, max"),
                 layout.max_width);
+}
+
+// The columns; the number after the alignment is the column's drop rank
+// (on a narrow terminal the highest goes first).
+TextTable results_table(const Measurement& f, bool per_op) {
   using A = TextTable::Align;
-  TextTable t({{"subject"},
-               {"tier/backend"},
-               {"median", A::right},
-               {"mean +- sd", A::right, 3},
-               {per_op ? "p99" : "min", A::right, 4},
-               {"max", A::right, 5},
-               {"ops/s", A::right, 6},
-               {"sys/op", A::right, 1},
-               {"sleeps/op", A::right, 7},
-               {"fx-arm/op", A::right, 8},
-               {"wakes/op", A::right, 8},
-               {"allocs/op", A::right, 2},
-               {"vs " + f.baseline, A::right},
-               {"setup", A::left, 9}});
-  bool any_loop = false;
+  return TextTable({{"subject"},
+                    {"tier/backend"},
+                    {"median", A::right},
+                    {"mean +- sd", A::right, 3},
+                    {per_op ? "p99" : "min", A::right, 4},
+                    {"max", A::right, 5},
+                    {"ops/s", A::right, 6},
+                    {"sys/op", A::right, 1},
+                    {"sleeps/op", A::right, 7},
+                    {"fx-arm/op", A::right, 8},
+                    {"wakes/op", A::right, 8},
+                    {"allocs/op", A::right, 2},
+                    {"vs " + f.baseline, A::right},
+                    {"setup", A::left, 9}});
+}
+
+void add_result_row(TextTable& t, const Measurement& m, bool per_op) {
+  if (!m.error.empty()) {
+    t.add_row({m.subject, row_label(m), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ERROR: " + m.error});
+    return;
+  }
+  std::string sleeps = "-", arms = "-", wakes = "-";
+  if (m.loop_per_op) {
+    const auto& lp = *m.loop_per_op;
+    auto cell = [](double v) { return format_fixed(v, v < 10 ? 2 : 0); };
+    sleeps = cell(lp.waits);
+    arms = cell(lp.futex_waits_armed);
+    wakes = cell(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes);
+  }
+  t.add_row({m.subject, row_label(m), format_ns(m.median_ns),
+             m.samples > 1 ? format_ns(m.mean_ns) + " +- " + format_ns(m.stddev_ns) : format_ns(m.mean_ns),
+             per_op ? (m.p99_ns ? format_ns(*m.p99_ns) : "-") : format_ns(m.min_ns), format_ns(m.max_ns),
+             format_rate(m.ops_per_s), syscalls_cell(m), sleeps, arms, wakes, format_fixed(m.allocs_per_op, 2),
+             ratio_cell(m), m.note});
+}
+
+// The same-loop promise is "zero syscalls"; print the raw counts.
+void write_same_loop_syscalls(std::ostream& out, const std::vector<const Measurement*>& group) {
   for (const Measurement* m : group) {
-    if (!m->error.empty()) {
-      t.add_row({m->subject, row_label(*m), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-                 "ERROR: " + m->error});
-      continue;
-    }
-    std::string sleeps = "-", arms = "-", wakes = "-";
-    if (m->loop_per_op) {
-      any_loop = true;
-      const auto& lp = *m->loop_per_op;
-      auto cell = [](double v) { return format_fixed(v, v < 10 ? 2 : 0); };
-      sleeps = cell(lp.waits);
-      arms = cell(lp.futex_waits_armed);
-      wakes = cell(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes);
-    }
-    t.add_row({m->subject, row_label(*m), format_ns(m->median_ns),
-               m->samples > 1 ? format_ns(m->mean_ns) + " +- " + format_ns(m->stddev_ns) : format_ns(m->mean_ns),
-               per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns), format_ns(m->max_ns),
-               format_rate(m->ops_per_s), syscalls_cell(*m), sleeps, arms, wakes,
-               format_fixed(m->allocs_per_op, 2), ratio_cell(*m), m->note});
+    if (m->tier == "-" || !m->error.empty()) continue;
+    out << "    syscalls, libsync " << row_label(*m) << ": ";
+    if (m->counted_syscalls) out << *m->counted_syscalls << " kernel-counted in " << m->counted_ops << " hand-offs; ";
+    out << "loop counters: " << (m->counted_loop_syscalls ? std::to_string(*m->counted_loop_syscalls) : "-")
+        << " in that repetition, " << format_fixed(m->loop_syscalls_per_op, 6) << " per hand-off over the timed ones\n";
   }
+}
+
+}  // namespace
+
+bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
+                          const TableLayout& layout) {
+  if (group.empty()) return false;
+  const Measurement& f = *group.front();
+  const bool per_op = f.basis == StatBasis::per_op;
+  out << "\n[" << f.family << "] " << f.scenario << ": " << f.title << "\n";
+  write_basis_line(out, r, group, layout);
+  TextTable t = results_table(f, per_op);
+  for (const Measurement* m : group) add_result_row(t, *m, per_op);
   const TextTable::Fit fit = t.print(out, layout.max_width);
-  (void)any_loop;
-  // The same-loop promise is "zero syscalls"; print the raw counts.
-  if (f.family == 2) {
-    for (const Measurement* m : group) {
-      if (m->tier == "-" || !m->error.empty()) continue;
-      out << "    syscalls, libsync " << row_label(*m) << ": ";
-      if (m->counted_syscalls)
-        out << *m->counted_syscalls << " kernel-counted in " << m->counted_ops << " hand-offs; ";
-      out << "loop counters: " << (m->counted_loop_syscalls ? std::to_string(*m->counted_loop_syscalls) : "-")
-          << " in that repetition, " << format_fixed(m->loop_syscalls_per_op, 6) << " per hand-off over the timed ones\n";
-    }
-  }
+  if (f.family == 2) write_same_loop_syscalls(out, group);
   if (!fit.dropped.empty()) {
     std::string cols;
     for (const auto& c : fit.dropped) cols += (cols.empty() ? "" : ", ") + c;
