@@ -304,6 +304,12 @@ class Session {
   libsync::Task<bool> flush();
   libsync::Task<void> linger();
   libsync::Task<Next> handle();
+  // The handlers' view of the parsed request; `target` is its parsed target.
+  Request make_request(Target& target);
+  // Answers a request no handler may see (a bad Host or target, an unknown
+  // method, path or method for the path) in `res` and returns null; else
+  // returns the route that handles it. `route_id` is what it is counted as.
+  const Route* route_for(const Request& req, const Target& target, Response& res, RouteId& route_id) const;
   // Framing checks on a complete header, before its body is read: 0 when
   // it passes, else the status to answer (and close with).
   unsigned check_header(std::string_view& why) const;
@@ -567,13 +573,12 @@ libsync::Task<Session::End> Session::run() {
   co_return co_await flush() ? End::graceful : End::abort;
 }
 
-libsync::Task<Session::Next> Session::handle() {
+Request Session::make_request(Target& target) {
   auto& msg = parser_->get();
-  const Clock::time_point start = Clock::now();
   Request req;
   req.method = method_of(msg.method());
   req.target = sv(msg.target());
-  const Target target = parse_target(req.target, target_scratch_);
+  target = parse_target(req.target, target_scratch_);
   req.path = target.path;
   req.query = target.query;
   req.authorization = sv(msg[http::field::authorization]);
@@ -581,16 +586,15 @@ libsync::Task<Session::Next> Session::handle() {
   // Any 1.x above 1.1 is served as 1.1 (RFC 9110 §2.5); check_header
   // refused other majors.
   req.version = msg.version() >= 11 ? 11 : 10;
+  return req;
+}
 
-  Response res;
-  // The body's buffer is the connection's, kept from request to request, so
-  // a handler that writes a body does not allocate one each time.
-  res.body = std::move(spare_body_);
-  res.body.clear();
-  RouteId route_id = RouteId::unmatched;
+const Route* Session::route_for(const Request& req, const Target& target, Response& res,
+                                RouteId& route_id) const {
+  const auto& msg = parser_->get();
+  route_id = RouteId::unmatched;
   const auto hosts = msg.count(http::field::host);
-  if ((req.version == 11 && hosts == 0) || hosts > 1 ||
-      (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
+  if ((req.version == 11 && hosts == 0) || hosts > 1 || (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
     // RFC 9112 §3.2: a 1.1 request needs exactly one valid Host; a request
     // with several, or an invalid one, is a 400 too.
     route_id = RouteId::invalid;
@@ -608,6 +612,24 @@ libsync::Task<Session::Next> Session::handle() {
     error_response(res, 405, "method not allowed");
     res.allow = route->allow;
   } else {
+    return route;
+  }
+  return nullptr;
+}
+
+libsync::Task<Session::Next> Session::handle() {
+  auto& msg = parser_->get();
+  const Clock::time_point start = Clock::now();
+  Target target;
+  const Request req = make_request(target);
+
+  Response res;
+  // The body's buffer is the connection's, kept from request to request, so
+  // a handler that writes a body does not allocate one each time.
+  res.body = std::move(spare_body_);
+  res.body.clear();
+  RouteId route_id;
+  if (const Route* route = route_for(req, target, res, route_id)) {
     try {
       if (route->sync) {
         route->sync(ctx_, req, res);
