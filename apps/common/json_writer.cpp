@@ -7,9 +7,7 @@
 
 namespace apps {
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
+void append_json_escaped(std::string& out, std::string_view s, JsonWriter::Escape escape) {
   for (unsigned char c : s) {
     switch (c) {
       case '"':
@@ -28,7 +26,7 @@ std::string json_escape(std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || (c >= 0x7f && escape == JsonWriter::Escape::non_ascii)) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
@@ -37,6 +35,12 @@ std::string json_escape(std::string_view s) {
         }
     }
   }
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_json_escaped(out, s);
   return out;
 }
 
@@ -52,10 +56,35 @@ std::string json_number(double v) {
   return buf;
 }
 
+void JsonWriter::put(std::string_view text) {
+  if (string_)
+    string_->append(text);
+  else
+    *stream_ << text;
+}
+
+void JsonWriter::put_string(std::string_view s) {
+  if (string_) {
+    *string_ += '"';
+    append_json_escaped(*string_, s, escape_);
+    *string_ += '"';
+  } else {
+    std::string quoted = "\"";
+    append_json_escaped(quoted, s, escape_);
+    quoted += '"';
+    *stream_ << quoted;
+  }
+}
+
 void JsonWriter::newline() {
   if (layout_ == Layout::compact) return;
-  out_ << '\n';
-  for (std::size_t i = 0; i < stack_.size(); ++i) out_ << "  ";
+  put("\n");
+  for (std::size_t i = 0; i < depth_; ++i) put("  ");
+}
+
+void JsonWriter::push(Level level) {
+  if (depth_ == kMaxDepth) throw std::logic_error("JsonWriter: nested deeper than kMaxDepth");
+  stack_[depth_++] = level;
 }
 
 void JsonWriter::before_value() {
@@ -63,60 +92,62 @@ void JsonWriter::before_value() {
     after_key_ = false;
     return;
   }
-  if (stack_.empty()) return;
-  if (stack_.back().object) throw std::logic_error("JsonWriter: value without a key inside an object");
-  if (stack_.back().count++ > 0) out_ << (stack_.back().one_line && layout_ == Layout::indented ? ", " : ",");
-  if (!stack_.back().one_line) newline();
+  if (depth_ == 0) return;
+  if (top().object) throw std::logic_error("JsonWriter: value without a key inside an object");
+  if (top().count++ > 0) put(top().one_line && layout_ == Layout::indented ? ", " : ",");
+  if (!top().one_line) newline();
 }
 
 JsonWriter& JsonWriter::key(std::string_view k) {
-  if (stack_.empty() || !stack_.back().object || after_key_)
-    throw std::logic_error("JsonWriter: key outside an object");
-  if (stack_.back().count++ > 0) out_ << ',';
+  if (depth_ == 0 || !top().object || after_key_) throw std::logic_error("JsonWriter: key outside an object");
+  if (top().count++ > 0) put(",");
   newline();
-  out_ << '"' << json_escape(k) << (layout_ == Layout::compact ? "\":" : "\": ");
+  put_string(k);
+  put(layout_ == Layout::compact ? ":" : ": ");
   after_key_ = true;
   return *this;
 }
 
 JsonWriter& JsonWriter::begin_object() {
   before_value();
-  out_ << '{';
-  stack_.push_back({true, 0, false});
+  put("{");
+  push({true, 0, false});
   return *this;
 }
 
 JsonWriter& JsonWriter::end_object() {
-  bool had = stack_.back().count > 0;
-  stack_.pop_back();
+  const bool had = top().count > 0;
+  --depth_;
   if (had) newline();
-  out_ << '}';
+  put("}");
   return *this;
 }
 
 JsonWriter& JsonWriter::begin_array(bool one_line) {
   before_value();
-  out_ << '[';
-  stack_.push_back({false, 0, one_line});
+  put("[");
+  push({false, 0, one_line});
   return *this;
 }
 
 JsonWriter& JsonWriter::end_array() {
-  bool had = stack_.back().count > 0 && !stack_.back().one_line;
-  stack_.pop_back();
+  const bool had = top().count > 0 && !top().one_line;
+  --depth_;
   if (had) newline();
-  out_ << ']';
+  put("]");
   return *this;
 }
 
 JsonWriter& JsonWriter::raw(std::string_view text) {
   before_value();
-  out_ << text;
+  put(text);
   return *this;
 }
 
 JsonWriter& JsonWriter::value(std::string_view s) {
-  return raw('"' + json_escape(s) + '"');
+  before_value();
+  put_string(s);
+  return *this;
 }
 JsonWriter& JsonWriter::value(bool b) {
   return raw(b ? "true" : "false");

@@ -5,8 +5,11 @@
 //
 // Two layouts: `indented` (two spaces, one key per line; what people read in
 // a report file) and `compact` (no whitespace at all; what a server sends).
+// Written to a stream, or appended to a string: the string form allocates
+// nothing beyond the string's own growth, so it suits per-request lines.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -14,15 +17,21 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
 namespace apps {
 
 class JsonWriter {
  public:
   enum class Layout { indented, compact };
+  // Which bytes of a string are escaped besides quote and backslash:
+  // control characters (UTF-8 passes through as it is), or also every byte
+  // from 0x7f up, each as \u00XX, which keeps the output ASCII and valid
+  // JSON whatever bytes it was given (a client's request target).
+  enum class Escape { controls, non_ascii };
 
-  explicit JsonWriter(std::ostream& out, Layout layout = Layout::indented) : out_(out), layout_(layout) {}
+  explicit JsonWriter(std::ostream& out, Layout layout = Layout::indented) : stream_(&out), layout_(layout) {}
+  JsonWriter(std::string& out, Layout layout, Escape escape = Escape::controls)
+      : string_(&out), layout_(layout), escape_(escape) {}
 
   JsonWriter& begin_object();
   JsonWriter& end_object();
@@ -60,27 +69,41 @@ class JsonWriter {
   }
 
   // Finishes the document with a newline.
-  void finish() { out_ << '\n'; }
+  void finish() { put("\n"); }
 
  private:
-  JsonWriter& raw(std::string_view text);
-  void before_value();
-  void newline();
-
-  std::ostream& out_;
-  Layout layout_;
+  // Deeper nesting than any document of the apps; beyond it is a logic error.
+  static constexpr std::size_t kMaxDepth = 16;
   struct Level {
     bool object;
     int count;
     bool one_line;
   };
-  std::vector<Level> stack_;
+
+  JsonWriter& raw(std::string_view text);
+  void put(std::string_view text);
+  void put_string(std::string_view s);  // quoted and escaped
+  void before_value();
+  void newline();
+  void push(Level level);
+  Level& top() { return stack_[depth_ - 1]; }
+
+  std::ostream* stream_ = nullptr;  // exactly one of stream_ and string_
+  std::string* string_ = nullptr;
+  Layout layout_;
+  Escape escape_ = Escape::controls;
+  std::array<Level, kMaxDepth> stack_{};
+  std::size_t depth_ = 0;
   bool after_key_ = false;
 };
 
 // JSON string escaping (quotes, backslash, control characters; other bytes,
 // UTF-8 included, pass through).
 std::string json_escape(std::string_view s);
+// The same, appended to `out`; with Escape::non_ascii bytes from 0x7f up
+// are escaped too.
+void append_json_escaped(std::string& out, std::string_view s,
+                         JsonWriter::Escape escape = JsonWriter::Escape::controls);
 
 // Shortest round-trip-ish text of a number: whole numbers and large figures
 // without a fraction or an exponent ("12345678"), others with six significant
