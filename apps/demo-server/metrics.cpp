@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
-#include <sstream>
-#include <utility>
 
 #include "common/json_writer.hpp"
 
@@ -633,7 +631,8 @@ void write_history(apps::JsonWriter& j, const Server& s) {
 
 std::string render_stats_json(const Server& s) {
   const Totals t = totals(s);
-  std::ostringstream out;
+  std::string out;
+  out.reserve(8192);
   apps::JsonWriter j(out, apps::JsonWriter::Layout::compact);
   j.begin_object();
   write_server_fields(j, s, t);
@@ -644,7 +643,7 @@ std::string render_stats_json(const Server& s) {
   write_history(j, s);
   j.end_object();
   j.finish();
-  return std::move(out).str();
+  return out;
 }
 
 }  // namespace demo

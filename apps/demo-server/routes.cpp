@@ -7,10 +7,8 @@
 #include <array>
 #include <charconv>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <sync/semaphore.hpp>
-#include <utility>
 
 #include "common/json_writer.hpp"
 #include "dashboard.hpp"
@@ -57,17 +55,17 @@ std::optional<std::uint64_t> uint_param(std::string_view query, std::string_view
   return v;
 }
 
-// A compact JSON object as the body: `fields` writes its members.
+// A compact JSON object as the body: `fields` writes its members. Written
+// into the body's buffer, which the connection keeps between requests.
 template <class Fields>
 void json_response(Response& res, Fields fields) {
-  std::ostringstream out;
-  apps::JsonWriter j(out, apps::JsonWriter::Layout::compact);
+  res.body.clear();
+  apps::JsonWriter j(res.body, apps::JsonWriter::Layout::compact);
   j.begin_object();
   fields(j);
   j.end_object();
   j.finish();
   res.content_type = "application/json";
-  res.body = std::move(out).str();
 }
 
 void service_unavailable(RouteContext& ctx, Response& res, std::string_view why) {
