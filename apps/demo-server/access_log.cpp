@@ -15,26 +15,9 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/json_writer.hpp"
+
 namespace demo {
-namespace {
-
-// JSON string escaping for the fields a client controls (target, method).
-void append_escaped(std::string& out, std::string_view s) {
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-}
-
-}  // namespace
 
 void AccessLog::record(const AccessRecord& r) {
   if (!enabled_) return;
@@ -47,25 +30,16 @@ void AccessLog::record(const AccessRecord& r) {
   char ts[64];
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  buf_ += "{\"ts\":\"";
-  buf_ += ts;
-  buf_ += "\",\"worker\":";
-  buf_ += std::to_string(r.worker);
-  buf_ += ",\"remote\":\"";
-  append_escaped(buf_, r.remote);
-  buf_ += "\",\"method\":\"";
-  append_escaped(buf_, r.method);
-  buf_ += "\",\"target\":\"";
-  append_escaped(buf_, r.target);
-  buf_ += "\",\"route\":\"";
-  buf_ += r.route;
-  buf_ += "\",\"status\":";
-  buf_ += std::to_string(r.status);
-  buf_ += ",\"bytes\":";
-  buf_ += std::to_string(r.bytes);
-  buf_ += ",\"duration_us\":";
-  buf_ += std::to_string(r.duration_us);
-  buf_ += "}\n";
+  // Appended to the buffer in place. The fields a client controls (target,
+  // method) may hold any byte: escaping every byte from 0x7f up keeps each
+  // line ASCII and valid JSON.
+  apps::JsonWriter j(buf_, apps::JsonWriter::Layout::compact, apps::JsonWriter::Escape::non_ascii);
+  j.begin_object();
+  j.field("ts", std::string_view(ts)).field("worker", r.worker).field("remote", r.remote);
+  j.field("method", r.method).field("target", r.target).field("route", r.route);
+  j.field("status", r.status).field("bytes", r.bytes).field("duration_us", r.duration_us);
+  j.end_object();
+  j.finish();
   if (buf_.size() >= 16384) flush();
 }
 

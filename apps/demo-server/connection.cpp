@@ -286,9 +286,30 @@ class Session {
     header_bytes_ = 0;
   }
   libsync::Task<End> run();
+  // The steps of run() that do not wait, so they add no coroutine frames.
+  void skip_blank_lines();
+  // Feeds the buffered bytes to the parser. Returns 0, or the error status
+  // to answer with (`why` then says why); sets `parse_body` when the header
+  // just passed its checks and body bytes are already buffered.
+  unsigned parse_buffered(std::string_view& why, bool& parse_body);
+  // The timeout for what the connection now waits for: a request, the rest
+  // of a header or a body.
+  void enter_wait_phase(bool first);
+  // An HTTP/1.1 request that asked to be told before sending its body
+  // (Expect: 100-continue) and was not told yet.
+  bool wants_continue() const;
+  // Why a recv ended without bytes: answered with a 408, or closed.
+  enum class RecvEnd { graceful, abort, request_timeout };
+  RecvEnd recv_end() const;
   libsync::Task<bool> flush();
   libsync::Task<void> linger();
   libsync::Task<Next> handle();
+  // The handlers' view of the parsed request; `target` is its parsed target.
+  Request make_request(Target& target);
+  // Answers a request no handler may see (a bad Host or target, an unknown
+  // method, path or method for the path) in `res` and returns null; else
+  // returns the route that handles it. `route_id` is what it is counted as.
+  const Route* route_for(const Request& req, const Target& target, Response& res, RouteId& route_id) const;
   // Framing checks on a complete header, before its body is read: 0 when
   // it passes, else the status to answer (and close with).
   unsigned check_header(std::string_view& why) const;
@@ -399,56 +420,101 @@ unsigned Session::check_header(std::string_view& why) const {
   return 0;
 }
 
+void Session::skip_blank_lines() {
+  // Empty lines before a request line are ignored (RFC 9112 §2.2), such as
+  // the CRLF some clients send after a POST body.
+  std::size_t blank = 0;
+  while (blank < in_.size() &&
+         (in_.data()[blank] == '\n' ||
+          (in_.data()[blank] == '\r' && blank + 1 < in_.size() && in_.data()[blank + 1] == '\n')))
+    blank += in_.data()[blank] == '\n' ? 1 : 2;
+  in_.consume(blank);
+}
+
+unsigned Session::parse_buffered(std::string_view& why, bool& parse_body) {
+  beast::error_code ec;
+  parse_body = false;
+  if (in_.size() > 0) {
+    const std::size_t n = parser_->put(net::const_buffer(in_.data(), in_.size()), ec);
+    if (!header_checked_) header_bytes_ += n;
+    in_.consume(n);
+    if (ec == http::error::need_more) ec = {};
+    if (!ec && !header_checked_ && !parser_->is_header_done() && header_bytes_ + in_.size() > cfg_.header_limit)
+      ec = http::error::header_limit;
+  }
+  why = "malformed request";
+  if (ec == http::error::header_limit) {
+    why = "request header too large";
+    return 431;
+  }
+  if (ec == http::error::body_limit) {
+    why = "request body too large";
+    return 413;
+  }
+  if (ec) return 400;
+  if (!header_checked_ && parser_->is_header_done()) {
+    header_checked_ = true;
+    const unsigned status = check_header(why);
+    parser_->eager(true);
+    parse_body = !status && !parser_->is_done() && in_.size() > 0;
+    return status;
+  }
+  return 0;
+}
+
+void Session::enter_wait_phase(bool first) {
+  if (!parser_->got_some()) {
+    if (!first)
+      conn_.enter(Phase::idle, ms(cfg_.idle_timeout_ms));
+    else
+      conn_.enter(Phase::header);
+  } else if (!parser_->is_header_done()) {
+    if (conn_.phase() != Phase::header) conn_.enter(Phase::header, ms(cfg_.header_timeout_ms));
+  } else if (conn_.phase() != Phase::body) {
+    conn_.enter(Phase::body, ms(cfg_.body_timeout_ms));
+  }
+}
+
+bool Session::wants_continue() const {
+  return !sent_continue_ && parser_->is_header_done() && parser_->get().version() == 11 &&
+         beast::iequals(parser_->get()[http::field::expect], "100-continue");
+}
+
+Session::RecvEnd Session::recv_end() const {
+  switch (conn_.stop_reason()) {
+    case StopReason::timeout:
+      // A client that times out in the middle of a request is told so
+      // (408). One that never sent a byte of one is not sent an answer to
+      // a request it did not make.
+      if (parser_->got_some() && (conn_.phase() == Phase::header || conn_.phase() == Phase::body))
+        return RecvEnd::request_timeout;
+      return RecvEnd::graceful;
+    case StopReason::drain:
+      return RecvEnd::graceful;
+    default:
+      return RecvEnd::abort;  // a reset or error, a hang-up, the drain deadline
+  }
+}
+
 libsync::Task<Session::End> Session::run() {
   // The first request's header must arrive within header_timeout of accept;
   // later ones get idle_timeout to start and header_timeout from their first byte.
   conn_.enter(Phase::header, ms(cfg_.header_timeout_ms));
   bool first = true;
   new_parser();
+  // An answer after which the connection closes.
+  unsigned status = 0;
+  std::string_view why;
 
   for (;;) {
-    beast::error_code ec;
-    if (!parser_->got_some()) {
-      // Empty lines before a request line are ignored (RFC 9112 §2.2), such
-      // as the CRLF some clients send after a POST body.
-      std::size_t blank = 0;
-      while (blank < in_.size() && (in_.data()[blank] == '\n' ||
-                                   (in_.data()[blank] == '\r' && blank + 1 < in_.size() &&
-                                    in_.data()[blank + 1] == '\n')))
-        blank += in_.data()[blank] == '\n' ? 1 : 2;
-      in_.consume(blank);
-    }
+    if (!parser_->got_some()) skip_blank_lines();
     if (!line_checked_ && in_.size() > 0 && check_request_line() == 505) {
-      append_error(505, "HTTP version not supported");
-      co_return co_await flush() ? End::graceful : End::abort;
+      status = 505, why = "HTTP version not supported";
+      break;
     }
-    if (in_.size() > 0) {
-      const std::size_t n = parser_->put(net::const_buffer(in_.data(), in_.size()), ec);
-      if (!header_checked_) header_bytes_ += n;
-      in_.consume(n);
-      if (ec == http::error::need_more) ec = {};
-      if (!ec && !header_checked_ && !parser_->is_header_done() &&
-          header_bytes_ + in_.size() > cfg_.header_limit)
-        ec = http::error::header_limit;
-    }
-    unsigned status = 0;
-    std::string_view why = "malformed request";
-    if (ec) {
-      status = 400;
-      if (ec == http::error::header_limit)
-        status = 431, why = "request header too large";
-      else if (ec == http::error::body_limit)
-        status = 413, why = "request body too large";
-    } else if (!header_checked_ && parser_->is_header_done()) {
-      header_checked_ = true;
-      status = check_header(why);
-      parser_->eager(true);
-      if (!status && !parser_->is_done() && in_.size() > 0) continue;  // parse the body
-    }
-    if (status) {
-      append_error(status, why);
-      co_return co_await flush() ? End::graceful : End::abort;
-    }
+    bool parse_body = false;
+    if ((status = parse_buffered(why, parse_body)) != 0) break;
+    if (parse_body) continue;
 
     if (parser_->is_done()) {
       switch (co_await handle()) {
@@ -472,30 +538,19 @@ libsync::Task<Session::End> Session::run() {
     // client may be waiting for them before it sends more.
     if (!out_.empty() && !co_await flush()) co_return End::abort;
     conn_.set_awaiting_request(!parser_->got_some());
-    if (!parser_->got_some()) {
-      // A drain closes connections that wait for a request; one that came
-      // back to waiting after the drain began closes itself.
-      if (w_.draining()) co_return End::graceful;
-      if (!first)
-        conn_.enter(Phase::idle, ms(cfg_.idle_timeout_ms));
-      else
-        conn_.enter(Phase::header);
-    } else if (!parser_->is_header_done()) {
-      if (conn_.phase() != Phase::header) conn_.enter(Phase::header, ms(cfg_.header_timeout_ms));
-    } else {
-      if (conn_.phase() != Phase::body) conn_.enter(Phase::body, ms(cfg_.body_timeout_ms));
-      // A client that asked to be told before sending its body (Expect:
-      // 100-continue) is told now that the header passed the limits.
-      if (!sent_continue_ && parser_->get().version() == 11 &&
-          beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
-        sent_continue_ = true;
-        out_ = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (!co_await flush()) co_return End::abort;
-      }
+    // A drain closes connections that wait for a request; one that came
+    // back to waiting after the drain began closes itself.
+    if (!parser_->got_some() && w_.draining()) co_return End::graceful;
+    enter_wait_phase(first);
+    if (wants_continue()) {
+      // Told now that the header passed the limits.
+      sent_continue_ = true;
+      out_ = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (!co_await flush()) co_return End::abort;
     }
     if (!in_.prepare()) {  // only if header_limit exceeds the buffer bound; not with the bounds above
-      append_error(431, "request header too large");
-      co_return co_await flush() ? End::graceful : End::abort;
+      status = 431, why = "request header too large";
+      break;
     }
     const libsync::IoResult r =
         co_await libsync::recv(conn_.fd(), in_.space(), in_.space_size(), conn_.token());
@@ -508,32 +563,22 @@ libsync::Task<Session::End> Session::run() {
     // A FIN: the client sends no more requests, and every complete one was
     // answered. The close is still staged: answers may be unread.
     if (r.value == 0) co_return End::graceful;
-    switch (conn_.stop_reason()) {
-      case StopReason::timeout:
-        // A client that times out in the middle of a request is told so
-        // (408). One that never sent a byte of one is not sent an answer to
-        // a request it did not make.
-        if (parser_->got_some() && (conn_.phase() == Phase::header || conn_.phase() == Phase::body)) {
-          conn_.rearm();
-          append_error(408, "request not received in time");
-          co_return co_await flush() ? End::graceful : End::abort;
-        }
-        co_return End::graceful;
-      case StopReason::drain:
-        co_return End::graceful;
-      default:
-        co_return End::abort;  // a reset or error, a hang-up, the drain deadline
-    }
+    const RecvEnd end = recv_end();
+    if (end != RecvEnd::request_timeout) co_return end == RecvEnd::graceful ? End::graceful : End::abort;
+    conn_.rearm();
+    status = 408, why = "request not received in time";
+    break;
   }
+  append_error(status, why);
+  co_return co_await flush() ? End::graceful : End::abort;
 }
 
-libsync::Task<Session::Next> Session::handle() {
+Request Session::make_request(Target& target) {
   auto& msg = parser_->get();
-  const Clock::time_point start = Clock::now();
   Request req;
   req.method = method_of(msg.method());
   req.target = sv(msg.target());
-  const Target target = parse_target(req.target, target_scratch_);
+  target = parse_target(req.target, target_scratch_);
   req.path = target.path;
   req.query = target.query;
   req.authorization = sv(msg[http::field::authorization]);
@@ -541,16 +586,15 @@ libsync::Task<Session::Next> Session::handle() {
   // Any 1.x above 1.1 is served as 1.1 (RFC 9110 §2.5); check_header
   // refused other majors.
   req.version = msg.version() >= 11 ? 11 : 10;
+  return req;
+}
 
-  Response res;
-  // The body's buffer is the connection's, kept from request to request, so
-  // a handler that writes a body does not allocate one each time.
-  res.body = std::move(spare_body_);
-  res.body.clear();
-  RouteId route_id = RouteId::unmatched;
+const Route* Session::route_for(const Request& req, const Target& target, Response& res,
+                                RouteId& route_id) const {
+  const auto& msg = parser_->get();
+  route_id = RouteId::unmatched;
   const auto hosts = msg.count(http::field::host);
-  if ((req.version == 11 && hosts == 0) || hosts > 1 ||
-      (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
+  if ((req.version == 11 && hosts == 0) || hosts > 1 || (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
     // RFC 9112 §3.2: a 1.1 request needs exactly one valid Host; a request
     // with several, or an invalid one, is a 400 too.
     route_id = RouteId::invalid;
@@ -568,6 +612,24 @@ libsync::Task<Session::Next> Session::handle() {
     error_response(res, 405, "method not allowed");
     res.allow = route->allow;
   } else {
+    return route;
+  }
+  return nullptr;
+}
+
+libsync::Task<Session::Next> Session::handle() {
+  auto& msg = parser_->get();
+  const Clock::time_point start = Clock::now();
+  Target target;
+  const Request req = make_request(target);
+
+  Response res;
+  // The body's buffer is the connection's, kept from request to request, so
+  // a handler that writes a body does not allocate one each time.
+  res.body = std::move(spare_body_);
+  res.body.clear();
+  RouteId route_id;
+  if (const Route* route = route_for(req, target, res, route_id)) {
     try {
       if (route->sync) {
         route->sync(ctx_, req, res);

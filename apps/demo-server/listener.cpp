@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <sync/io.hpp>
 
 #include "config.hpp"
@@ -24,87 +27,97 @@ std::string errno_text(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
 }
 
+// A numeric IPv4 or IPv6 address and a port, as bind() takes them.
+struct Endpoint {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+
+  void set_port(std::uint16_t port) {
+    if (ss.ss_family == AF_INET)
+      reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
+    else
+      reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
+  }
+  const sockaddr* addr() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+std::optional<Endpoint> numeric_endpoint(const std::string& address) {
+  Endpoint e;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&e.ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.ss);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    e.len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    e.len = sizeof *v6;
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+// The workers' sockets share the port with SO_REUSEPORT, which would also
+// let them join another process's listeners on it (of the same user), the
+// kernel splitting connections between the two. A plain bind first fails
+// when anything listens there. (Another instance starting in the moment
+// between this probe and the binds after it is not caught.) Returns why the
+// port is taken, or "".
+std::string port_in_use(Endpoint e, std::uint16_t port, const std::string& where) {
+  const int probe = ::socket(e.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return errno_text("socket", errno);
+  int one = 1;
+  ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is no conflict
+  e.set_port(port);
+  const bool taken = ::bind(probe, e.addr(), e.len) != 0;
+  const int err = errno;
+  ::close(probe);
+  return taken ? errno_text("cannot bind " + where, err) : std::string();
+}
+
+std::uint16_t bound_port(int fd) {
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  return ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                          : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+}
+
+// One worker's listener on `port`, added to out.fds as soon as it exists
+// (so that a failure later closes it too). Returns why it failed, or "".
+std::string add_listener(Listeners& out, Endpoint e, std::uint16_t port, const Config& cfg,
+                         const std::string& where) {
+  int fd = ::socket(e.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno_text("socket", errno);
+  out.fds.push_back(fd);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Every worker binds the same port; the kernel balances new connections.
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) return errno_text("SO_REUSEPORT", errno);
+  e.set_port(port);
+  if (::bind(fd, e.addr(), e.len) != 0) return errno_text("cannot bind " + where, errno);
+  if (::listen(fd, cfg.backlog) != 0) return errno_text("listen on " + where, errno);
+  return "";
+}
+
 }  // namespace
 
 Listeners open_listeners(const Config& cfg) {
   Listeners out;
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, cfg.address.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, cfg.address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    len = sizeof *v6;
-  } else {
+  const std::optional<Endpoint> endpoint = numeric_endpoint(cfg.address);
+  if (!endpoint) {
     out.error = "address '" + cfg.address + "' is not a numeric IPv4 or IPv6 address";
     return out;
   }
   const std::string where = cfg.address + ":" + std::to_string(cfg.port);
-
-  // The workers' sockets share the port with SO_REUSEPORT, which would also
-  // let them join another process's listeners on it (of the same user), the
-  // kernel splitting connections between the two. A plain bind first fails
-  // when anything listens there. (Another instance starting in the moment
-  // between this probe and the binds below is not caught.)
   if (cfg.port != 0) {
-    const int probe = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe < 0) {
-      out.error = errno_text("socket", errno);
-      return out;
-    }
-    int one = 1;
-    ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT is no conflict
-    if (ss.ss_family == AF_INET)
-      v4->sin_port = htons(cfg.port);
-    else
-      v6->sin6_port = htons(cfg.port);
-    const bool taken = ::bind(probe, reinterpret_cast<sockaddr*>(&ss), len) != 0;
-    const int err = errno;
-    ::close(probe);
-    if (taken) {
-      out.error = errno_text("cannot bind " + where, err);
-      return out;
-    }
+    out.error = port_in_use(*endpoint, cfg.port, where);
+    if (!out.error.empty()) return out;
   }
-
-  for (unsigned i = 0; i < cfg.threads; ++i) {
-    int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-      out.error = errno_text("socket", errno);
-      break;
-    }
-    out.fds.push_back(fd);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // Every worker binds the same port; the kernel balances new connections.
-    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-      out.error = errno_text("SO_REUSEPORT", errno);
-      break;
-    }
+  for (unsigned i = 0; i < cfg.threads && out.error.empty(); ++i) {
     // The first socket resolves port 0; the others bind the port it got.
-    const std::uint16_t port = i == 0 ? cfg.port : out.port;
-    if (ss.ss_family == AF_INET)
-      v4->sin_port = htons(port);
-    else
-      v6->sin6_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-      out.error = errno_text("cannot bind " + where, errno);
-      break;
-    }
-    if (::listen(fd, cfg.backlog) != 0) {
-      out.error = errno_text("listen on " + where, errno);
-      break;
-    }
-    if (i == 0) {
-      sockaddr_storage bound{};
-      socklen_t blen = sizeof bound;
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
-      out.port = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                                                  : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-    }
+    out.error = add_listener(out, *endpoint, i == 0 ? cfg.port : out.port, cfg, where);
+    if (i == 0 && out.error.empty()) out.port = bound_port(out.fds.back());
   }
   if (!out.error.empty()) {
     for (int fd : out.fds) ::close(fd);

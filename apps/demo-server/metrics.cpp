@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/json_writer.hpp"
+
 #include "server.hpp"
 #include "worker.hpp"
 
@@ -334,11 +336,10 @@ StatsSample StatsSampler::sample(const Server& s) {
   return out;
 }
 
-std::string render_prometheus(const Server& s) {
-  const Totals t = totals(s);
-  std::string out;
-  out.reserve(16384);
+namespace {
 
+// Requests by route and status, and their latency by route.
+void prom_requests(std::string& out, const Totals& t) {
   help(out, "demo_http_requests_total", "counter", "Requests answered, by route and status code.");
   for (std::size_t r = 0; r < kRouteCount; ++r)
     for (std::size_t c = 0; c < kStatusCount; ++c)
@@ -355,6 +356,10 @@ std::string render_prometheus(const Server& s) {
       prom_histogram(out, "demo_http_request_duration_seconds",
                      "route=\"" + std::string(route_name(static_cast<RouteId>(r))) + "\"", t.latency[r]);
 
+}
+
+// The semaphores: permits, size, queue, and how attempts to take them ended.
+void prom_semaphores(std::string& out, const Server& s, const Totals& t) {
   help(out, "demo_semaphore_permits", "gauge",
        "Permits of each semaphore: in use, available, or reserved for a queued request waiting for more.");
   for (std::size_t g = 0; g < kGateCount; ++g) {
@@ -383,6 +388,10 @@ std::string render_prometheus(const Server& s) {
   help(out, "demo_work_queue_wait_seconds", "histogram", "Time /work waited for its permits.");
   prom_histogram(out, "demo_work_queue_wait_seconds", "", t.queue_wait);
 
+}
+
+// Connections, timeouts, bytes, and the access log's dropped lines.
+void prom_connections(std::string& out, const Server& s, const Totals& t) {
   help(out, "demo_connections_open", "gauge", "Open client connections.");
   line(out, "demo_connections_open ", t.open);
   help(out, "demo_connections_accepted_total", "counter", "Connections accepted.");
@@ -403,6 +412,10 @@ std::string render_prometheus(const Server& s) {
   line(out, "demo_bytes_total{direction=\"received\"} ", t.bytes_in);
   line(out, "demo_bytes_total{direction=\"sent\"} ", t.bytes_out);
 
+}
+
+// Each event loop: its tier and backend, wakes received and sent, work done.
+void prom_loops(std::string& out, const Server& s) {
   const auto ls = loops(s);
   help(out, "demo_loop_info", "gauge", "Each event loop with its wait tier and backend.");
   for (const auto& l : ls)
@@ -434,178 +447,202 @@ std::string render_prometheus(const Server& s) {
   for (const auto& l : ls)
     line(out, "demo_loop_io_completed_total{loop=\"", l.name, "\"} ", l.stats.io_completed);
 
+}
+
+void prom_server(std::string& out, const Server& s) {
   help(out, "demo_draining", "gauge", "1 while the server drains for shutdown.");
   line(out, "demo_draining ", std::uint64_t{s.draining() ? 1u : 0u});
   help(out, "demo_uptime_seconds", "gauge", "Seconds since start.");
   line(out, "demo_uptime_seconds ", seconds_since(s.started()));
+}
+
+}  // namespace
+
+std::string render_prometheus(const Server& s) {
+  const Totals t = totals(s);
+  std::string out;
+  out.reserve(16384);
+  prom_requests(out, t);
+  prom_semaphores(out, s, t);
+  prom_connections(out, s, t);
+  prom_loops(out, s);
+  prom_server(out, s);
   process_metrics(out, s);
   return out;
 }
+
+namespace {
+
+// /stats is compact JSON; its fractional figures keep three decimals, as the
+// dashboard and scripts have always read them.
+constexpr int kStatsDecimals = 3;
+
+void stats_number(apps::JsonWriter& j, double v) {
+  j.fixed(v, kStatsDecimals);
+}
+void stats_number(apps::JsonWriter& j, std::uint64_t v) {
+  j.value(v);
+}
+
+std::uint64_t route_requests(const Totals& t, std::size_t r) {
+  std::uint64_t n = 0;
+  for (auto v : t.requests[r]) n += v;
+  return n;
+}
+
+void write_server_fields(apps::JsonWriter& j, const Server& s, const Totals& t) {
+  j.key("uptime_s");
+  stats_number(j, seconds_since(s.started()));
+  j.field("draining", s.draining());
+  j.field("tier", libsync::to_string(s.tier()));
+  j.field("backend", libsync::to_string(s.backend()));
+  j.field("threads", std::uint64_t{s.workers().size()});
+  j.field("requests_total", t.all_requests());
+}
+
+// Routes that answered at least once: totals, latency, and counts by status.
+void write_routes(apps::JsonWriter& j, const Totals& t) {
+  j.key("routes").begin_object();
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    const std::uint64_t n = route_requests(t, r);
+    if (n == 0) continue;
+    j.key(route_name(static_cast<RouteId>(r))).begin_object();
+    j.field("requests", n);
+    j.key("p50_ms");
+    stats_number(j, t.latency[r].quantile_ms(0.5));
+    j.key("p99_ms");
+    stats_number(j, t.latency[r].quantile_ms(0.99));
+    j.key("by_status").begin_object();
+    for (std::size_t c = 0; c < kStatusCount; ++c)
+      if (t.requests[r][c] != 0)
+        j.field(kStatusCodes[c] ? std::to_string(kStatusCodes[c]) : "other", t.requests[r][c]);
+    j.end_object();
+    j.end_object();
+  }
+  j.end_object();
+}
+
+void write_semaphores(apps::JsonWriter& j, const Server& s, const Totals& t) {
+  j.key("semaphores").begin_object();
+  for (std::size_t g = 0; g < kGateCount; ++g) {
+    const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
+    j.key(gate_name(static_cast<GateId>(g))).begin_object();
+    j.field("max", std::uint64_t{sem.max()});
+    j.field("available", std::uint64_t{sem.available()});
+    j.field("in_use", std::uint64_t{sem.in_use()});
+    j.field("reserved", reserved_permits(sem));
+    j.field("waiters", std::uint64_t{sem.waiters()});
+    j.field("is_closed", sem.is_closed());
+    for (std::size_t o = 0; o < kOutcomeCount; ++o) j.field(kOutcomeNames[o], t.outcomes[g][o]);
+    j.end_object();
+  }
+  j.end_object();
+}
+
+void write_connections(apps::JsonWriter& j, const Totals& t) {
+  j.key("connections").begin_object();
+  j.field("open", t.open).field("accepted", t.accepted);
+  j.field("accept_waits", t.accept_waits).field("client_aborts", t.aborts);
+  j.key("timeouts").begin_object();
+  for (std::size_t k = 0; k < kTimeoutKindCount; ++k) j.field(kTimeoutNames[k], t.timeouts[k]);
+  j.end_object();
+  j.end_object();
+}
+
+void write_loops(apps::JsonWriter& j, const Server& s) {
+  j.key("loops").begin_array();
+  for (const auto& l : loops(s)) {
+    j.begin_object();
+    j.field("name", l.name);
+    j.field("tier", libsync::to_string(l.tier)).field("backend", libsync::to_string(l.backend));
+    j.key("wakes").begin_object();
+    j.field("local", l.stats.local_wakes).field("futex_cqe", l.stats.futex_wait_cqes);
+    j.field("remote_queue", l.stats.remote_wakes).field("notifier", l.stats.notifier_reads);
+    j.end_object();
+    j.key("wakes_sent").begin_object();
+    j.field("sqe", l.stats.futex_wake_sqes).field("syscall", l.stats.futex_wake_syscalls);
+    j.field("notifier", l.stats.notifier_writes);
+    j.end_object();
+    j.field("iterations", l.stats.iterations).field("syscalls", l.stats.syscalls);
+    j.field("io_completed", l.stats.io_completed);
+    j.end_object();
+  }
+  j.end_array();
+}
+
+// One array per series of the tick history (compact, and what the charts want).
+class HistoryWriter {
+ public:
+  HistoryWriter(apps::JsonWriter& j, const std::vector<StatsSample>& hist) : j_(j), hist_(hist) {}
+
+  template <class Get>
+  void series(std::string_view name, Get get) {
+    j_.key(name).begin_array();
+    for (const StatsSample& x : hist_) stats_number(j_, get(x));
+    j_.end_array();
+  }
+
+ private:
+  apps::JsonWriter& j_;
+  const std::vector<StatsSample>& hist_;
+};
+
+void write_overall_series(HistoryWriter& h) {
+  h.series("t_s", [](const StatsSample& x) { return x.t_s; });
+  h.series("rps", [](const StatsSample& x) { return x.rps; });
+  h.series("p50_ms", [](const StatsSample& x) { return x.p50_ms; });
+  h.series("p99_ms", [](const StatsSample& x) { return x.p99_ms; });
+}
+
+void write_route_series(HistoryWriter& h) {
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    const std::string n = "route_" + std::string(route_name(static_cast<RouteId>(r)));
+    h.series(n + "_rps", [r](const StatsSample& x) { return x.route_rps[r]; });
+    h.series(n + "_p50_ms", [r](const StatsSample& x) { return x.route_p50_ms[r]; });
+    h.series(n + "_p99_ms", [r](const StatsSample& x) { return x.route_p99_ms[r]; });
+  }
+}
+
+void write_gate_series(HistoryWriter& h) {
+  for (std::size_t g = 0; g < kGateCount; ++g) {
+    const std::string n(gate_name(static_cast<GateId>(g)));
+    h.series(n + "_in_use", [g](const StatsSample& x) { return x.in_use[g]; });
+    h.series(n + "_available", [g](const StatsSample& x) { return x.available[g]; });
+    h.series(n + "_reserved", [g](const StatsSample& x) { return x.reserved[g]; });
+    h.series(n + "_waiters", [g](const StatsSample& x) { return x.waiters[g]; });
+    h.series(n + "_max", [g](const StatsSample& x) { return x.max[g]; });
+  }
+}
+
+void write_history(apps::JsonWriter& j, const Server& s) {
+  const auto hist = s.history().copy();
+  j.key("history").begin_object();
+  j.field("interval_ms", std::uint64_t{s.config().stats_interval_ms});
+  HistoryWriter h(j, hist);
+  write_overall_series(h);
+  write_route_series(h);
+  h.series("connections", [](const StatsSample& x) { return x.connections; });
+  h.series("cross_loop_wakes", [](const StatsSample& x) { return x.cross_loop_wakes; });
+  write_gate_series(h);
+  j.end_object();
+}
+
+}  // namespace
 
 std::string render_stats_json(const Server& s) {
   const Totals t = totals(s);
   std::string out;
   out.reserve(8192);
-  out += "{\"uptime_s\":";
-  add(out, seconds_since(s.started()));
-  out += ",\"draining\":";
-  out += s.draining() ? "true" : "false";
-  out += ",\"tier\":\"";
-  out += libsync::to_string(s.tier());
-  out += "\",\"backend\":\"";
-  out += libsync::to_string(s.backend());
-  out += "\",\"threads\":";
-  add(out, std::uint64_t{s.workers().size()});
-  out += ",\"requests_total\":";
-  add(out, t.all_requests());
-
-  out += ",\"routes\":{";
-  bool first = true;
-  for (std::size_t r = 0; r < kRouteCount; ++r) {
-    std::uint64_t n = 0;
-    for (auto v : t.requests[r]) n += v;
-    if (n == 0) continue;
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    out += route_name(static_cast<RouteId>(r));
-    out += "\":{\"requests\":";
-    add(out, n);
-    out += ",\"p50_ms\":";
-    add(out, t.latency[r].quantile_ms(0.5));
-    out += ",\"p99_ms\":";
-    add(out, t.latency[r].quantile_ms(0.99));
-    out += ",\"by_status\":{";
-    bool f2 = true;
-    for (std::size_t c = 0; c < kStatusCount; ++c) {
-      if (t.requests[r][c] == 0) continue;
-      if (!f2) out += ',';
-      f2 = false;
-      out += '"';
-      out += kStatusCodes[c] ? std::to_string(kStatusCodes[c]) : "other";
-      out += "\":";
-      add(out, t.requests[r][c]);
-    }
-    out += "}}";
-  }
-  out += '}';
-
-  out += ",\"semaphores\":{";
-  for (std::size_t g = 0; g < kGateCount; ++g) {
-    const libsync::Semaphore& sem = s.gate(static_cast<GateId>(g));
-    if (g) out += ',';
-    out += '"';
-    out += gate_name(static_cast<GateId>(g));
-    out += "\":{\"max\":";
-    add(out, std::uint64_t{sem.max()});
-    out += ",\"available\":";
-    add(out, std::uint64_t{sem.available()});
-    out += ",\"in_use\":";
-    add(out, std::uint64_t{sem.in_use()});
-    out += ",\"reserved\":";
-    add(out, std::uint64_t{reserved_permits(sem)});
-    out += ",\"waiters\":";
-    add(out, std::uint64_t{sem.waiters()});
-    out += ",\"is_closed\":";
-    out += sem.is_closed() ? "true" : "false";
-    for (std::size_t o = 0; o < kOutcomeCount; ++o) {
-      out += ",\"";
-      out += kOutcomeNames[o];
-      out += "\":";
-      add(out, t.outcomes[g][o]);
-    }
-    out += '}';
-  }
-  out += '}';
-
-  out += ",\"connections\":{\"open\":";
-  add(out, t.open);
-  out += ",\"accepted\":";
-  add(out, t.accepted);
-  out += ",\"accept_waits\":";
-  add(out, t.accept_waits);
-  out += ",\"client_aborts\":";
-  add(out, t.aborts);
-  out += ",\"timeouts\":{";
-  for (std::size_t k = 0; k < kTimeoutKindCount; ++k) {
-    if (k) out += ',';
-    out += '"';
-    out += kTimeoutNames[k];
-    out += "\":";
-    add(out, t.timeouts[k]);
-  }
-  out += "}}";
-
-  out += ",\"loops\":[";
-  first = true;
-  for (const auto& l : loops(s)) {
-    if (!first) out += ',';
-    first = false;
-    out += "{\"name\":\"";
-    out += l.name;
-    out += "\",\"tier\":\"";
-    out += libsync::to_string(l.tier);
-    out += "\",\"backend\":\"";
-    out += libsync::to_string(l.backend);
-    out += "\",\"wakes\":{\"local\":";
-    add(out, l.stats.local_wakes);
-    out += ",\"futex_cqe\":";
-    add(out, l.stats.futex_wait_cqes);
-    out += ",\"remote_queue\":";
-    add(out, l.stats.remote_wakes);
-    out += ",\"notifier\":";
-    add(out, l.stats.notifier_reads);
-    out += "},\"wakes_sent\":{\"sqe\":";
-    add(out, l.stats.futex_wake_sqes);
-    out += ",\"syscall\":";
-    add(out, l.stats.futex_wake_syscalls);
-    out += ",\"notifier\":";
-    add(out, l.stats.notifier_writes);
-    out += "},\"iterations\":";
-    add(out, l.stats.iterations);
-    out += ",\"syscalls\":";
-    add(out, l.stats.syscalls);
-    out += ",\"io_completed\":";
-    add(out, l.stats.io_completed);
-    out += '}';
-  }
-  out += ']';
-
-  // The tick history, one array per series (compact, and what the charts want).
-  const auto hist = s.history().copy();
-  out += ",\"history\":{\"interval_ms\":";
-  add(out, std::uint64_t{s.config().stats_interval_ms});
-  auto series = [&](std::string_view name, auto get) {
-    out += ",\"";
-    out += name;
-    out += "\":[";
-    for (std::size_t i = 0; i < hist.size(); ++i) {
-      if (i) out += ',';
-      add(out, get(hist[i]));
-    }
-    out += ']';
-  };
-  series("t_s", [](const StatsSample& x) { return x.t_s; });
-  series("rps", [](const StatsSample& x) { return x.rps; });
-  series("p50_ms", [](const StatsSample& x) { return x.p50_ms; });
-  series("p99_ms", [](const StatsSample& x) { return x.p99_ms; });
-  for (std::size_t r = 0; r < kRouteCount; ++r) {
-    const std::string n = "route_" + std::string(route_name(static_cast<RouteId>(r)));
-    series(n + "_rps", [r](const StatsSample& x) { return x.route_rps[r]; });
-    series(n + "_p50_ms", [r](const StatsSample& x) { return x.route_p50_ms[r]; });
-    series(n + "_p99_ms", [r](const StatsSample& x) { return x.route_p99_ms[r]; });
-  }
-  series("connections", [](const StatsSample& x) { return x.connections; });
-  series("cross_loop_wakes", [](const StatsSample& x) { return x.cross_loop_wakes; });
-  for (std::size_t g = 0; g < kGateCount; ++g) {
-    const std::string n(gate_name(static_cast<GateId>(g)));
-    series(n + "_in_use", [g](const StatsSample& x) { return x.in_use[g]; });
-    series(n + "_available", [g](const StatsSample& x) { return x.available[g]; });
-    series(n + "_reserved", [g](const StatsSample& x) { return x.reserved[g]; });
-    series(n + "_waiters", [g](const StatsSample& x) { return x.waiters[g]; });
-    series(n + "_max", [g](const StatsSample& x) { return x.max[g]; });
-  }
-  out += "}}\n";
+  apps::JsonWriter j(out, apps::JsonWriter::Layout::compact);
+  j.begin_object();
+  write_server_fields(j, s, t);
+  write_routes(j, t);
+  write_semaphores(j, s, t);
+  write_connections(j, t);
+  write_loops(j, s);
+  write_history(j, s);
+  j.end_object();
+  j.finish();
   return out;
 }
 

@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <sync/semaphore.hpp>
 
+#include "common/json_writer.hpp"
 #include "dashboard.hpp"
 #include "server.hpp"
 #include "worker.hpp"
@@ -53,6 +53,19 @@ std::optional<std::uint64_t> uint_param(std::string_view query, std::string_view
   auto [p, ec] = std::from_chars(q.value.data(), q.value.data() + q.value.size(), v);
   if (q.value.empty() || ec != std::errc{} || p != q.value.data() + q.value.size()) return std::nullopt;
   return v;
+}
+
+// A compact JSON object as the body: `fields` writes its members. Written
+// into the body's buffer, which the connection keeps between requests.
+template <class Fields>
+void json_response(Response& res, Fields fields) {
+  res.body.clear();
+  apps::JsonWriter j(res.body, apps::JsonWriter::Layout::compact);
+  j.begin_object();
+  fields(j);
+  j.end_object();
+  j.finish();
+  res.content_type = "application/json";
 }
 
 void service_unavailable(RouteContext& ctx, Response& res, std::string_view why) {
@@ -148,14 +161,11 @@ void admin_permits(RouteContext& ctx, const Request& req, Response& res) {
     // Only free permits can be forgotten; held ones stay until released.
     changed = -static_cast<long long>(sem.forget_permits(static_cast<std::size_t>(-n)));
   }
-  char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "{\"semaphore\":\"%s\",\"requested\":%lld,\"changed\":%lld,\"max\":%zu,\"available\":%zu,"
-                "\"in_use\":%zu,\"waiters\":%zu}\n",
-                std::string(gate_name(gate)).c_str(), n, changed, sem.max(), sem.available(), sem.in_use(),
-                sem.waiters());
-  res.content_type = "application/json";
-  res.body = buf;
+  json_response(res, [&](apps::JsonWriter& j) {
+    j.field("semaphore", gate_name(gate)).field("requested", n).field("changed", changed);
+    j.field("max", sem.max()).field("available", sem.available()).field("in_use", sem.in_use());
+    j.field("waiters", sem.waiters());
+  });
 }
 
 // ---- handlers that wait ----
@@ -212,12 +222,9 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
     res.abort = true;  // the permit goes back as `got` is destroyed
     co_return;
   }
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "{\"ms\":%llu,\"cost\":%llu,\"queued_us\":%lld}\n",
-                static_cast<unsigned long long>(*n_ms), static_cast<unsigned long long>(*cost),
-                static_cast<long long>(waited));
-  res.content_type = "application/json";
-  res.body = buf;
+  json_response(res, [&](apps::JsonWriter& j) {
+    j.field("ms", *n_ms).field("cost", *cost).field("queued_us", static_cast<long long>(waited));
+  });
 }
 
 libsync::Task<void> events(RouteContext& ctx, const Request& req, Response& res) {
@@ -259,11 +266,9 @@ libsync::Task<void> events(RouteContext& ctx, const Request& req, Response& res)
     service_unavailable(ctx, res, "draining");
     co_return;
   }
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "{\"tick\":%llu,\"timed_out\":%s}\n",
-                static_cast<unsigned long long>(now_gen), status == WaitStatus::timed_out ? "true" : "false");
-  res.content_type = "application/json";
-  res.body = buf;
+  json_response(res, [&](apps::JsonWriter& j) {
+    j.field("tick", now_gen).field("timed_out", status == WaitStatus::timed_out);
+  });
 }
 
 constexpr std::array<Route, 8> kRoutes = {{

@@ -21,6 +21,35 @@ namespace demo {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// SIGTERM, SIGINT and SIGHUP are blocked in every thread (threads inherit
+// the mask) and read from a signalfd on the control loop, so a signal is
+// just another completion there. Returns the signalfd, or -1 (reported).
+int signals_as_fd() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const int sfd = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) std::fprintf(stderr, "demo-server: signalfd: %s\n", std::strerror(errno));
+  return sfd;
+}
+
+// Tests and scripts read the port from this line (it matters with --port 0).
+void print_listening(const Config& cfg, unsigned port, libsync::Tier tier, libsync::BackendKind backend) {
+  const bool v6 = cfg.address.find(':') != std::string::npos;
+  std::printf("demo-server listening on http://%s%s%s:%u/ (threads=%u, tier=%s, backend=%s)\n", v6 ? "[" : "",
+              cfg.address.c_str(), v6 ? "]" : "", port, cfg.threads, std::string(libsync::to_string(tier)).c_str(),
+              std::string(libsync::to_string(backend)).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
 Server::Server(Config cfg) : cfg_(std::move(cfg)), history_(cfg_.stats_history) {
   gates_[static_cast<std::size_t>(GateId::connections)] =
       std::make_unique<libsync::Semaphore>(cfg_.max_connections);
@@ -41,21 +70,8 @@ void Server::worker_finished() {
 }
 
 int Server::run() {
-  // SIGTERM, SIGINT and SIGHUP are blocked in every thread (threads inherit
-  // the mask) and read from a signalfd on the control loop, so a signal is
-  // just another completion there.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  const int sfd = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (sfd < 0) {
-    std::fprintf(stderr, "demo-server: signalfd: %s\n", std::strerror(errno));
-    return 1;
-  }
+  const int sfd = signals_as_fd();
+  if (sfd < 0) return 1;
 
   Listeners ls = open_listeners(cfg_);
   if (!ls.error.empty()) {
@@ -105,13 +121,7 @@ int Server::run() {
   tier_ = workers_[0]->loop()->tier();
   backend_ = workers_[0]->loop()->backend_kind();
   workers_running_.store(static_cast<unsigned>(workers_.size()));
-  // Tests and scripts read the port from this line (it matters with --port 0).
-  std::printf("demo-server listening on http://%s%s%s:%u/ (threads=%u, tier=%s, backend=%s)\n",
-              cfg_.address.find(':') != std::string::npos ? "[" : "", cfg_.address.c_str(),
-              cfg_.address.find(':') != std::string::npos ? "]" : "", port_, cfg_.threads,
-              std::string(libsync::to_string(tier_)).c_str(),
-              std::string(libsync::to_string(backend_)).c_str());
-  std::fflush(stdout);
+  print_listening(cfg_, port_, tier_, backend_);
   go.count_down();
   notify_service_manager("READY=1\nMAINPID=" + std::to_string(::getpid()));
 

@@ -214,24 +214,29 @@ std::vector<Scenario> all_scenarios(const BenchPlan& plan) {
   return s;
 }
 
-int run_bench(const BenchOptions& o) {
-  const auto wall0 = Clock::now();
-  catch_stop_signals();
+// A usage error found before anything runs: printed after "syncbench bench: ", exit 2.
+struct UsageError {
+  std::string message;
+};
+
+Profile bench_profile(const BenchOptions& o) {
   Profile profile = o.full ? Profile{"full", 25, 50, 2} : Profile{"quick", 7, 10, 1};
   if (o.reps > 0) profile.reps = o.reps;
   if (o.rep_ms > 0) profile.rep_ms = o.rep_ms;
+  return profile;
+}
 
-  std::optional<std::regex> filter;
-  if (!o.filter.empty()) {
-    try {
-      filter.emplace(o.filter, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      std::cerr << "syncbench bench: --filter '" << o.filter
-                << "' is not a valid regular expression: " << e.what() << "\n";
-      return kExitUsage;
-    }
+std::optional<std::regex> scenario_filter(const BenchOptions& o) {
+  if (o.filter.empty()) return std::nullopt;
+  try {
+    return std::regex(o.filter, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    throw UsageError{"--filter '" + o.filter + "' is not a valid regular expression: " + e.what()};
   }
+}
 
+// The reports asked for, each checked to be writable; at most one on stdout.
+std::vector<OutputFile> output_files(const BenchOptions& o) {
   std::vector<OutputFile> outputs;
   int on_stdout = 0;
   for (auto [flag, path] : {std::pair{"--json", &o.json}, {"--csv", &o.csv}, {"--html", &o.html}}) {
@@ -240,78 +245,90 @@ int run_bench(const BenchOptions& o) {
     if (f.to_stdout()) {
       ++on_stdout;
     } else if (std::string why = unwritable_reason(*path); !why.empty()) {
-      std::cerr << "syncbench bench: cannot write " << flag << " file '" << *path << "': " << why << "\n";
-      return kExitUsage;
+      throw UsageError{"cannot write " + std::string(flag) + " file '" + *path + "': " + why};
     }
     outputs.push_back(std::move(f));
   }
-  if (on_stdout > 1) {
-    std::cerr << "syncbench bench: only one of --json, --csv, --html can write to stdout ('-')\n";
-    return kExitUsage;
-  }
-  // With a report on stdout, the human-readable tables go to stderr.
-  std::ostream& human = on_stdout ? std::cerr : std::cout;
-  TableLayout layout;
-  if (!o.wide) layout.max_width = terminal_columns(on_stdout ? 2 : 1);
+  if (on_stdout > 1) throw UsageError{"only one of --json, --csv, --html can write to stdout ('-')"};
+  return outputs;
+}
 
-  std::vector<std::string> notes;
-  BenchPlan plan;
-  plan.full = o.full;
-  plan.pairs = choose_pairs(o, notes);  // may throw TierUnavailable: exit 3
+bool any_on_stdout(const std::vector<OutputFile>& outputs) {
+  for (const OutputFile& f : outputs)
+    if (f.to_stdout()) return true;
+  return false;
+}
 
-  std::vector<Scenario> scenarios = all_scenarios(plan);
-  if (o.list) {
-    for (const auto& s : scenarios) std::cout << s.name << "\t[" << s.family << "] " << s.title << "\n";
-    return kExitOk;
+std::vector<Scenario> filtered(std::vector<Scenario> scenarios, const std::optional<std::regex>& filter,
+                               const BenchOptions& o) {
+  if (!filter) return scenarios;
+  std::vector<Scenario> kept;
+  for (auto& s : scenarios)
+    if (std::regex_search(s.name, *filter)) kept.push_back(std::move(s));
+  if (kept.empty()) {
+    std::string message = "--filter '" + o.filter + "' matches no scenario; the scenarios are:";
+    for (const auto& s : scenarios) message += "\n  " + s.name;
+    throw UsageError{message};
   }
-  if (filter) {
-    std::vector<Scenario> kept;
-    for (auto& s : scenarios)
-      if (std::regex_search(s.name, *filter)) kept.push_back(std::move(s));
-    if (kept.empty()) {
-      std::cerr << "syncbench bench: --filter '" << o.filter << "' matches no scenario; the scenarios are:\n";
-      for (const auto& s : all_scenarios(plan)) std::cerr << "  " << s.name << "\n";
-      return kExitUsage;
+  return kept;
+}
+
+// Progress on stderr, only on a terminal: elapsed time, and an estimate of
+// what is left from the steps done so far (a step is one repetition of one
+// subject, or its set-up, calibration or counted run). Its callback also
+// ends the run at the next step once a stop signal has arrived.
+class ProgressLine {
+ public:
+  ProgressLine(const std::vector<Scenario>& scenarios, const Profile& profile, Clock::time_point wall0)
+      : wall0_(wall0), tty_(SYNCBENCH_ISATTY(2) != 0), scenarios_(scenarios.size()) {
+    for (const Scenario& sc : scenarios) {
+      const int reps = sc.max_reps > 0 ? std::min(profile.reps, sc.max_reps) : profile.reps;
+      weight_.push_back(static_cast<double>(sc.subjects.size()) * (reps + 3));
+      total_weight_ += weight_.back();
     }
-    scenarios = std::move(kept);
   }
 
-  // Progress on stderr, only on a terminal: elapsed time, and an estimate
-  // of what is left from the steps done so far (a step is one repetition
-  // of one subject, or its set-up, calibration or counted run).
-  const bool tty = SYNCBENCH_ISATTY(2);
-  std::vector<double> weight;
-  double total_weight = 0, done_weight = 0;
-  for (const Scenario& sc : scenarios) {
-    const int reps = sc.max_reps > 0 ? std::min(profile.reps, sc.max_reps) : profile.reps;
-    weight.push_back(static_cast<double>(sc.subjects.size()) * (reps + 3));
-    total_weight += weight.back();
+  bool on_terminal() const { return tty_; }
+  void start_scenario() { ++index_; }
+  void finish_scenario() { done_weight_ += weight_[index_ - 1]; }
+  void clear() const {
+    if (tty_) std::cerr << "\r\033[K" << std::flush;
   }
-  std::size_t index = 0;
-  Progress progress = [&](const std::string& text, double fraction) {
+
+  Progress callback() {
+    return [this](const std::string& text, double fraction) { show(text, fraction); };
+  }
+
+ private:
+  void show(const std::string& text, double fraction) const {
     if (g_stop_signal.load() != 0) throw Interrupted{};
-    if (!tty) return;
+    if (!tty_) return;
     if (text.empty()) {
-      std::cerr << "\r\033[K" << std::flush;
+      clear();
       return;
     }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - wall0).count();
-    const double done = done_weight + fraction * weight[index - 1];
+    const double elapsed = std::chrono::duration<double>(Clock::now() - wall0_).count();
+    const double done = done_weight_ + fraction * weight_[index_ - 1];
     std::string eta;
-    if (done > 0.02 * total_weight)
-      eta = ", ~" + seconds_text(elapsed / done * (total_weight - done)) + " left";
-    std::string line = "[" + std::to_string(index) + "/" + std::to_string(scenarios.size()) + " " +
+    if (done > 0.02 * total_weight_)
+      eta = ", ~" + seconds_text(elapsed / done * (total_weight_ - done)) + " left";
+    std::string line = "[" + std::to_string(index_) + "/" + std::to_string(scenarios_) + " " +
                        seconds_text(elapsed) + eta + "] " + text;
     const std::size_t cols = terminal_columns(2);
     line.resize(std::min(line.size(), cols > 1 ? cols - 1 : 110));
     std::cerr << "\r\033[K" << line << std::flush;
-  };
+  }
 
-  BenchReport report;
-  report.profile = profile;
-  report.scenarios_planned = scenarios.size();
-  for (const auto& p : plan.pairs) report.pairs.push_back(p.label());
-  SyscallCounter& counter = SyscallCounter::instance();
+  Clock::time_point wall0_;
+  bool tty_;
+  std::size_t scenarios_;
+  std::vector<double> weight_;
+  double total_weight_ = 0, done_weight_ = 0;
+  std::size_t index_ = 0;
+};
+
+// What every report says about how its figures were taken.
+void add_method_notes(std::vector<std::string>& notes, const SyscallCounter& counter) {
   notes.push_back("syscalls per op: " + counter.status() +
                   (counter.available()
                        ? "; a '~' marks rows where only the loops' own counters were available"
@@ -334,22 +351,39 @@ int run_bench(const BenchOptions& o) {
   notes.push_back(
       "allocs/op counts every operator new in the counted repetition, including its own setup (task frames, "
       "a posted spawn): visible only where a repetition has few operations (fan-out)");
+}
+
+// The report before any scenario has run: profile, pairs, environment, notes.
+BenchReport empty_report(const Profile& profile, const BenchPlan& plan, std::size_t planned,
+                         std::vector<std::string> notes) {
+  BenchReport report;
+  report.profile = profile;
+  report.scenarios_planned = planned;
+  for (const auto& p : plan.pairs) report.pairs.push_back(p.label());
+  SyscallCounter& counter = SyscallCounter::instance();
+  add_method_notes(notes, counter);
   std::string pairs_text;
   for (const auto& p : report.pairs) pairs_text += (pairs_text.empty() ? "" : " ") + p;
   report.env = collect_environment(
       {{"profile", profile.name}, {"tiers_benchmarked", pairs_text}, {"syscall_counting", counter.status()}});
-  report.notes = notes;
+  report.notes = std::move(notes);
+  return report;
+}
 
-  write_table_header(human, report);
-  human.flush();
+// Runs the scenarios in order, printing each one's table as it finishes,
+// until the end or a stop signal. Returns whether a table was fitted to the
+// terminal.
+bool run_scenarios(const std::vector<Scenario>& scenarios, const Profile& profile, ProgressLine& line,
+                   BenchReport& report, std::ostream& human, const TableLayout& layout) {
+  const Progress progress = line.callback();
   bool fitted = false;
   for (const Scenario& sc : scenarios) {
-    ++index;
+    line.start_scenario();
     std::vector<Measurement> rows;
     try {
       rows = run_scenario(sc, profile, progress);
     } catch (const Interrupted&) {
-      if (tty) std::cerr << "\r\033[K" << std::flush;
+      line.clear();
       report.interrupted = true;
       break;
     }
@@ -359,20 +393,16 @@ int run_bench(const BenchOptions& o) {
     human.flush();
     for (auto& m : rows) report.results.push_back(std::move(m));
     ++report.scenarios_done;
-    done_weight += weight[index - 1];
+    line.finish_scenario();
   }
   if (!report.interrupted && g_stop_signal.load() != 0) report.interrupted = report.scenarios_done < scenarios.size();
-  if (fitted)
-    report.notes.push_back("tables were fitted to the terminal's width; --wide, or output to a pipe or file, "
-                           "prints every column in full");
+  return fitted;
+}
 
-  report.goals = evaluate_goals(report.results);
-  report.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
-  write_table_footer(human, report, layout);
-  human.flush();
-
+// Writes each requested report; exit 1 if one could not be written.
+int write_reports(const std::vector<OutputFile>& outputs, const BenchReport& report) {
   int rc = kExitOk;
-  for (OutputFile& f : outputs) {
+  for (const OutputFile& f : outputs) {
     std::ostringstream text;
     if (f.flag == std::string("--json")) write_json(text, report);
     if (f.flag == std::string("--csv")) write_csv(text, report);
@@ -391,6 +421,11 @@ int run_bench(const BenchOptions& o) {
       rc = kExitFailure;
     }
   }
+  return rc;
+}
+
+// The exit code: interrupted (130) over failed rows or reports (1) over 0.
+int exit_status(const BenchReport& report, bool has_outputs, int rc) {
   for (const auto& m : report.results)
     if (!m.error.empty()) {
       std::cerr << "syncbench bench: " << m.scenario << " [" << m.subject << " " << m.tier << "/" << m.backend
@@ -400,10 +435,59 @@ int run_bench(const BenchOptions& o) {
   if (report.interrupted) {
     std::cerr << "syncbench bench: interrupted after " << report.scenarios_done << " of "
               << report.scenarios_planned << " scenarios"
-              << (outputs.empty() ? "" : "; the reports hold the finished ones") << "\n";
+              << (has_outputs ? "; the reports hold the finished ones" : "") << "\n";
     return kExitInterrupted;
   }
   return rc;
+}
+
+int run_bench(const BenchOptions& o) {
+  const auto wall0 = Clock::now();
+  catch_stop_signals();
+  const Profile profile = bench_profile(o);
+  std::optional<std::regex> filter;
+  std::vector<OutputFile> outputs;
+  try {
+    filter = scenario_filter(o);
+    outputs = output_files(o);
+  } catch (const UsageError& e) {
+    std::cerr << "syncbench bench: " << e.message << "\n";
+    return kExitUsage;
+  }
+  // With a report on stdout, the human-readable tables go to stderr.
+  const bool on_stdout = any_on_stdout(outputs);
+  std::ostream& human = on_stdout ? std::cerr : std::cout;
+  TableLayout layout;
+  if (!o.wide) layout.max_width = terminal_columns(on_stdout ? 2 : 1);
+
+  std::vector<std::string> notes;
+  BenchPlan plan;
+  plan.full = o.full;
+  plan.pairs = choose_pairs(o, notes);  // may throw TierUnavailable: exit 3
+  if (o.list) {
+    for (const auto& s : all_scenarios(plan)) std::cout << s.name << "\t[" << s.family << "] " << s.title << "\n";
+    return kExitOk;
+  }
+  std::vector<Scenario> scenarios;
+  try {
+    scenarios = filtered(all_scenarios(plan), filter, o);
+  } catch (const UsageError& e) {
+    std::cerr << "syncbench bench: " << e.message << "\n";
+    return kExitUsage;
+  }
+
+  ProgressLine line(scenarios, profile, wall0);
+  BenchReport report = empty_report(profile, plan, scenarios.size(), std::move(notes));
+  write_table_header(human, report);
+  human.flush();
+  if (run_scenarios(scenarios, profile, line, report, human, layout))
+    report.notes.push_back("tables were fitted to the terminal's width; --wide, or output to a pipe or file, "
+                           "prints every column in full");
+  report.goals = evaluate_goals(report.results);
+  report.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
+  write_table_footer(human, report, layout);
+  human.flush();
+  return exit_status(report, !outputs.empty(), write_reports(outputs, report));
 }
 
 }  // namespace

@@ -128,6 +128,113 @@ std::string md_cell(std::string s) {
   return o;
 }
 
+// One row found in both runs, judged.
+struct Line {
+  const Row *a, *b;
+  double ratio;
+  bool beyond_noise;
+  Verdict verdict;
+};
+
+// B against A: beyond noise when the two runs' 95% intervals of the mean
+// repetition time do not overlap; slower or faster when also beyond the
+// threshold.
+Line judge(const Row& ra, const Row& rb, double threshold) {
+  const double ratio = ra.median > 0 ? rb.median / ra.median : NAN;
+  const Interval ia = ci95(ra.reps), ib = ci95(rb.reps);
+  Line l{&ra, &rb, ratio, false, Verdict::unknown};
+  if (ia.known && ib.known) {
+    l.beyond_noise = ia.hi < ib.lo || ib.hi < ia.lo;
+    if (!l.beyond_noise)
+      l.verdict = Verdict::within_noise;
+    else if (ratio > 1 + threshold)
+      l.verdict = Verdict::slower;
+    else if (ratio < 1 / (1 + threshold))
+      l.verdict = Verdict::faster;
+    else
+      l.verdict = Verdict::small;
+  }
+  return l;
+}
+
+// The rows of A matched with B's by key, in A's order.
+struct Matching {
+  std::vector<Line> lines;
+  std::size_t only_a = 0, only_b = 0;
+  std::size_t slower = 0, faster = 0, unknown = 0;
+};
+
+Matching match_rows(const Run& a, const Run& b, double threshold) {
+  std::map<std::string, const Row*> in_b;
+  for (const Row& r : b.rows)
+    if (r.ok) in_b.emplace(r.key(), &r);
+  Matching m;
+  for (const Row& ra : a.rows) {
+    if (!ra.ok) continue;
+    auto it = in_b.find(ra.key());
+    if (it == in_b.end()) {
+      ++m.only_a;
+      continue;
+    }
+    m.lines.push_back(judge(ra, *it->second, threshold));
+    in_b.erase(it);
+  }
+  m.only_b = in_b.size();
+  for (const Line& l : m.lines) {
+    m.slower += l.verdict == Verdict::slower;
+    m.faster += l.verdict == Verdict::faster;
+    m.unknown += l.verdict == Verdict::unknown;
+  }
+  return m;
+}
+
+std::string run_heading(const Run& r) {
+  return r.path + " (commit " + r.commit.substr(0, 12) + (r.profile.empty() ? "" : ", " + r.profile) +
+         (r.interrupted ? ", interrupted run" : "") + ")";
+}
+
+std::string summary_text(const Matching& m, const std::string& thr) {
+  return std::to_string(m.lines.size()) + " rows in both; " + std::to_string(m.slower) + " slower and " +
+         std::to_string(m.faster) + " faster by more than " + thr + " beyond noise" +
+         (m.unknown ? "; " + std::to_string(m.unknown) + " without repetition data" : "") +
+         (m.only_a || m.only_b ? "; " + std::to_string(m.only_a) + " rows only in A, " +
+                                     std::to_string(m.only_b) + " only in B"
+                               : "");
+}
+
+// What the comparison says, as printed: the two runs, a row per match, the
+// summary and the noise rule.
+struct CompareText {
+  std::string head_a, head_b;
+  std::vector<std::vector<std::string>> cells;
+  std::string summary, rule;
+};
+
+void print_markdown(std::ostream& out, const CompareText& t) {
+  out << "**syncbench compare**: A = `" << md_cell(t.head_a) << "`, B = `" << md_cell(t.head_b) << "`\n\n";
+  out << "| scenario | subject | A median | B median | B/A | verdict |\n|---|---|--:|--:|--:|---|\n";
+  for (const auto& c : t.cells) {
+    out << "|";
+    for (std::size_t i = 0; i < c.size(); ++i)
+      out << " " << (i == 5 && c[i] == "SLOWER" ? "**SLOWER**" : md_cell(c[i])) << " |";
+    out << "\n";
+  }
+  out << "\n" << t.summary << ".\n\n_" << t.rule << "._\n";
+}
+
+void print_plain(std::ostream& out, const CompareText& t) {
+  out << "A: " << t.head_a << "\nB: " << t.head_b << "\n\n";
+  TextTable table({{"scenario"},
+                   {"subject"},
+                   {"A median", TextTable::Align::right},
+                   {"B median", TextTable::Align::right},
+                   {"B/A", TextTable::Align::right},
+                   {"verdict"}});
+  for (const auto& c : t.cells) table.add_row(c);
+  table.print(out, terminal_columns(1));
+  out << "\n" << t.summary << "\n" << t.rule << "\n";
+}
+
 int run_compare(const CompareOptions& o) {
   Run a, b;
   try {
@@ -137,102 +244,26 @@ int run_compare(const CompareOptions& o) {
     std::cerr << "syncbench compare: " << e.what() << "\n";
     return kExitUsage;
   }
-  std::map<std::string, const Row*> in_b;
-  for (const Row& r : b.rows)
-    if (r.ok) in_b.emplace(r.key(), &r);
-
-  struct Line {
-    const Row *a, *b;
-    double ratio;
-    bool beyond_noise;
-    Verdict verdict;
-  };
-  std::vector<Line> lines;
-  std::size_t only_a = 0, matched = 0;
-  for (const Row& ra : a.rows) {
-    if (!ra.ok) continue;
-    auto it = in_b.find(ra.key());
-    if (it == in_b.end()) {
-      ++only_a;
-      continue;
-    }
-    const Row& rb = *it->second;
-    in_b.erase(it);
-    ++matched;
-    const double ratio = ra.median > 0 ? rb.median / ra.median : NAN;
-    const Interval ia = ci95(ra.reps), ib = ci95(rb.reps);
-    Line l{&ra, &rb, ratio, false, Verdict::unknown};
-    if (ia.known && ib.known) {
-      l.beyond_noise = ia.hi < ib.lo || ib.hi < ia.lo;
-      if (!l.beyond_noise)
-        l.verdict = Verdict::within_noise;
-      else if (ratio > 1 + o.threshold)
-        l.verdict = Verdict::slower;
-      else if (ratio < 1 / (1 + o.threshold))
-        l.verdict = Verdict::faster;
-      else
-        l.verdict = Verdict::small;
-    }
-    lines.push_back(l);
-  }
-  const std::size_t only_b = in_b.size();
-  if (lines.empty()) {
+  const Matching m = match_rows(a, b, o.threshold);
+  if (m.lines.empty()) {
     std::cerr << "syncbench compare: '" << o.a << "' and '" << o.b
               << "' have no result row in common (same scenario, subject, tier/backend and setup)\n";
     return kExitUsage;
   }
-  std::size_t slower = 0, faster = 0, unknown = 0;
-  for (const Line& l : lines) {
-    slower += l.verdict == Verdict::slower;
-    faster += l.verdict == Verdict::faster;
-    unknown += l.verdict == Verdict::unknown;
-  }
 
-  std::ostream& out = std::cout;
   const std::string thr = format_number(o.threshold * 100) + "%";
-  auto head = [&](const Run& r) {
-    return r.path + " (commit " + r.commit.substr(0, 12) + (r.profile.empty() ? "" : ", " + r.profile) +
-           (r.interrupted ? ", interrupted run" : "") + ")";
-  };
-  std::vector<std::vector<std::string>> cells;
-  for (const Line& l : lines) {
-    cells.push_back({l.a->scenario, l.a->label(), format_ns(l.a->median), format_ns(l.b->median),
-                     std::isnan(l.ratio) ? "-" : format_ratio(l.ratio), verdict_text(l.verdict)});
-  }
-  const std::string summary = std::to_string(matched) + " rows in both; " + std::to_string(slower) +
-                              " slower and " + std::to_string(faster) + " faster by more than " + thr +
-                              " beyond noise" +
-                              (unknown ? "; " + std::to_string(unknown) + " without repetition data" : "") +
-                              (only_a || only_b ? "; " + std::to_string(only_a) + " rows only in A, " +
-                                                      std::to_string(only_b) + " only in B"
-                                                : "");
-  const std::string rule =
-      "noise: the 95% confidence intervals of the two runs' mean repetition times do not overlap; "
-      "a row is SLOWER when B/A > 1 + " +
-      thr + " and beyond noise";
-  if (o.markdown) {
-    out << "**syncbench compare**: A = `" << md_cell(head(a)) << "`, B = `" << md_cell(head(b)) << "`\n\n";
-    out << "| scenario | subject | A median | B median | B/A | verdict |\n|---|---|--:|--:|--:|---|\n";
-    for (const auto& c : cells) {
-      out << "|";
-      for (std::size_t i = 0; i < c.size(); ++i)
-        out << " " << (i == 5 && c[i] == "SLOWER" ? "**SLOWER**" : md_cell(c[i])) << " |";
-      out << "\n";
-    }
-    out << "\n" << summary << ".\n\n_" << rule << "._\n";
-  } else {
-    out << "A: " << head(a) << "\nB: " << head(b) << "\n\n";
-    TextTable t({{"scenario"},
-                 {"subject"},
-                 {"A median", TextTable::Align::right},
-                 {"B median", TextTable::Align::right},
-                 {"B/A", TextTable::Align::right},
-                 {"verdict"}});
-    for (auto& c : cells) t.add_row(c);
-    t.print(out, terminal_columns(1));
-    out << "\n" << summary << "\n" << rule << "\n";
-  }
-  return slower ? kExitFailure : kExitOk;
+  CompareText text{run_heading(a), run_heading(b), {}, summary_text(m, thr),
+                   "noise: the 95% confidence intervals of the two runs' mean repetition times do not overlap; "
+                   "a row is SLOWER when B/A > 1 + " +
+                       thr + " and beyond noise"};
+  for (const Line& l : m.lines)
+    text.cells.push_back({l.a->scenario, l.a->label(), format_ns(l.a->median), format_ns(l.b->median),
+                          std::isnan(l.ratio) ? "-" : format_ratio(l.ratio), verdict_text(l.verdict)});
+  if (o.markdown)
+    print_markdown(std::cout, text);
+  else
+    print_plain(std::cout, text);
+  return m.slower ? kExitFailure : kExitOk;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/json_writer.hpp"
+
 namespace syncbench {
 
 namespace {
@@ -56,15 +58,7 @@ std::string format_ratio(double r) {
 }
 
 std::string format_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[48];
-  if ((v == std::floor(v) && std::fabs(v) < 1e15) || (std::fabs(v) >= 1e5 && std::fabs(v) < 1e15)) {
-    // Large figures (ops/s) need no fraction, and no exponent either.
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-  }
-  return buf;
+  return apps::json_number(v);
 }
 
 }  // namespace syncbench

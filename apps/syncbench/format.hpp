@@ -17,7 +17,8 @@ std::string format_fixed(std::optional<double> v, int decimals);
 // A ratio with enough digits to stay informative when small: "1.23x",
 // "0.052x", "0.0026x".
 std::string format_ratio(double r);
-// Shortest round-trip-ish text for JSON/CSV ("1.5", "0.000123", "12345678").
+// Shortest round-trip-ish text for JSON/CSV ("1.5", "0.000123", "12345678"):
+// the JSON writer's json_number, so the CSV and JSON reports agree.
 std::string format_number(double v);
 
 }  // namespace syncbench

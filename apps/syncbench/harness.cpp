@@ -10,7 +10,7 @@
 #include <exception>
 #include <mutex>
 
-#include "alloc_counter.hpp"
+#include "common/alloc_counter.hpp"
 #include "exit_codes.hpp"
 #include "syscall_counter.hpp"
 
@@ -223,37 +223,60 @@ RepResult guarded_run(const Scenario& sc, Live& l, std::uint64_t ops, std::vecto
   return r;
 }
 
-}  // namespace
+void fail(Live& l, const std::exception& e) {
+  l.m.error = std::string("failed: ") + e.what();
+  l.subject.reset();
+}
 
-std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_profile,
-                                      const Progress& report_progress) {
-  Profile profile = base_profile;
+// The scenario's profile: the run's, within the scenario's own limits.
+Profile scenario_profile(const Scenario& sc, const Profile& base) {
+  Profile profile = base;
   if (sc.max_reps > 0) profile.reps = std::min(profile.reps, sc.max_reps);
   if (sc.warmups >= 0) profile.warmups = sc.warmups;
-  // Steps: set-up, calibration, the repetitions and the counted one, per subject.
-  const double steps = static_cast<double>(sc.subjects.size()) * (profile.reps + (sc.counted_rep ? 3 : 2));
-  double step = 0;
-  auto progress = [&](const std::string& text) {
-    report_progress(text, text.empty() ? 1.0 : std::min(step++ / std::max(steps, 1.0), 1.0));
-  };
+  return profile;
+}
+
+// Progress through a scenario in steps: set-up, calibration, the repetitions
+// and the counted one, per subject. An empty text reports the end.
+class StepProgress {
+ public:
+  StepProgress(const Progress& report, double steps) : report_(report), steps_(steps) {}
+  void operator()(const std::string& text) {
+    report_(text, text.empty() ? 1.0 : std::min(step_++ / std::max(steps_, 1.0), 1.0));
+  }
+
+ private:
+  const Progress& report_;
+  double steps_;
+  double step_ = 0;
+};
+
+// A row's identity, before anything is measured.
+Measurement row_for(const Scenario& sc, const SubjectSpec& spec) {
+  Measurement m;
+  m.scenario = sc.name;
+  m.family = sc.family;
+  m.title = sc.title;
+  m.op_unit = sc.op_unit;
+  m.basis = sc.basis;
+  m.subject = spec.subject;
+  m.note = spec.note;
+  m.loop_counter_scope = spec.loop_counter_scope;
+  if (spec.pair) {
+    m.tier = std::string(libsync::to_string(spec.pair->tier));
+    m.backend = std::string(libsync::to_string(spec.pair->backend));
+  }
+  m.baseline = sc.baseline;
+  return m;
+}
+
+std::vector<Live> set_up_subjects(const Scenario& sc, StepProgress& progress) {
   std::vector<Live> live;
   live.reserve(sc.subjects.size());
   for (const SubjectSpec& spec : sc.subjects) {
     Live l;
     l.spec = &spec;
-    l.m.scenario = sc.name;
-    l.m.family = sc.family;
-    l.m.title = sc.title;
-    l.m.op_unit = sc.op_unit;
-    l.m.basis = sc.basis;
-    l.m.subject = spec.subject;
-    l.m.note = spec.note;
-    l.m.loop_counter_scope = spec.loop_counter_scope;
-    if (spec.pair) {
-      l.m.tier = std::string(libsync::to_string(spec.pair->tier));
-      l.m.backend = std::string(libsync::to_string(spec.pair->backend));
-    }
-    l.m.baseline = sc.baseline;
+    l.m = row_for(sc, spec);
     progress("setting up " + what(sc, spec));
     try {
       l.subject = spec.make();
@@ -262,182 +285,225 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
     }
     live.push_back(std::move(l));
   }
+  return live;
+}
 
-  const double target_ns = profile.rep_ms * 1e6;
-  auto fail = [](Live& l, const std::exception& e) {
-    l.m.error = std::string("failed: ") + e.what();
-    l.subject.reset();
-  };
-
-  // Calibration doubles as warm-up: grow the operation count until one
-  // repetition takes about the target time.
-  for (Live& l : live) {
-    if (!l.subject) continue;
-    progress("calibrating " + what(sc, *l.spec));
-    try {
-      if (l.spec->ops > 0) {
-        // A fixed size: the size is the point of the row.
-        l.ops = l.spec->ops;
-        l.latencies.reserve(static_cast<std::size_t>(l.ops) * static_cast<std::size_t>(profile.reps) + 64);
-        for (int w = 0; w < profile.warmups; ++w) {
-          std::vector<std::uint64_t> scratch;
-          guarded_run(sc, l, l.ops, scratch);
-        }
-        continue;
-      }
-      std::uint64_t ops = std::max<std::uint64_t>(sc.min_ops, 1);
-      double per_op = 0;
-      for (int attempt = 0; attempt < 16; ++attempt) {
-        l.latencies.clear();
-        l.latencies.reserve(ops + 16);
-        RepResult r = guarded_run(sc, l, ops, l.latencies);
-        per_op = static_cast<double>(r.elapsed_ns) / static_cast<double>(std::max<std::uint64_t>(r.ops, 1));
-        if (static_cast<double>(r.elapsed_ns) >= target_ns / 2 || (sc.max_ops && ops >= sc.max_ops)) break;
-        double grow = r.elapsed_ns ? std::min(target_ns / static_cast<double>(r.elapsed_ns), 50.0) : 50.0;
-        ops = std::max<std::uint64_t>(ops + 1, static_cast<std::uint64_t>(static_cast<double>(ops) * grow));
-        if (sc.max_ops) ops = std::min(ops, sc.max_ops);
-      }
-      std::uint64_t want = per_op > 0 ? static_cast<std::uint64_t>(target_ns / per_op) : ops;
-      want = std::max<std::uint64_t>(want, std::max<std::uint64_t>(sc.min_ops, 1));
-      if (sc.max_ops) want = std::min(want, sc.max_ops);
-      l.ops = want;
-      l.latencies.clear();
-      l.latencies.reserve(static_cast<std::size_t>(l.ops) * static_cast<std::size_t>(profile.reps) + 64);
-      for (int w = 0; w < profile.warmups; ++w) {
-        std::vector<std::uint64_t> scratch;
-        scratch.reserve(l.ops + 16);
-        guarded_run(sc, l, l.ops, scratch);
-      }
-    } catch (const std::exception& e) {
-      fail(l, e);
-    }
+// Grows the operation count until one repetition takes about the target
+// time, and returns the count that should take it.
+std::uint64_t calibrated_ops(const Scenario& sc, Live& l, double target_ns) {
+  std::uint64_t ops = std::max<std::uint64_t>(sc.min_ops, 1);
+  double per_op = 0;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    l.latencies.clear();
+    l.latencies.reserve(ops + 16);
+    RepResult r = guarded_run(sc, l, ops, l.latencies);
+    per_op = static_cast<double>(r.elapsed_ns) / static_cast<double>(std::max<std::uint64_t>(r.ops, 1));
+    if (static_cast<double>(r.elapsed_ns) >= target_ns / 2 || (sc.max_ops && ops >= sc.max_ops)) break;
+    double grow = r.elapsed_ns ? std::min(target_ns / static_cast<double>(r.elapsed_ns), 50.0) : 50.0;
+    ops = std::max<std::uint64_t>(ops + 1, static_cast<std::uint64_t>(static_cast<double>(ops) * grow));
+    if (sc.max_ops) ops = std::min(ops, sc.max_ops);
   }
+  std::uint64_t want = per_op > 0 ? static_cast<std::uint64_t>(target_ns / per_op) : ops;
+  want = std::max<std::uint64_t>(want, std::max<std::uint64_t>(sc.min_ops, 1));
+  if (sc.max_ops) want = std::min(want, sc.max_ops);
+  return want;
+}
 
-  // Timed repetitions, interleaved across subjects (rotating the order so
-  // that no subject always runs right after the same neighbour).
+// Calibration doubles as warm-up; then the profile's warm-up repetitions.
+// A subject with a fixed size keeps it: the size is the point of the row.
+void calibrate(const Scenario& sc, const Profile& profile, Live& l) {
+  l.ops = l.spec->ops > 0 ? l.spec->ops : calibrated_ops(sc, l, profile.rep_ms * 1e6);
+  l.latencies.clear();
+  l.latencies.reserve(static_cast<std::size_t>(l.ops) * static_cast<std::size_t>(profile.reps) + 64);
+  for (int w = 0; w < profile.warmups; ++w) {
+    std::vector<std::uint64_t> scratch;
+    scratch.reserve(l.ops + 16);
+    guarded_run(sc, l, l.ops, scratch);
+  }
+}
+
+void timed_repetition(const Scenario& sc, Live& l) {
+  RepResult r = guarded_run(sc, l, l.ops, l.latencies);
+  if (r.ops == 0) throw std::runtime_error("a repetition completed no operations");
+  l.total_ops += r.ops;
+  l.total_ns += r.elapsed_ns;
+  l.rep_ns_per_op.push_back(static_cast<double>(r.elapsed_ns) / static_cast<double>(r.ops));
+  if (r.loop) {
+    l.has_loop = true;
+    l.loop += *r.loop;
+  }
+  ++l.m.reps;
+}
+
+// Timed repetitions, interleaved across subjects (rotating the order so
+// that no subject always runs right after the same neighbour).
+void run_repetitions(const Scenario& sc, const Profile& profile, std::vector<Live>& live,
+                     StepProgress& progress) {
   for (int rep = 0; rep < profile.reps; ++rep) {
     for (std::size_t k = 0; k < live.size(); ++k) {
       Live& l = live[(k + static_cast<std::size_t>(rep)) % live.size()];
       if (!l.subject) continue;
       progress(what(sc, *l.spec) + "  rep " + std::to_string(rep + 1) + "/" + std::to_string(profile.reps));
       try {
-        RepResult r = guarded_run(sc, l, l.ops, l.latencies);
-        if (r.ops == 0) throw std::runtime_error("a repetition completed no operations");
-        l.total_ops += r.ops;
-        l.total_ns += r.elapsed_ns;
-        l.rep_ns_per_op.push_back(static_cast<double>(r.elapsed_ns) / static_cast<double>(r.ops));
-        if (r.loop) {
-          l.has_loop = true;
-          l.loop += *r.loop;
-        }
-        ++l.m.reps;
+        timed_repetition(sc, l);
       } catch (const std::exception& e) {
         fail(l, e);
       }
     }
   }
+}
 
-  // One counted repetition per subject: kernel syscall counters (if
-  // available) and the allocation counter.
+// One more repetition under the kernel syscall counters (if available) and
+// the allocation counter.
+void counted_repetition(const Scenario& sc, Live& l) {
   SyscallCounter& counter = SyscallCounter::instance();
+  std::vector<std::uint64_t> scratch;
+  scratch.reserve(l.ops + 16);
+  Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
+  bool counting = counter.start();
+  std::uint64_t a0 = apps::allocation_count();
+  RepResult r = l.subject->run(l.ops, scratch);
+  std::uint64_t a1 = apps::allocation_count();
+  std::optional<std::uint64_t> sys = counting ? counter.stop() : std::nullopt;
+  Watchdog::instance().disarm();
+  l.m.counted_ops = r.ops;
+  l.m.counted_allocs = a1 - a0;
+  l.m.counted_syscalls = sys;
+  if (r.loop) l.m.counted_loop_syscalls = loop_syscalls(*r.loop);
+  const double ops = static_cast<double>(std::max<std::uint64_t>(r.ops, 1));
+  l.m.allocs_per_op = static_cast<double>(a1 - a0) / ops;
+  if (sys) l.m.kernel_syscalls_per_op = static_cast<double>(*sys) / ops;
+}
+
+// The samples a row's statistics are taken over, in run order: every
+// operation's latency (per-op rows with latencies) or each repetition's mean.
+std::vector<double> distribution(const Scenario& sc, const Live& l) {
+  if (sc.basis == StatBasis::per_op && !l.latencies.empty())
+    return std::vector<double>(l.latencies.begin(), l.latencies.end());
+  return l.rep_ns_per_op;
+}
+
+// The raw samples in run order, thinned to at most kMaxSamples.
+void keep_samples(Measurement& m, const std::vector<double>& dist) {
+  constexpr std::size_t kMaxSamples = 20000;
+  m.samples_stride = (dist.size() + kMaxSamples - 1) / kMaxSamples;
+  if (m.samples_stride == 0) m.samples_stride = 1;
+  for (std::size_t k = 0; k < dist.size(); k += m.samples_stride) m.samples_ns.push_back(dist[k]);
+}
+
+// Mean, spread and quantiles. Sorts `dist`.
+void spread_and_quantiles(const Scenario& sc, const Live& l, std::vector<double>& dist, Measurement& m) {
+  m.rep_means_ns = l.rep_ns_per_op;
+  const MeanSpread all = mean_spread(dist);
+  m.mean_ns = all.mean;
+  m.stddev_ns = all.sd;
+  m.rep_mean_ci95_ns = mean_spread(l.rep_ns_per_op).ci95;
+  std::sort(dist.begin(), dist.end());
+  m.samples = dist.size();
+  m.median_ns = quantile(dist, 0.5);
+  // A 99th percentile needs enough samples to differ from the max.
+  if (sc.basis == StatBasis::per_op && dist.size() >= 100) m.p99_ns = quantile(dist, 0.99);
+  m.min_ns = dist.front();
+  m.max_ns = dist.back();
+  if (sc.basis == StatBasis::per_op)
+    for (double q : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0})
+      m.quantiles.emplace_back(q, quantile(dist, q));
+}
+
+void throughput(const Scenario& sc, const Live& l, const std::vector<double>& dist, Measurement& m) {
+  m.ops_per_s = l.total_ns ? static_cast<double>(l.total_ops) * 1e9 / static_cast<double>(l.total_ns) : 0;
+  if (sc.rate_from_latency && sc.basis == StatBasis::per_op && !dist.empty()) {
+    double sum = 0;
+    for (double v : dist) sum += v;
+    if (sum > 0) m.ops_per_s = static_cast<double>(dist.size()) * 1e9 / sum;
+  }
+  m.ops_per_rep = l.ops;
+}
+
+// The loop's own counters per operation, and which syscall figure the row
+// reports: the kernel's count where there is one, else the loop's.
+void syscall_rates(const Live& l, Measurement& m) {
+  if (l.has_loop) {
+    const double ops = static_cast<double>(std::max<std::uint64_t>(l.total_ops, 1));
+    m.loop_syscalls_per_op = static_cast<double>(loop_syscalls(l.loop)) / ops;
+    auto per = [ops](std::uint64_t v) { return static_cast<double>(v) / ops; };
+    m.loop_per_op = Measurement::LoopRates{per(l.loop.waits),           per(l.loop.futex_waits_armed),
+                                           per(l.loop.futex_wait_cqes), per(l.loop.futex_wake_sqes),
+                                           per(l.loop.futex_wake_syscalls), per(l.loop.notifier_writes)};
+  }
+  if (m.kernel_syscalls_per_op) {
+    m.syscalls_per_op = m.kernel_syscalls_per_op;
+    m.syscalls_source = "kernel";
+  } else if (m.loop_syscalls_per_op) {
+    m.syscalls_per_op = m.loop_syscalls_per_op;
+    m.syscalls_source = "loop-counters";
+  }
+}
+
+// The row's statistics, for a subject that finished at least one repetition.
+Measurement statistics(const Scenario& sc, Live& l) {
+  Measurement& m = l.m;
+  if (m.error.empty() && m.reps > 0) {
+    std::vector<double> dist = distribution(sc, l);
+    keep_samples(m, dist);
+    spread_and_quantiles(sc, l, dist, m);
+    throughput(sc, l, dist, m);
+    syscall_rates(l, m);
+  }
+  return std::move(m);
+}
+
+// Ratios against the scenario's baseline row (of the same tier/backend
+// with baseline_per_pair).
+void baseline_ratios(const Scenario& sc, std::vector<Measurement>& rows) {
+  auto base_for = [&](const Measurement& row) -> const Measurement* {
+    const Measurement* base = nullptr;
+    for (const Measurement& m : rows)
+      if (m.subject == sc.baseline && m.error.empty() && m.reps > 0 &&
+          (!sc.baseline_per_pair || (m.tier == row.tier && m.backend == row.backend)))
+        base = &m;
+    return base;
+  };
+  for (Measurement& m : rows) {
+    const Measurement* base = base_for(m);
+    if (!base || !m.error.empty() || m.reps == 0) continue;
+    if (base->median_ns > 0) m.ratio = m.median_ns / base->median_ns;
+    if (base->p99_ns && m.p99_ns && *base->p99_ns > 0) m.p99_ratio = *m.p99_ns / *base->p99_ns;
+  }
+}
+
+}  // namespace
+
+std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_profile,
+                                      const Progress& report_progress) {
+  const Profile profile = scenario_profile(sc, base_profile);
+  StepProgress progress(report_progress,
+                        static_cast<double>(sc.subjects.size()) * (profile.reps + (sc.counted_rep ? 3 : 2)));
+  std::vector<Live> live = set_up_subjects(sc, progress);
+  for (Live& l : live) {
+    if (!l.subject) continue;
+    progress("calibrating " + what(sc, *l.spec));
+    try {
+      calibrate(sc, profile, l);
+    } catch (const std::exception& e) {
+      fail(l, e);
+    }
+  }
+  run_repetitions(sc, profile, live, progress);
   for (Live& l : live) {
     if (!l.subject || !sc.counted_rep) continue;
     progress("counting syscalls " + what(sc, *l.spec));
     try {
-      std::vector<std::uint64_t> scratch;
-      scratch.reserve(l.ops + 16);
-      Watchdog::instance().arm(what(sc, *l.spec), std::chrono::seconds(sc.watchdog_seconds));
-      bool counting = counter.start();
-      std::uint64_t a0 = allocation_count();
-      RepResult r = l.subject->run(l.ops, scratch);
-      std::uint64_t a1 = allocation_count();
-      std::optional<std::uint64_t> sys = counting ? counter.stop() : std::nullopt;
-      Watchdog::instance().disarm();
-      l.m.counted_ops = r.ops;
-      l.m.counted_allocs = a1 - a0;
-      l.m.counted_syscalls = sys;
-      if (r.loop) l.m.counted_loop_syscalls = loop_syscalls(*r.loop);
-      const double ops = static_cast<double>(std::max<std::uint64_t>(r.ops, 1));
-      l.m.allocs_per_op = static_cast<double>(a1 - a0) / ops;
-      if (sys) l.m.kernel_syscalls_per_op = static_cast<double>(*sys) / ops;
+      counted_repetition(sc, l);
     } catch (const std::exception& e) {
       fail(l, e);
     }
   }
   progress("");
 
-  // Statistics.
   std::vector<Measurement> out;
-  for (Live& l : live) {
-    Measurement& m = l.m;
-    if (m.error.empty() && m.reps > 0) {
-      std::vector<double> dist;
-      if (sc.basis == StatBasis::per_op && !l.latencies.empty()) {
-        dist.assign(l.latencies.begin(), l.latencies.end());
-      } else {
-        dist = l.rep_ns_per_op;
-      }
-      // The raw samples in run order, thinned to at most kMaxSamples.
-      constexpr std::size_t kMaxSamples = 20000;
-      m.samples_stride = (dist.size() + kMaxSamples - 1) / kMaxSamples;
-      if (m.samples_stride == 0) m.samples_stride = 1;
-      for (std::size_t k = 0; k < dist.size(); k += m.samples_stride) m.samples_ns.push_back(dist[k]);
-      m.rep_means_ns = l.rep_ns_per_op;
-      const MeanSpread all = mean_spread(dist);
-      m.mean_ns = all.mean;
-      m.stddev_ns = all.sd;
-      m.rep_mean_ci95_ns = mean_spread(l.rep_ns_per_op).ci95;
-      std::sort(dist.begin(), dist.end());
-      m.samples = dist.size();
-      m.median_ns = quantile(dist, 0.5);
-      // A 99th percentile needs enough samples to differ from the max.
-      if (sc.basis == StatBasis::per_op && dist.size() >= 100) m.p99_ns = quantile(dist, 0.99);
-      m.min_ns = dist.front();
-      m.max_ns = dist.back();
-      if (sc.basis == StatBasis::per_op)
-        for (double q : {0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0})
-          m.quantiles.emplace_back(q, quantile(dist, q));
-      m.ops_per_s = l.total_ns ? static_cast<double>(l.total_ops) * 1e9 / static_cast<double>(l.total_ns) : 0;
-      if (sc.rate_from_latency && sc.basis == StatBasis::per_op && !dist.empty()) {
-        double sum = 0;
-        for (double v : dist) sum += v;
-        if (sum > 0) m.ops_per_s = static_cast<double>(dist.size()) * 1e9 / sum;
-      }
-      m.ops_per_rep = l.ops;
-      if (l.has_loop) {
-        const double ops = static_cast<double>(std::max<std::uint64_t>(l.total_ops, 1));
-        m.loop_syscalls_per_op = static_cast<double>(loop_syscalls(l.loop)) / ops;
-        auto per = [ops](std::uint64_t v) { return static_cast<double>(v) / ops; };
-        m.loop_per_op = Measurement::LoopRates{per(l.loop.waits),           per(l.loop.futex_waits_armed),
-                                               per(l.loop.futex_wait_cqes), per(l.loop.futex_wake_sqes),
-                                               per(l.loop.futex_wake_syscalls), per(l.loop.notifier_writes)};
-      }
-      if (m.kernel_syscalls_per_op) {
-        m.syscalls_per_op = m.kernel_syscalls_per_op;
-        m.syscalls_source = "kernel";
-      } else if (m.loop_syscalls_per_op) {
-        m.syscalls_per_op = m.loop_syscalls_per_op;
-        m.syscalls_source = "loop-counters";
-      }
-    }
-    out.push_back(std::move(m));
-  }
-  // Ratios against the scenario's baseline row (of the same tier/backend
-  // with baseline_per_pair).
-  auto base_for = [&](const Measurement& row) -> const Measurement* {
-    const Measurement* base = nullptr;
-    for (const Measurement& m : out)
-      if (m.subject == sc.baseline && m.error.empty() && m.reps > 0 &&
-          (!sc.baseline_per_pair || (m.tier == row.tier && m.backend == row.backend)))
-        base = &m;
-    return base;
-  };
-  for (Measurement& m : out) {
-    const Measurement* base = base_for(m);
-    if (!base || !m.error.empty() || m.reps == 0) continue;
-    if (base->median_ns > 0) m.ratio = m.median_ns / base->median_ns;
-    if (base->p99_ns && m.p99_ns && *base->p99_ns > 0) m.p99_ratio = *m.p99_ns / *base->p99_ns;
-  }
+  for (Live& l : live) out.push_back(statistics(sc, l));
+  baseline_ratios(sc, out);
   return out;
 }
 

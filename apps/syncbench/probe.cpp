@@ -20,7 +20,7 @@
 #include "environment.hpp"
 #include "exit_codes.hpp"
 #include "format.hpp"
-#include "json_writer.hpp"
+#include "common/json_writer.hpp"
 #include "names.hpp"
 #include "table.hpp"
 
@@ -124,7 +124,7 @@ std::string hazard_text(const libsync::FutexHashHazard& h) {
   return s + " (checked in a child process in " + format_ns(static_cast<double>(h.cost_us) * 1000.0) + ")";
 }
 
-void write_features(JsonWriter& j, std::string_view name, const std::vector<libsync::Feature>& fs) {
+void write_features(apps::JsonWriter& j, std::string_view name, const std::vector<libsync::Feature>& fs) {
   j.key(name).begin_array();
   for (const auto& f : fs)
     j.begin_object()
@@ -135,7 +135,7 @@ void write_features(JsonWriter& j, std::string_view name, const std::vector<libs
   j.end_array();
 }
 
-void write_self_test(JsonWriter& j, const libsync::SelfTestResult& st) {
+void write_self_test(apps::JsonWriter& j, const libsync::SelfTestResult& st) {
   j.key("self_test").begin_object();
   j.field("ran", st.ran).field("passed", st.passed);
   j.field("wakes", st.wakes).field("lost", st.lost).field("late", st.late);
@@ -157,12 +157,9 @@ libsync::TierStatus status_of(libsync::Tier t) {
   return s;
 }
 
-void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& checked) {
-  const libsync::Capabilities& c = libsync::capabilities();
-  const libsync::TierReport& r = libsync::tier_report();
-  JsonWriter j(out);
-  j.begin_object();
-  j.field("syncbench_version", build_info().version);
+// Which tier auto selects, what a default Loop here runs, and what the
+// SYNC_TIER / SYNC_BACKEND variables ask for.
+void write_selection(apps::JsonWriter& j, const libsync::TierReport& r) {
   j.field("selected_tier", libsync::to_string(r.auto_tier));
   j.field("selected_backend", libsync::to_string(r.auto_backend));
   j.field("selection_reason", r.auto_reason);
@@ -187,13 +184,17 @@ void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& che
     }
     j.end_object();
   }
+}
+
+void write_system(apps::JsonWriter& j, const libsync::Capabilities& c) {
   j.field("os", c.kernel.os).field("architecture", c.kernel.architecture);
   j.key("kernel").begin_object();
   j.field("os", c.kernel.os).field("release", c.kernel.release).field("version", version_text(c.kernel));
   j.field("major", c.kernel.major).field("minor", c.kernel.minor).field("patch", c.kernel.patch);
   j.end_object();
+}
 
-  const libsync::IoUringInfo& io = c.io_uring;
+void write_io_uring(apps::JsonWriter& j, const libsync::IoUringInfo& io) {
   j.key("io_uring").begin_object();
   j.field("compiled_in", io.compiled_in).field("setup_ok", io.setup_ok);
   j.field("setup_errno", io.setup_errno).field("setup_error", io.setup_error);
@@ -211,8 +212,9 @@ void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& che
   j.field("liburing_build_version", io.liburing_build_version);
   j.field("liburing_runtime_version", io.liburing_runtime_version);
   j.end_object();
+}
 
-  const libsync::FutexInfo& fx = c.futex;
+void write_futex(apps::JsonWriter& j, const libsync::FutexInfo& fx, const libsync::TierReport& r) {
   j.key("futex").begin_object();
   j.field("futex2_wake", fx.futex2_wake)
       .field("futex2_wait", fx.futex2_wait)
@@ -227,7 +229,9 @@ void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& che
   j.field("private_hash_hazard_check_us", hz.cost_us);
   j.field("mitigation_needed", mitigation_needed(hz));
   j.end_object();
+}
 
+void write_limits(apps::JsonWriter& j, const libsync::Capabilities& c) {
   auto memlock = [&](std::uint64_t v) {
     if (v == std::numeric_limits<std::uint64_t>::max()) return j.value("unlimited");
     return j.value(v);
@@ -238,14 +242,17 @@ void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& che
   j.key("memlock_hard");
   memlock(c.limits.memlock_hard);
   j.end_object();
+}
 
+void write_windows(apps::JsonWriter& j, const libsync::Capabilities& c) {
   j.key("windows").begin_object();
   j.field("iocp", c.windows.iocp).field("wait_on_address", c.windows.wait_on_address);
   j.field("wait_completion_packet", c.windows.wait_completion_packet);
   j.field("event_wait_path", c.windows.event_wait_path);
   j.end_object();
-  j.field("epoll", c.epoll);
+}
 
+void write_backends_and_tiers(apps::JsonWriter& j, const libsync::TierReport& r) {
   j.key("backends").begin_array();
   for (const auto& b : r.backends)
     j.begin_object()
@@ -264,14 +271,31 @@ void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& che
     j.end_object();
   }
   j.end_array();
+}
 
-  if (checked) {
-    j.key("checked_tier").begin_object();
-    j.field("name", libsync::to_string(checked->tier)).field("available", checked->available);
-    j.field("reason", checked->reason);
-    write_self_test(j, checked->self_test);
-    j.end_object();
-  }
+void write_checked_tier(apps::JsonWriter& j, const libsync::TierStatus& checked) {
+  j.key("checked_tier").begin_object();
+  j.field("name", libsync::to_string(checked.tier)).field("available", checked.available);
+  j.field("reason", checked.reason);
+  write_self_test(j, checked.self_test);
+  j.end_object();
+}
+
+void write_json(std::ostream& out, const std::optional<libsync::TierStatus>& checked) {
+  const libsync::Capabilities& c = libsync::capabilities();
+  const libsync::TierReport& r = libsync::tier_report();
+  apps::JsonWriter j(out);
+  j.begin_object();
+  j.field("syncbench_version", build_info().version);
+  write_selection(j, r);
+  write_system(j, c);
+  write_io_uring(j, c.io_uring);
+  write_futex(j, c.futex, r);
+  write_limits(j, c);
+  write_windows(j, c);
+  j.field("epoll", c.epoll);
+  write_backends_and_tiers(j, r);
+  if (checked) write_checked_tier(j, *checked);
   j.end_object();
   j.finish();
 }
@@ -284,10 +308,7 @@ void print_features(std::ostream& out, const char* title, const std::vector<libs
   t.print(out);
 }
 
-void print_table(std::ostream& out) {
-  const libsync::Capabilities& c = libsync::capabilities();
-  const libsync::TierReport& r = libsync::tier_report();
-
+void print_system(std::ostream& out, const libsync::Capabilities& c) {
   out << "System\n";
   TextTable sys({{"fact"}, {"value"}});
   sys.add_row({"os", c.kernel.os});
@@ -305,7 +326,9 @@ void print_table(std::ostream& out) {
   }
   sys.print(out);
 
-  const libsync::IoUringInfo& io = c.io_uring;
+}
+
+void print_io_uring(std::ostream& out, const libsync::IoUringInfo& io) {
   if (io.compiled_in) {
     out << "\nio_uring\n";
     TextTable t({{"fact"}, {"value"}});
@@ -329,6 +352,9 @@ void print_table(std::ostream& out) {
     print_features(out, "opcodes", io.opcodes);
   }
 
+}
+
+void print_futex(std::ostream& out, const libsync::Capabilities& c, const libsync::TierReport& r) {
   if (!c.futex.syscalls.empty() || c.futex.private_hash_prctl) {
     out << "\nfutex\n";
     TextTable t({{"fact"}, {"value"}});
@@ -347,6 +373,9 @@ void print_table(std::ostream& out) {
     t.print(out);
   }
 
+}
+
+void print_backends_and_tiers(std::ostream& out, const libsync::TierReport& r) {
   out << "\nBackends\n";
   TextTable bt({{"backend"}, {"available"}, {"reason"}});
   for (const auto& b : r.backends)
@@ -360,6 +389,10 @@ void print_table(std::ostream& out) {
                 t.reason});
   tt.print(out);
 
+}
+
+// What auto selects and why, and what a default Loop here runs.
+void print_selection(std::ostream& out, const libsync::TierReport& r) {
   out << "\nauto selects: " << libsync::to_string(r.auto_tier) << " on the "
       << libsync::to_string(r.auto_backend) << " backend\n  because: " << r.auto_reason << "\n";
   for (const auto& t : r.tiers)
@@ -374,6 +407,16 @@ void print_table(std::ostream& out) {
         << libsync::to_string(eff.selection->backend) << " backend\n";
   else
     out << "a default Loop here fails: " << eff.error << "\n";
+}
+
+void print_table(std::ostream& out) {
+  const libsync::Capabilities& c = libsync::capabilities();
+  const libsync::TierReport& r = libsync::tier_report();
+  print_system(out, c);
+  print_io_uring(out, c.io_uring);
+  print_futex(out, c, r);
+  print_backends_and_tiers(out, r);
+  print_selection(out, r);
 }
 
 int run_probe(const ProbeOptions& opts) {

@@ -259,11 +259,8 @@ std::string verdict(const std::vector<const Measurement*>& rows) {
   return s;
 }
 
-}  // namespace
-
-void write_html(std::ostream& o, const BenchReport& r) {
-  Palette pal;
-  o << R"(<!doctype html>
+// The page's head: its title and the one style sheet.
+constexpr const char* kPageHead = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>syncbench report</title>
 <style>
@@ -295,6 +292,8 @@ td:first-child,th:first-child,td.w{white-space:normal;overflow-wrap:anywhere}th{
 .met{color:#047857}.miss{color:#92400e}.err{color:#b91c1c}.warn{background:#fef3c7;padding:.5rem .8rem;border-radius:4px}
 </style></head><body>
 )";
+
+void write_title(std::ostream& o, const BenchReport& r) {
   o << "<h1>syncbench report</h1>\n<p class=\"sub\">libsync " << esc(r.env.get("libsync_version"))
     << ", commit " << esc(r.env.get("git_commit")) << ", " << esc(r.env.get("build_type"))
     << " build &middot; kernel " << esc(r.env.get("kernel")) << " &middot; " << esc(r.env.get("cpu_model"))
@@ -304,7 +303,9 @@ td:first-child,th:first-child,td.w{white-space:normal;overflow-wrap:anywhere}th{
     << " ms per subject, interleaved across the subjects of a scenario. Every figure was measured in this "
        "run; "
        "ratios compare each row with the scenario's baseline (the dashed line).</p>\n";
+}
 
+void write_legend(std::ostream& o, const BenchReport& r, Palette& pal) {
   o << "<p class=\"legend\">";
   o << "<span><i class=\"sw\" style=\"background:#374151\"></i>the scenario's baseline</span>";
   o << "<span><i class=\"sw\" style=\"background:#9ca3af\"></i>other std:: / thread baselines (greys, dotted "
@@ -319,79 +320,91 @@ td:first-child,th:first-child,td.w{white-space:normal;overflow-wrap:anywhere}th{
       << "</span>";
   }
   o << "</p>\n";
+}
 
-  if (r.interrupted)
-    o << "<p class=\"warn\">This run was interrupted: " << r.scenarios_done << " of " << r.scenarios_planned
-      << " scenarios finished, and only those are shown.</p>\n";
+void write_results_header(std::ostream& o, const Measurement& f, bool per_op) {
+  o << "<div class=\"scroll\"><table><tr><th>subject</th><th class=\"l\">tier/backend</th><th>median</th>"
+       "<th>mean &plusmn; sd</th><th>"
+    << (per_op ? "p99" : "min") << "</th><th>max</th><th>ops/s</th><th>syscalls/op</th><th>sleeps/op</th>"
+    << "<th>futex waits armed/op</th><th>wakes sent/op</th><th>allocs/op</th><th>vs " << esc(f.baseline)
+    << "</th><th class=\"l\">setup</th></tr>\n";
+}
 
+void write_result_row(std::ostream& o, const Measurement* m, bool per_op) {
+  if (!m->error.empty()) {
+    o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">" << esc(m->tier + "/" + m->backend)
+      << "</td><td colspan=\"12\" class=\"w err\">" << esc(m->error) << "</td></tr>\n";
+    return;
+  }
+  std::string sleeps = "-", arms = "-", wakes = "-";
+  if (m->loop_per_op) {
+    const auto& lp = *m->loop_per_op;
+    sleeps = format_fixed(lp.waits, 2);
+    arms = format_fixed(lp.futex_waits_armed, 2);
+    wakes = format_fixed(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes, 2);
+  }
+  o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">"
+    << esc(m->tier == "-" ? "-" : m->tier + "/" + m->backend) << "</td><td>" << esc(format_ns(m->median_ns))
+    << "</td><td>" << esc(format_ns(m->mean_ns))
+    << (m->samples > 1 ? " &plusmn; " + esc(format_ns(m->stddev_ns)) : std::string()) << "</td><td>"
+    << esc(per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns)) << "</td><td>"
+    << esc(format_ns(m->max_ns)) << "</td><td>" << esc(format_rate(m->ops_per_s)) << "</td><td>"
+    << esc(format_fixed(m->syscalls_per_op, 2)) << (m->syscalls_source == "loop-counters" ? "~" : "")
+    << "</td><td>" << sleeps << "</td><td>" << arms << "</td><td>" << wakes << "</td><td>"
+    << esc(format_fixed(m->allocs_per_op, 2)) << "</td><td>" << (m->ratio ? format_ratio(*m->ratio) : "-")
+    << "</td><td class=\"w\">" << esc(m->note) << "</td></tr>\n";
+}
+
+// One scenario: what it measures, its verdict and charts, then every row.
+void write_scenario(std::ostream& o, const std::vector<const Measurement*>& all, Palette& pal) {
+  std::vector<const Measurement*> ok;
+  for (const Measurement* m : all)
+    if (m->error.empty() && m->reps > 0) ok.push_back(m);
+  const Measurement& f = *all.front();
+  const bool per_op = f.basis == StatBasis::per_op;
+  o << "<section data-scenario=\"" << esc(f.scenario) << "\"><h3>[" << f.family << "] " << esc(f.scenario)
+    << "</h3>\n<p class=\"op\">" << esc(f.title) << ". One operation = " << esc(f.op_unit) << ". Statistics over "
+    << (per_op ? "every timed operation" : "the repetition means") << ".</p>\n";
+  if (!ok.empty()) {
+    o << "<p class=\"verdict\">" << esc(verdict(ok)) << "</p>\n";
+    dot_chart(o, ok, pal);
+    if (per_op) quantile_chart(o, ok, pal);
+    if (f.family == 6 || f.family == 7) throughput_chart(o, ok, pal);
+  }
+  write_results_header(o, f, per_op);
+  for (const auto* m : all) write_result_row(o, m, per_op);
+  o << "</table></div></section>\n";
+}
+
+// The results, one section per run of consecutive rows of one scenario.
+void write_scenarios(std::ostream& o, const BenchReport& r, Palette& pal) {
   o << "<h2>Scenarios</h2>\n";
   std::size_t i = 0;
   while (i < r.results.size()) {
-    std::size_t j = i;
-    while (j < r.results.size() && r.results[j].scenario == r.results[i].scenario) ++j;
-    std::vector<const Measurement*> ok, all;
-    for (std::size_t k = i; k < j; ++k) {
+    std::vector<const Measurement*> all;
+    for (std::size_t k = i; k < r.results.size() && r.results[k].scenario == r.results[i].scenario; ++k)
       all.push_back(&r.results[k]);
-      if (r.results[k].error.empty() && r.results[k].reps > 0) ok.push_back(&r.results[k]);
-    }
-    const Measurement& f = r.results[i];
-    const bool per_op = f.basis == StatBasis::per_op;
-    o << "<section data-scenario=\"" << esc(f.scenario) << "\"><h3>[" << f.family << "] " << esc(f.scenario)
-      << "</h3>\n<p class=\"op\">" << esc(f.title) << ". One operation = " << esc(f.op_unit) << ". Statistics over "
-      << (per_op ? "every timed operation" : "the repetition means") << ".</p>\n";
-    if (!ok.empty()) {
-      o << "<p class=\"verdict\">" << esc(verdict(ok)) << "</p>\n";
-      dot_chart(o, ok, pal);
-      if (per_op) quantile_chart(o, ok, pal);
-      if (f.family == 6 || f.family == 7) throughput_chart(o, ok, pal);
-    }
-    o << "<div class=\"scroll\"><table><tr><th>subject</th><th class=\"l\">tier/backend</th><th>median</th>"
-         "<th>mean &plusmn; sd</th><th>"
-      << (per_op ? "p99" : "min") << "</th><th>max</th><th>ops/s</th><th>syscalls/op</th><th>sleeps/op</th>"
-      << "<th>futex waits armed/op</th><th>wakes sent/op</th><th>allocs/op</th><th>vs " << esc(f.baseline)
-      << "</th><th class=\"l\">setup</th></tr>\n";
-    for (const auto* m : all) {
-      if (!m->error.empty()) {
-        o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">" << esc(m->tier + "/" + m->backend)
-          << "</td><td colspan=\"12\" class=\"w err\">" << esc(m->error) << "</td></tr>\n";
-        continue;
-      }
-      std::string sleeps = "-", arms = "-", wakes = "-";
-      if (m->loop_per_op) {
-        const auto& lp = *m->loop_per_op;
-        sleeps = format_fixed(lp.waits, 2);
-        arms = format_fixed(lp.futex_waits_armed, 2);
-        wakes = format_fixed(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes, 2);
-      }
-      o << "<tr><td>" << esc(m->subject) << "</td><td class=\"l\">"
-        << esc(m->tier == "-" ? "-" : m->tier + "/" + m->backend) << "</td><td>" << esc(format_ns(m->median_ns))
-        << "</td><td>" << esc(format_ns(m->mean_ns))
-        << (m->samples > 1 ? " &plusmn; " + esc(format_ns(m->stddev_ns)) : std::string()) << "</td><td>"
-        << esc(per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns)) << "</td><td>"
-        << esc(format_ns(m->max_ns)) << "</td><td>" << esc(format_rate(m->ops_per_s)) << "</td><td>"
-        << esc(format_fixed(m->syscalls_per_op, 2)) << (m->syscalls_source == "loop-counters" ? "~" : "")
-        << "</td><td>" << sleeps << "</td><td>" << arms << "</td><td>" << wakes << "</td><td>"
-        << esc(format_fixed(m->allocs_per_op, 2)) << "</td><td>" << (m->ratio ? format_ratio(*m->ratio) : "-")
-        << "</td><td class=\"w\">" << esc(m->note) << "</td></tr>\n";
-    }
-    o << "</table></div></section>\n";
-    i = j;
+    write_scenario(o, all, pal);
+    i += all.size();
   }
+}
 
-  if (!r.goals.empty()) {
-    o << "<h2>The project's performance goals</h2>\n<p class=\"sub\">Checked on this run's figures; reported, "
-         "not asserted (a busy machine can miss one).</p>\n<table><tr><th>goal</th><th class=\"l\">result</th><th "
-         "class=\"l\">measured</th><th class=\"l\">compares</th></tr>\n";
-    for (const auto& g : r.goals)
-      o << "<tr><td class=\"w\">" << esc(g.goal) << "</td><td class=\"l\">"
-        << (!g.met   ? "not measured"
-            : *g.met ? "<span class=\"met\">within</span>"
-                     : "<span class=\"miss\">outside</span>")
-        << "</td><td class=\"w\">" << esc(g.measured) << "</td><td class=\"w\">" << esc(g.compares)
-        << "</td></tr>\n";
-    o << "</table>\n";
-  }
+void write_goals(std::ostream& o, const BenchReport& r) {
+  if (r.goals.empty()) return;
+  o << "<h2>Goals (what libsync must show on this machine)</h2>\n<p class=\"sub\">Checked on this run's "
+       "figures; reported, not asserted (a busy machine can miss one).</p>\n<table><tr><th>goal</th><th "
+       "class=\"l\">result</th><th class=\"l\">measured</th><th class=\"l\">compares</th></tr>\n";
+  for (const auto& g : r.goals)
+    o << "<tr><td class=\"w\">" << esc(g.goal) << "</td><td class=\"l\">"
+      << (!g.met   ? "not measured"
+          : *g.met ? "<span class=\"met\">met</span>"
+                   : "<span class=\"miss\">not met</span>")
+      << "</td><td class=\"w\">" << esc(g.measured) << "</td><td class=\"w\">" << esc(g.compares)
+      << "</td></tr>\n";
+  o << "</table>\n";
+}
 
+void write_environment_and_notes(std::ostream& o, const BenchReport& r) {
   o << "<h2>Environment</h2>\n<table>\n";
   for (const auto& [k, v] : r.env.fields)
     o << "<tr><td>" << esc(k) << "</td><td class=\"w\" style=\"text-align:left\">" << esc(v)
@@ -402,6 +415,21 @@ td:first-child,th:first-child,td.w{white-space:normal;overflow-wrap:anywhere}th{
     for (const auto& n : r.notes) o << "<li>" << esc(n) << "</li>\n";
     o << "</ul>\n";
   }
+}
+
+}  // namespace
+
+void write_html(std::ostream& o, const BenchReport& r) {
+  Palette pal;
+  o << kPageHead;
+  write_title(o, r);
+  write_legend(o, r, pal);
+  if (r.interrupted)
+    o << "<p class=\"warn\">This run was interrupted: " << r.scenarios_done << " of " << r.scenarios_planned
+      << " scenarios finished, and only those are shown.</p>\n";
+  write_scenarios(o, r, pal);
+  write_goals(o, r);
+  write_environment_and_notes(o, r);
   o << "<p class=\"sub\">Total wall time " << fmt(r.wall_seconds) << " s.</p>\n</body></html>\n";
 }
 

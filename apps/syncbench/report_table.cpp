@@ -70,12 +70,13 @@ void write_table_header(std::ostream& out, const BenchReport& r) {
       << r.env.get("auto_backend") << "\n";
 }
 
-bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
-                          const TableLayout& layout) {
-  if (group.empty()) return false;
+namespace {
+
+// What one operation is and what the statistics are taken over.
+void write_basis_line(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
+                      const TableLayout& layout) {
   const Measurement& f = *group.front();
   const bool per_op = f.basis == StatBasis::per_op;
-  out << "\n[" << f.family << "] " << f.scenario << ": " << f.title << "\n";
   std::uint64_t samples = 0;
   int reps = 0;
   for (const auto* m : group) {
@@ -89,56 +90,72 @@ bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::ve
                             : "the " + std::to_string(reps ? reps : r.profile.reps) +
                                   " repetition means: median, mean +- sd, min, max"),
                 layout.max_width);
+}
+
+// The columns; the number after the alignment is the column's drop rank
+// (on a narrow terminal the highest goes first).
+TextTable results_table(const Measurement& f, bool per_op) {
   using A = TextTable::Align;
-  TextTable t({{"subject"},
-               {"tier/backend"},
-               {"median", A::right},
-               {"mean +- sd", A::right, 3},
-               {per_op ? "p99" : "min", A::right, 4},
-               {"max", A::right, 5},
-               {"ops/s", A::right, 6},
-               {"sys/op", A::right, 1},
-               {"sleeps/op", A::right, 7},
-               {"fx-arm/op", A::right, 8},
-               {"wakes/op", A::right, 8},
-               {"allocs/op", A::right, 2},
-               {"vs " + f.baseline, A::right},
-               {"setup", A::left, 9}});
-  bool any_loop = false;
+  return TextTable({{"subject"},
+                    {"tier/backend"},
+                    {"median", A::right},
+                    {"mean +- sd", A::right, 3},
+                    {per_op ? "p99" : "min", A::right, 4},
+                    {"max", A::right, 5},
+                    {"ops/s", A::right, 6},
+                    {"sys/op", A::right, 1},
+                    {"sleeps/op", A::right, 7},
+                    {"fx-arm/op", A::right, 8},
+                    {"wakes/op", A::right, 8},
+                    {"allocs/op", A::right, 2},
+                    {"vs " + f.baseline, A::right},
+                    {"setup", A::left, 9}});
+}
+
+void add_result_row(TextTable& t, const Measurement& m, bool per_op) {
+  if (!m.error.empty()) {
+    t.add_row({m.subject, row_label(m), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ERROR: " + m.error});
+    return;
+  }
+  std::string sleeps = "-", arms = "-", wakes = "-";
+  if (m.loop_per_op) {
+    const auto& lp = *m.loop_per_op;
+    auto cell = [](double v) { return format_fixed(v, v < 10 ? 2 : 0); };
+    sleeps = cell(lp.waits);
+    arms = cell(lp.futex_waits_armed);
+    wakes = cell(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes);
+  }
+  t.add_row({m.subject, row_label(m), format_ns(m.median_ns),
+             m.samples > 1 ? format_ns(m.mean_ns) + " +- " + format_ns(m.stddev_ns) : format_ns(m.mean_ns),
+             per_op ? (m.p99_ns ? format_ns(*m.p99_ns) : "-") : format_ns(m.min_ns), format_ns(m.max_ns),
+             format_rate(m.ops_per_s), syscalls_cell(m), sleeps, arms, wakes, format_fixed(m.allocs_per_op, 2),
+             ratio_cell(m), m.note});
+}
+
+// The same-loop promise is "zero syscalls"; print the raw counts.
+void write_same_loop_syscalls(std::ostream& out, const std::vector<const Measurement*>& group) {
   for (const Measurement* m : group) {
-    if (!m->error.empty()) {
-      t.add_row({m->subject, row_label(*m), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
-                 "ERROR: " + m->error});
-      continue;
-    }
-    std::string sleeps = "-", arms = "-", wakes = "-";
-    if (m->loop_per_op) {
-      any_loop = true;
-      const auto& lp = *m->loop_per_op;
-      auto cell = [](double v) { return format_fixed(v, v < 10 ? 2 : 0); };
-      sleeps = cell(lp.waits);
-      arms = cell(lp.futex_waits_armed);
-      wakes = cell(lp.futex_wake_sqes + lp.futex_wake_syscalls + lp.notifier_writes);
-    }
-    t.add_row({m->subject, row_label(*m), format_ns(m->median_ns),
-               m->samples > 1 ? format_ns(m->mean_ns) + " +- " + format_ns(m->stddev_ns) : format_ns(m->mean_ns),
-               per_op ? (m->p99_ns ? format_ns(*m->p99_ns) : "-") : format_ns(m->min_ns), format_ns(m->max_ns),
-               format_rate(m->ops_per_s), syscalls_cell(*m), sleeps, arms, wakes,
-               format_fixed(m->allocs_per_op, 2), ratio_cell(*m), m->note});
+    if (m->tier == "-" || !m->error.empty()) continue;
+    out << "    syscalls, libsync " << row_label(*m) << ": ";
+    if (m->counted_syscalls) out << *m->counted_syscalls << " kernel-counted in " << m->counted_ops << " hand-offs; ";
+    out << "loop counters: " << (m->counted_loop_syscalls ? std::to_string(*m->counted_loop_syscalls) : "-")
+        << " in that repetition, " << format_fixed(m->loop_syscalls_per_op, 6) << " per hand-off over the timed ones\n";
   }
+}
+
+}  // namespace
+
+bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
+                          const TableLayout& layout) {
+  if (group.empty()) return false;
+  const Measurement& f = *group.front();
+  const bool per_op = f.basis == StatBasis::per_op;
+  out << "\n[" << f.family << "] " << f.scenario << ": " << f.title << "\n";
+  write_basis_line(out, r, group, layout);
+  TextTable t = results_table(f, per_op);
+  for (const Measurement* m : group) add_result_row(t, *m, per_op);
   const TextTable::Fit fit = t.print(out, layout.max_width);
-  (void)any_loop;
-  // The same-loop promise is "zero syscalls"; print the raw counts.
-  if (f.family == 2) {
-    for (const Measurement* m : group) {
-      if (m->tier == "-" || !m->error.empty()) continue;
-      out << "    syscalls, libsync " << row_label(*m) << ": ";
-      if (m->counted_syscalls)
-        out << *m->counted_syscalls << " kernel-counted in " << m->counted_ops << " hand-offs; ";
-      out << "loop counters: " << (m->counted_loop_syscalls ? std::to_string(*m->counted_loop_syscalls) : "-")
-          << " in that repetition, " << format_fixed(m->loop_syscalls_per_op, 6) << " per hand-off over the timed ones\n";
-    }
-  }
+  if (f.family == 2) write_same_loop_syscalls(out, group);
   if (!fit.dropped.empty()) {
     std::string cols;
     for (const auto& c : fit.dropped) cols += (cols.empty() ? "" : ", ") + c;
@@ -157,11 +174,11 @@ void write_table_footer(std::ostream& out, const BenchReport& r, const TableLayo
   if (!r.goals.empty()) {
     out << "\n";
     write_wrapped(out, "", "",
-                  "The project's performance goals, checked on this run's figures (reported, not asserted; a "
-                  "busy machine can miss one):",
+                  "Goals (what libsync must show on this machine), checked on this run's figures (reported, "
+                  "not asserted; a busy machine can miss one):",
                   layout.max_width);
     for (const auto& g : r.goals) {
-      const std::string result = !g.met ? "not measured" : *g.met ? "within " : "outside";
+      const std::string result = !g.met ? "not measured" : *g.met ? "met    " : "not met";
       write_wrapped(out, "  " + result + "  ", "           ", g.goal, layout.max_width);
       write_wrapped(out, "           ", "             ", "measured: " + g.measured, layout.max_width);
       write_wrapped(out, "           ", "             ", "compares: " + g.compares, layout.max_width);
@@ -221,10 +238,8 @@ GoalCheck every_libsync_row(
   return g;
 }
 
-}  // namespace
-
-std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
-  std::vector<GoalCheck> out;
+// The uncontended fast paths against the atomic floor and std::.
+void add_uncontended_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
   out.push_back(every_libsync_row(
       rs, "uncontended/try_acquire", "uncontended try_acquire + release: at most 1.5x the atomic floor",
       "uncontended/try_acquire: each libsync row's median against the bare CAS + fetch_add row",
@@ -265,33 +280,39 @@ std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
         // per operation would show as >= 1 per op.
         return m.counted_allocs <= 4;
       }));
-  {
-    GoalCheck med{"cross-loop hand-off on uring-futex: median at most 1.15x a raw futex ping-pong",
-                  "cross-loop/handoff: libsync uring-futex/uring median against the raw-futex row", "",
-                  std::nullopt};
-    GoalCheck p99{"cross-loop hand-off on uring-futex: p99 at most 1.5x a raw futex ping-pong's",
-                  "cross-loop/handoff: libsync uring-futex/uring p99 against the raw-futex row", "", std::nullopt};
-    GoalCheck vs_epoll{"cross-loop hand-off: uring-futex faster than generic on epoll",
-                       "cross-loop/handoff: libsync uring-futex/uring median against libsync generic/epoll", "",
-                       std::nullopt};
-    const Measurement* uf = find(rs, "cross-loop/handoff", "libsync", "uring-futex", "uring");
-    const Measurement* ge = find(rs, "cross-loop/handoff", "libsync", "generic", "epoll");
-    if (uf && uf->baseline == "raw-futex" && uf->ratio) {
-      med.met = *uf->ratio <= 1.15;
-      med.measured = fx(*uf->ratio) + " (" + format_ns(uf->median_ns) + ")";
-    }
-    if (uf && uf->baseline == "raw-futex" && uf->p99_ratio && uf->p99_ns) {
-      p99.met = *uf->p99_ratio <= 1.5;
-      p99.measured = fx(*uf->p99_ratio) + " (" + format_ns(*uf->p99_ns) + ")";
-    }
-    if (uf && ge) {
-      vs_epoll.met = uf->median_ns < ge->median_ns;
-      vs_epoll.measured = format_ns(uf->median_ns) + " vs " + format_ns(ge->median_ns);
-    }
-    out.push_back(std::move(med));
-    out.push_back(std::move(p99));
-    out.push_back(std::move(vs_epoll));
+}
+
+// The cross-loop hand-off on uring-futex against a raw futex ping-pong and
+// against the generic tier on epoll.
+void add_cross_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
+  GoalCheck med{"cross-loop hand-off on uring-futex: median at most 1.15x a raw futex ping-pong",
+                "cross-loop/handoff: libsync uring-futex/uring median against the raw-futex row", "",
+                std::nullopt};
+  GoalCheck p99{"cross-loop hand-off on uring-futex: p99 at most 1.5x a raw futex ping-pong's",
+                "cross-loop/handoff: libsync uring-futex/uring p99 against the raw-futex row", "", std::nullopt};
+  GoalCheck vs_epoll{"cross-loop hand-off: uring-futex faster than generic on epoll",
+                     "cross-loop/handoff: libsync uring-futex/uring median against libsync generic/epoll", "",
+                     std::nullopt};
+  const Measurement* uf = find(rs, "cross-loop/handoff", "libsync", "uring-futex", "uring");
+  const Measurement* ge = find(rs, "cross-loop/handoff", "libsync", "generic", "epoll");
+  if (uf && uf->baseline == "raw-futex" && uf->ratio) {
+    med.met = *uf->ratio <= 1.15;
+    med.measured = fx(*uf->ratio) + " (" + format_ns(uf->median_ns) + ")";
   }
+  if (uf && uf->baseline == "raw-futex" && uf->p99_ratio && uf->p99_ns) {
+    p99.met = *uf->p99_ratio <= 1.5;
+    p99.measured = fx(*uf->p99_ratio) + " (" + format_ns(*uf->p99_ns) + ")";
+  }
+  if (uf && ge) {
+    vs_epoll.met = uf->median_ns < ge->median_ns;
+    vs_epoll.measured = format_ns(uf->median_ns) + " vs " + format_ns(ge->median_ns);
+  }
+  out.push_back(std::move(med));
+  out.push_back(std::move(p99));
+  out.push_back(std::move(vs_epoll));
+}
+
+void add_same_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
   out.push_back(every_libsync_row(
       rs, "same-loop/handoff", "same-loop hand-off: no syscalls",
       "same-loop/handoff: kernel-counted and loop-counted syscalls in each libsync row's counted repetition",
@@ -303,6 +324,15 @@ std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
                " loop-counted in " + std::to_string(m.counted_ops) + " hand-offs";
         return k + l == 0;
       }));
+}
+
+}  // namespace
+
+std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
+  std::vector<GoalCheck> out;
+  add_uncontended_goals(out, rs);
+  add_cross_loop_goals(out, rs);
+  add_same_loop_goals(out, rs);
   // Drop goals whose scenario was filtered out.
   std::vector<GoalCheck> kept;
   for (auto& g : out)

@@ -1,14 +1,17 @@
 // "No heap allocation per wait" (DESIGN.md §4), run once per tier.
 //
-// This binary replaces the global operator new/delete with versions that
-// count allocations per thread. Coroutine frames, spawned roots and first-use
-// growth of the loop's queues do allocate, so every measurement runs inside
-// one long-lived task: it warms up with some cycles, snapshots its thread's
-// count, runs the measured wait/wake cycles, and snapshots again. Anything
-// that allocated in between was the wait/wake path itself.
+// This binary links the counting replacement of the global operator
+// new/delete (apps/common/alloc_counter.hpp) and reads its per-thread count.
+// Coroutine frames, spawned roots and first-use growth of the loop's queues
+// do allocate, so every measurement runs inside one long-lived task: it warms
+// up with some cycles, snapshots its thread's count, runs the measured
+// wait/wake cycles, and snapshots again. Anything that allocated in between
+// was the wait/wake path itself.
 #include <doctest/doctest.h>
 
 #include "test_util.hpp"
+
+#include "common/alloc_counter.hpp"
 
 #include <sync/event.hpp>
 #include <sync/mutex.hpp>
@@ -17,83 +20,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <thread>
-
-namespace {
-// Constant-initialized, so reading it from operator new needs no TLS
-// initializer (and so no allocation of its own).
-thread_local std::uint64_t t_allocations = 0;
-std::atomic<std::uint64_t> g_allocations{0};
-
-void* counted_alloc(std::size_t n) {
-  ++t_allocations;
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (n == 0) n = 1;
-  return std::malloc(n);
-}
-void* counted_alloc_aligned(std::size_t n, std::align_val_t al) {
-  ++t_allocations;
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  std::size_t a = static_cast<std::size_t>(al);
-  if (a < sizeof(void*)) a = sizeof(void*);
-  if (n == 0) n = 1;
-#if defined(_WIN32)
-  return _aligned_malloc(n, a);  // Windows has no posix_memalign
-#else
-  void* p = nullptr;
-  if (posix_memalign(&p, a, n) != 0) return nullptr;
-  return p;
-#endif
-}
-// What the aligned operator deletes free with: Windows needs _aligned_free.
-void aligned_free(void* p) noexcept {
-#if defined(_WIN32)
-  _aligned_free(p);
-#else
-  std::free(p);
-#endif
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (void* p = counted_alloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  if (void* p = counted_alloc(n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n); }
-void* operator new(std::size_t n, std::align_val_t al) {
-  if (void* p = counted_alloc_aligned(n, al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t al) {
-  if (void* p = counted_alloc_aligned(n, al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return counted_alloc_aligned(n, al);
-}
-void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-  return counted_alloc_aligned(n, al);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { aligned_free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { aligned_free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { aligned_free(p); }
 
 using namespace libsync;
 using namespace libsync::test;
@@ -119,9 +47,9 @@ void report(const char* what, const Measured& m) {
 // The counting replacement is in force in this binary (else every result
 // below would be a meaningless zero).
 TEST_CASE("the counting operator new sees allocations on this thread") {
-  std::uint64_t before = t_allocations;
+  std::uint64_t before = apps::thread_allocation_count();
   int* volatile p = new int(42);  // volatile: the pair must not be elided
-  std::uint64_t after = t_allocations;
+  std::uint64_t after = apps::thread_allocation_count();
   delete p;
   CHECK(after - before == 1);
 }
@@ -142,7 +70,7 @@ TEST_CASE("a task that must wait for a permit released by a task on its loop all
     }(ping, pong));
     co_await yield();  // the partner is now queued on ping
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       ping.add_permits(1);
       bool must_wait = pong.available() == 0;
       auto p = co_await pong.acquire();
@@ -153,7 +81,7 @@ TEST_CASE("a task that must wait for a permit released by a task on its loop all
         m.suspended += must_wait;
       }
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
   }());
   report("same-loop semaphore hand-off", m);
   CHECK(m.cycles == kCycles);
@@ -178,7 +106,7 @@ TEST_CASE("a timed or cancellable wait that is woken in time allocates nothing")
     }(ping, pong));
     co_await yield();
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       ping.add_permits(1);
       bool must_wait = pong.available() == 0;
       AcquireResult p;
@@ -193,7 +121,7 @@ TEST_CASE("a timed or cancellable wait that is woken in time allocates nothing")
         m.suspended += must_wait;
       }
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
   }());
   report("same-loop hand-off with deadline / stop_token", m);
   CHECK(m.cycles == kCycles);
@@ -217,9 +145,9 @@ TEST_CASE("queueing 100000 timed waiters grows the timer heap geometrically and 
         if (r.status == WaitStatus::timed_out) ++n;
       }(s, timed_out));
     // The tasks exist (their frames are allocated); measure them queueing.
-    const std::uint64_t before = t_allocations;
+    const std::uint64_t before = apps::thread_allocation_count();
     co_await yield();
-    during = t_allocations - before;
+    during = apps::thread_allocation_count() - before;
     co_await until([&] { return timed_out == kWaiters; }, 60000ms);
   }());
   MESSAGE("allocations while " << kWaiters << " timed waiters queued: " << during);
@@ -242,7 +170,7 @@ TEST_CASE("a task that must wait for a permit released by a plain thread allocat
   Loop loop(tier_options());  // outlives the releaser (see event_test.cpp, "a loop can be destroyed ...")
   loop.block_on([&]() -> Task<> {
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       bool must_wait = s.available() == 0;
       auto p = co_await s.acquire();
       bool ok = p.permit.count() == 1;
@@ -252,7 +180,7 @@ TEST_CASE("a task that must wait for a permit released by a plain thread allocat
         m.suspended += must_wait;
       }
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
   }());
   stop = true;
   releaser.join();
@@ -267,7 +195,7 @@ TEST_CASE("an uncontended acquire and release allocate nothing") {
   Measured m;
   run([&]() -> Task<> {
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       bool ok;
       {
         auto p = co_await s.acquire();
@@ -276,7 +204,7 @@ TEST_CASE("an uncontended acquire and release allocate nothing") {
       }
       if (i >= kWarmup) m.cycles += ok;
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
   }());
   report("uncontended acquire/try_acquire/release", m);
   CHECK(m.cycles == kCycles);
@@ -294,10 +222,10 @@ TEST_CASE("a sleep that carries a stop token allocates nothing") {
   run([&]() -> Task<> {
     for (int i = 0; i < kWarmup + 2 * kCycles; ++i) {
       const int w = i < kWarmup + kCycles ? 0 : 1;
-      if (i == kWarmup) m[0].allocations = t_allocations;
+      if (i == kWarmup) m[0].allocations = apps::thread_allocation_count();
       if (i == kWarmup + kCycles) {
-        m[0].allocations = t_allocations - m[0].allocations;
-        m[1].allocations = t_allocations;
+        m[0].allocations = apps::thread_allocation_count() - m[0].allocations;
+        m[1].allocations = apps::thread_allocation_count();
       }
       auto s = co_await sleep_for(std::chrono::nanoseconds(1), src.get_token());
       if (i >= kWarmup) {
@@ -305,7 +233,7 @@ TEST_CASE("a sleep that carries a stop token allocates nothing") {
         ++m[w].suspended;
       }
     }
-    m[1].allocations = t_allocations - m[1].allocations;
+    m[1].allocations = apps::thread_allocation_count() - m[1].allocations;
   }());
   report("sleep with a stop token (first window)", m[0]);
   report("sleep with a stop token (second window)", m[1]);
@@ -331,7 +259,7 @@ TEST_CASE("a contended mutex lock and unlock on one loop allocate nothing") {
     }(mu, partner_done));
     co_await yield();  // the partner now holds the lock
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       bool must_wait = mu.is_locked();
       auto g = co_await mu.lock();
       bool ok = g.guard.owns_lock();
@@ -341,7 +269,7 @@ TEST_CASE("a contended mutex lock and unlock on one loop allocate nothing") {
         m.suspended += must_wait;
       }
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
     co_await until([&] { return partner_done; });
   }());
   report("same-loop contended mutex", m);
@@ -365,7 +293,7 @@ TEST_CASE("an event wait that is woken by set allocates nothing") {
       }
     }(e, done));
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       bool must_wait = !e.is_set();
       auto s = co_await e.wait();
       e.reset();
@@ -374,7 +302,7 @@ TEST_CASE("an event wait that is woken by set allocates nothing") {
         m.suspended += must_wait;
       }
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
     done = true;
     co_await yield();
     co_await yield();
@@ -399,7 +327,7 @@ TEST_CASE("an event wait that is woken by a set on another thread allocates noth
   Loop loop(tier_options());  // outlives the setter
   loop.block_on([&]() -> Task<> {
     for (int i = 0; i < kWarmup + kCycles; ++i) {
-      if (i == kWarmup) m.allocations = t_allocations;
+      if (i == kWarmup) m.allocations = apps::thread_allocation_count();
       bool must_wait = !e.is_set();
       auto s = co_await e.wait();
       e.reset();
@@ -408,7 +336,7 @@ TEST_CASE("an event wait that is woken by a set on another thread allocates noth
         m.suspended += must_wait;
       }
     }
-    m.allocations = t_allocations - m.allocations;
+    m.allocations = apps::thread_allocation_count() - m.allocations;
   }());
   stop = true;
   setter.join();

@@ -1,35 +1,46 @@
 // Replaces the global operator new / delete (every form) with malloc/free
-// plus one relaxed counter increment. Only allocations are counted: a
-// benchmark that allocates per operation shows it in allocs_per_op.
-#include "alloc_counter.hpp"
+// plus a relaxed process-wide increment and a thread-local one. Only
+// allocations are counted: a benchmark that allocates per operation shows it
+// in allocs_per_op, a wait that allocates shows on its loop's thread.
+#include "common/alloc_counter.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 
-namespace syncbench {
+namespace apps {
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
+// Constant-initialized, so reading it from operator new needs no TLS
+// initializer (and so no allocation of its own).
+thread_local std::uint64_t t_allocations = 0;
+
+void count_one() noexcept {
+  ++t_allocations;
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
 
 void* counted_alloc(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  count_one();
   if (n == 0) n = 1;
   return std::malloc(n);
 }
 
 void* counted_aligned_alloc(std::size_t n, std::size_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  count_one();
   if (align < sizeof(void*)) align = sizeof(void*);
   void* p = nullptr;
   if (n == 0) n = 1;
 #if defined(_WIN32)
-  p = _aligned_malloc(n, align);
+  p = _aligned_malloc(n, align);  // Windows has no posix_memalign
 #else
   if (posix_memalign(&p, align, n) != 0) p = nullptr;
 #endif
   return p;
 }
 
+// What the aligned operator deletes free with: Windows needs _aligned_free.
 void aligned_free(void* p) noexcept {
 #if defined(_WIN32)
   _aligned_free(p);
@@ -43,10 +54,14 @@ std::uint64_t allocation_count() noexcept {
   return g_allocations.load(std::memory_order_relaxed);
 }
 
-}  // namespace syncbench
+std::uint64_t thread_allocation_count() noexcept {
+  return t_allocations;
+}
 
-using syncbench::counted_aligned_alloc;
-using syncbench::counted_alloc;
+}  // namespace apps
+
+using apps::counted_aligned_alloc;
+using apps::counted_alloc;
 
 void* operator new(std::size_t n) {
   if (void* p = counted_alloc(n)) return p;
@@ -96,20 +111,20 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
 void operator delete(void* p, std::align_val_t) noexcept {
-  syncbench::aligned_free(p);
+  apps::aligned_free(p);
 }
 void operator delete[](void* p, std::align_val_t) noexcept {
-  syncbench::aligned_free(p);
+  apps::aligned_free(p);
 }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  syncbench::aligned_free(p);
+  apps::aligned_free(p);
 }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  syncbench::aligned_free(p);
+  apps::aligned_free(p);
 }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  syncbench::aligned_free(p);
+  apps::aligned_free(p);
 }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  syncbench::aligned_free(p);
+  apps::aligned_free(p);
 }
