@@ -9,7 +9,8 @@
 #                                  own kernels, booted by scripts/qemu-kernels.sh), clang 14 + its
 #                                  libFuzzer runtime (scripts/fuzz-server.sh), HAProxy (the
 #                                  rolling-restart test), Doxygen (scripts/docs-ci.sh: the API
-#                                  reference, no warnings allowed)
+#                                  reference, no warnings allowed), clang-format 14
+#                                  (scripts/format-check.sh)
 #   scripts/setup.sh --tests       all of --linux-tests, plus mingw-w64 + Wine (~650 MB; the Windows
 #                                  cross-build and its tests under Wine); what CI installs
 #   scripts/setup.sh --bench       also what the load benchmark uses: wrk, nginx
@@ -28,7 +29,7 @@ done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git
       liburing-dev libcli11-dev libboost1.81-dev doctest-dev libtomlplusplus-dev)
 if [ "$want_linux_tests" = 1 ]; then
-  pkgs+=(chromium zlib1g-dev lintian dpkg-dev file spin clang clang-14 libclang-rt-14-dev haproxy
+  pkgs+=(chromium zlib1g-dev lintian dpkg-dev file spin clang clang-14 libclang-rt-14-dev haproxy clang-format-14
          qemu-system-x86 busybox-static cpio python3 doxygen)
 fi
 if [ "$want_windows" = 1 ]; then
