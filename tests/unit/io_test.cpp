@@ -6,6 +6,7 @@
 // and generic/iocp on Windows).
 #include <doctest/doctest.h>
 
+#include "skip.hpp"
 #include "socket_pair.hpp"
 #include "test_util.hpp"
 
@@ -20,6 +21,7 @@
 #include <vector>
 
 #if !defined(_WIN32)
+#include <sys/mman.h>
 #include <unistd.h>
 #endif
 
@@ -249,3 +251,49 @@ TEST_CASE("read and write move bytes through a pipe on POSIX and fail with EOPNO
   CHECK(got == "pipe");
 #endif
 }
+
+#if !defined(_WIN32)
+// A length the kernel's 32-bit SQE field cannot hold must not wrap: 4 GiB
+// truncated to 32 bits is 0, and a recv of 0 bytes reads like end of file.
+// The buffer is reserved address space only (MAP_NORESERVE): the kernel
+// writes just the byte that arrives. (On Windows the IOCP backend clamps the
+// length to what one WSABUF holds; no 4 GiB case is built there.)
+TEST_CASE("a recv, send, read or write longer than 4 GiB moves bytes instead of wrapping to 0") {
+  constexpr std::size_t kLen = std::size_t{1} << 32;
+  void* big = ::mmap(nullptr, kLen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (big == MAP_FAILED) {
+    skip("could not reserve 4 GiB of address space");
+    return;
+  }
+  SocketPair sp;
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  REQUIRE(make_nonblocking(p[0]));
+  REQUIRE(make_nonblocking(p[1]));
+  Loop loop(tier_options());
+  // A length that wrapped to 0 can also leave the recv or read waiting for
+  // nothing: a stop after 5 s turns that hang into a failed check.
+  std::stop_source give_up;
+  loop.spawn(request_stop_after(give_up, 5000ms));
+  loop.block_on([&]() -> Task<> {
+    auto* buf = static_cast<char*>(big);
+    buf[0] = 'x';
+    // send and write of a huge length: they move what fits (the socket and
+    // pipe buffers), not 0 bytes, and not more than was asked.
+    auto w = co_await libsync::send(sp.b, buf, kLen);
+    CHECK(w.value > 0);
+    auto pw = co_await libsync::write(p[1], buf, kLen);
+    CHECK(pw.value > 0);
+    buf[0] = 0;
+    auto r = co_await libsync::recv(sp.a, buf, kLen, give_up.get_token());
+    CHECK(r.value > 0);
+    CHECK(buf[0] == 'x');
+    auto pr = co_await libsync::read(p[0], buf, kLen, give_up.get_token());
+    CHECK(pr.value > 0);
+    give_up.request_stop();
+  }());
+  ::close(p[0]);
+  ::close(p[1]);
+  ::munmap(big, kLen);
+}
+#endif

@@ -51,8 +51,10 @@
 /// If the task is destroyed while the operation is in flight, the awaiter
 /// cancels it and, on io_uring and IOCP, waits on the loop thread until the
 /// kernel has let go of the buffer before the frame goes away; a connection
-/// accepted for a task destroyed before it could see it is closed. On
-/// io_uring the length is a 32-bit field: keep `len` below 4 GiB per call.
+/// accepted for a task destroyed before it could see it is closed. One call
+/// moves at most what the system moves in one syscall (on Linux 2 GiB less a
+/// page, on Windows 4 GiB less a byte); a longer `len` is clamped to that,
+/// never wrapped, so the result is a short count as with a plain syscall.
 ///
 /// Threads: every call is co_awaited from a task running on a Loop (the
 /// co_await throws std::logic_error elsewhere); the operation belongs to that

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -421,6 +422,15 @@ int UringBackend::submit(unsigned wait_nr, const __kernel_timespec* ts) {
   }
 }
 
+namespace {
+// An SQE holds a 32-bit length, so 4 GiB would wrap to a 0-byte operation
+// (which a recv reports like end of file). Linux moves at most MAX_RW_COUNT
+// (INT_MAX rounded down to a page) in one read or write anyway, so asking
+// for that much is what the plain syscall would do.
+constexpr std::size_t kMaxIoLength = 0x7ffff000;
+unsigned io_length(std::size_t len) noexcept { return static_cast<unsigned>(std::min(len, kMaxIoLength)); }
+}  // namespace
+
 bool UringBackend::start(IoOp& op) {
   io_uring_sqe* sqe = get_sqe();
   switch (op.kind) {
@@ -428,10 +438,10 @@ bool UringBackend::start(IoOp& op) {
       io_uring_prep_accept(sqe, op.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       break;
     case IoOp::Kind::recv:
-      io_uring_prep_recv(sqe, op.fd, op.buf, op.len, op.flags);
+      io_uring_prep_recv(sqe, op.fd, op.buf, io_length(op.len), op.flags);
       break;
     case IoOp::Kind::send:
-      io_uring_prep_send(sqe, op.fd, op.buf, op.len, op.flags | MSG_NOSIGNAL);
+      io_uring_prep_send(sqe, op.fd, op.buf, io_length(op.len), op.flags | MSG_NOSIGNAL);
       break;
     case IoOp::Kind::connect:
       io_uring_prep_connect(sqe, op.fd, op.addr, op.addrlen);
@@ -441,10 +451,10 @@ bool UringBackend::start(IoOp& op) {
       break;
     case IoOp::Kind::read:
       // Offset -1: the descriptor's current position (pipes, eventfd, signalfd).
-      io_uring_prep_read(sqe, op.fd, op.buf, static_cast<unsigned>(op.len), static_cast<__u64>(-1));
+      io_uring_prep_read(sqe, op.fd, op.buf, io_length(op.len), static_cast<__u64>(-1));
       break;
     case IoOp::Kind::write:
-      io_uring_prep_write(sqe, op.fd, op.buf, static_cast<unsigned>(op.len), static_cast<__u64>(-1));
+      io_uring_prep_write(sqe, op.fd, op.buf, io_length(op.len), static_cast<__u64>(-1));
       break;
   }
   io_uring_sqe_set_data64(sqe, tagged(&op, kTagOp));
