@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -131,8 +130,8 @@ void LogOutput::write_locked() {
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // the reader is slow: keep the rest
     // stdout is gone: what is queued can never be written.
-    dropped_.fetch_add(static_cast<std::uint64_t>(std::count(pending_.begin() + static_cast<std::ptrdiff_t>(off),
-                                                             pending_.end(), '\n')),
+    dropped_.fetch_add(static_cast<std::uint64_t>(std::count(
+                           pending_.begin() + static_cast<std::ptrdiff_t>(off), pending_.end(), '\n')),
                        std::memory_order_relaxed);
     off = pending_.size();
   }

@@ -49,7 +49,7 @@ class LogOutput {
   void write_locked();
 
   std::mutex mu_;
-  int fd_ = -1;       // a non-blocking open of stdout, or stdout itself
+  int fd_ = -1;  // a non-blocking open of stdout, or stdout itself
   bool own_fd_ = false;
   bool socket_ = false;
   bool guarded_ = false;  // a blocking descriptor: poll before each write

@@ -2,8 +2,9 @@
 // file reader (toml++) that checks the file against the same table.
 #include "config.hpp"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -182,7 +183,8 @@ class StrictTomlReader final : public CLI::ConfigBase {
       case KeySpec::Type::string: {
         const auto v = node.value_exact<std::string>();
         if (!v) return std::string("expects a string, got ") + kind(node);
-        if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *v) == spec.choices.end())
+        if (!spec.choices.empty() &&
+            std::find(spec.choices.begin(), spec.choices.end(), *v) == spec.choices.end())
           return "'" + *v + "' is not one of " + join(spec.choices);
         out = *v;
         return {};

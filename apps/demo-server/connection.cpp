@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
-#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
@@ -207,8 +207,8 @@ class RequestArena {
       used_ = at + n;
       return block_ + at;
     }
-    spilled_.push_back(std::make_unique<std::max_align_t[]>((n + sizeof(std::max_align_t) - 1) /
-                                                            sizeof(std::max_align_t)));
+    spilled_.push_back(
+        std::make_unique<std::max_align_t[]>((n + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t)));
     return spilled_.back().get();
   }
   // Only when nothing allocated here is in use any more.
@@ -275,7 +275,8 @@ class Session {
   void new_parser() {
     parser_.reset();  // the previous request's fields live in arena_
     arena_.reset();
-    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
+    parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                    std::make_tuple(ArenaAllocator<char>(&arena_)));
     parser_->header_limit(cfg_.header_limit);
     parser_->body_limit(cfg_.body_limit);
     // Stop after the header, so it is checked before any body is parsed.
@@ -329,7 +330,7 @@ class Session {
   ReadBuffer in_;
   std::string out_;
   unsigned batched_ = 0;  // answers in out_ not yet written
-  RequestArena arena_;  // before parser_: the parser's fields live in it
+  RequestArena arena_;    // before parser_: the parser's fields live in it
   std::optional<RequestParser> parser_;
   bool sent_continue_ = false;
   bool line_checked_ = false;
@@ -439,7 +440,8 @@ unsigned Session::parse_buffered(std::string_view& why, bool& parse_body) {
     if (!header_checked_) header_bytes_ += n;
     in_.consume(n);
     if (ec == http::error::need_more) ec = {};
-    if (!ec && !header_checked_ && !parser_->is_header_done() && header_bytes_ + in_.size() > cfg_.header_limit)
+    if (!ec && !header_checked_ && !parser_->is_header_done() &&
+        header_bytes_ + in_.size() > cfg_.header_limit)
       ec = http::error::header_limit;
   }
   why = "malformed request";
@@ -594,7 +596,8 @@ const Route* Session::route_for(const Request& req, const Target& target, Respon
   const auto& msg = parser_->get();
   route_id = RouteId::unmatched;
   const auto hosts = msg.count(http::field::host);
-  if ((req.version == 11 && hosts == 0) || hosts > 1 || (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
+  if ((req.version == 11 && hosts == 0) || hosts > 1 ||
+      (hosts == 1 && !valid_host(sv(msg[http::field::host])))) {
     // RFC 9112 §3.2: a 1.1 request needs exactly one valid Host; a request
     // with several, or an invalid one, is a 400 too.
     route_id = RouteId::invalid;

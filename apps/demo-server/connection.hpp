@@ -3,11 +3,10 @@
 // serve_connection() is the task that owns a socket: it reads requests with
 // Beast's buffer-oriented request_parser from a buffer filled by
 // libsync::recv, runs each through the routes, writes the answer's bytes
-// into an output buffer and sends it with libsync::send. Requests on a connection are answered strictly in order;
-// pipelined requests already in the buffer are answered together in one
-// write, up to `max_pipeline` and a byte bound, and the batch is written
-// before any handler that may wait (a permit, a timer), so an answer never
-// waits behind a slow neighbour in the buffer.
+// into an output buffer and sends it with libsync::send. Requests on a connection are answered strictly in
+// order; pipelined requests already in the buffer are answered together in one write, up to `max_pipeline`
+// and a byte bound, and the batch is written before any handler that may wait (a permit, a timer), so an
+// answer never waits behind a slow neighbour in the buffer.
 //
 // The Connection object is the part of that task the Worker can see: its
 // phase and deadline, and a stop_source the worker triggers when the

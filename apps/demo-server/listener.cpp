@@ -93,7 +93,8 @@ std::string add_listener(Listeners& out, Endpoint e, std::uint16_t port, const C
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // Every worker binds the same port; the kernel balances new connections.
-  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) return errno_text("SO_REUSEPORT", errno);
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    return errno_text("SO_REUSEPORT", errno);
   e.set_port(port);
   if (::bind(fd, e.addr(), e.len) != 0) return errno_text("cannot bind " + where, errno);
   if (::listen(fd, cfg.backlog) != 0) return errno_text("listen on " + where, errno);

@@ -11,7 +11,6 @@
 #include <cstdio>
 
 #include "common/json_writer.hpp"
-
 #include "server.hpp"
 #include "worker.hpp"
 
@@ -203,9 +202,11 @@ void process_metrics(std::string& out, const Server& s) {
                      static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   help(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
   line(out, "process_cpu_seconds_total ", cpu);
-  const double start = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
-                       seconds_since(s.started());
-  help(out, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  const double start =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+      seconds_since(s.started());
+  help(out, "process_start_time_seconds", "gauge",
+       "Start time of the process since the Unix epoch, in seconds.");
   line(out, "process_start_time_seconds ", start);
   unsigned long long pages_virtual = 0, pages_resident = 0;
   if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
@@ -355,7 +356,6 @@ void prom_requests(std::string& out, const Totals& t) {
     if (t.latency[r].count() != 0)
       prom_histogram(out, "demo_http_request_duration_seconds",
                      "route=\"" + std::string(route_name(static_cast<RouteId>(r))) + "\"", t.latency[r]);
-
 }
 
 // The semaphores: permits, size, queue, and how attempts to take them ended.
@@ -387,7 +387,6 @@ void prom_semaphores(std::string& out, const Server& s, const Totals& t) {
            "\",outcome=\"", kOutcomeNames[o], "\"} ", t.outcomes[g][o]);
   help(out, "demo_work_queue_wait_seconds", "histogram", "Time /work waited for its permits.");
   prom_histogram(out, "demo_work_queue_wait_seconds", "", t.queue_wait);
-
 }
 
 // Connections, timeouts, bytes, and the access log's dropped lines.
@@ -411,7 +410,6 @@ void prom_connections(std::string& out, const Server& s, const Totals& t) {
   help(out, "demo_bytes_total", "counter", "Bytes received and sent on client connections.");
   line(out, "demo_bytes_total{direction=\"received\"} ", t.bytes_in);
   line(out, "demo_bytes_total{direction=\"sent\"} ", t.bytes_out);
-
 }
 
 // Each event loop: its tier and backend, wakes received and sent, work done.
@@ -446,7 +444,6 @@ void prom_loops(std::string& out, const Server& s) {
   help(out, "demo_loop_io_completed_total", "counter", "I/O operations completed on each loop.");
   for (const auto& l : ls)
     line(out, "demo_loop_io_completed_total{loop=\"", l.name, "\"} ", l.stats.io_completed);
-
 }
 
 void prom_server(std::string& out, const Server& s) {

@@ -120,8 +120,8 @@ struct MetricsShard {
 
 // One tick of the history behind the dashboard's charts.
 struct StatsSample {
-  double t_s = 0;  // since the server started
-  double rps = 0;  // requests completed per second over the tick
+  double t_s = 0;                 // since the server started
+  double rps = 0;                 // requests completed per second over the tick
   double p50_ms = 0, p99_ms = 0;  // over all routes but the long-poll
   // Per route over the tick: one busy fast route would otherwise hide the
   // latency of the others in the merged quantiles.

@@ -187,7 +187,8 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
   // More permits than the semaphore has (now: the admin API resizes it)
   // can never be granted; waiting for them would only end in a 503.
   if (*cost > gate.max()) {
-    error_response(res, 400, "cost= exceeds the " + std::to_string(gate.max()) + " permits of the work semaphore");
+    error_response(res, 400,
+                   "cost= exceeds the " + std::to_string(gate.max()) + " permits of the work semaphore");
     co_return;
   }
   // The queue is FIFO: a request waiting for several permits holds every

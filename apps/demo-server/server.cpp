@@ -43,7 +43,8 @@ int signals_as_fd() {
 void print_listening(const Config& cfg, unsigned port, libsync::Tier tier, libsync::BackendKind backend) {
   const bool v6 = cfg.address.find(':') != std::string::npos;
   std::printf("demo-server listening on http://%s%s%s:%u/ (threads=%u, tier=%s, backend=%s)\n", v6 ? "[" : "",
-              cfg.address.c_str(), v6 ? "]" : "", port, cfg.threads, std::string(libsync::to_string(tier)).c_str(),
+              cfg.address.c_str(), v6 ? "]" : "", port, cfg.threads,
+              std::string(libsync::to_string(tier)).c_str(),
               std::string(libsync::to_string(backend)).c_str());
   std::fflush(stdout);
 }
@@ -137,8 +138,7 @@ libsync::Task<int> Server::control_main(int sfd) {
   const int sig = co_await next_stop_signal(sfd);
   if (sig == 0) co_return 1;
   std::fprintf(stderr, "demo-server: %s: draining (up to %llu ms); a second signal exits at once\n",
-               strsignal(sig),
-               static_cast<unsigned long long>(cfg_.drain_timeout_ms));
+               strsignal(sig), static_cast<unsigned long long>(cfg_.drain_timeout_ms));
   notify_service_manager("STOPPING=1");
   co_await begin_drain();
   loop.spawn(wait_for_second_signal(sfd));

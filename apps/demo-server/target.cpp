@@ -16,9 +16,25 @@ namespace {
 bool plain(char c) noexcept {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '-': case '.': case '_': case '~': case '/': case '?': case '=': case '&':
-    case '!': case '$': case '\'': case '(': case ')': case '*': case '+': case ',':
-    case ';': case ':': case '@':
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '/':
+    case '?':
+    case '=':
+    case '&':
+    case '!':
+    case '$':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case ':':
+    case '@':
       return true;
     default:
       return false;
@@ -138,8 +154,24 @@ bool valid_host(std::string_view host) noexcept {
   for (char c : host) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
     switch (c) {
-      case '-': case '.': case '_': case '~': case '%': case '!': case '$': case '&': case '\'':
-      case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '[':
+      case '-':
+      case '.':
+      case '_':
+      case '~':
+      case '%':
+      case '!':
+      case '$':
+      case '&':
+      case '\'':
+      case '(':
+      case ')':
+      case '*':
+      case '+':
+      case ',':
+      case ';':
+      case '=':
+      case ':':
+      case '[':
       case ']':
         continue;
       default:

@@ -8,9 +8,9 @@
 namespace demo {
 
 struct Target {
-  bool valid = false;       // false: answer 400
-  std::string_view path;    // decoded, dot segments removed, repeated '/' merged
-  std::string_view query;   // after '?', percent-decoded except '&', '=', '%', '+'
+  bool valid = false;      // false: answer 400
+  std::string_view path;   // decoded, dot segments removed, repeated '/' merged
+  std::string_view query;  // after '?', percent-decoded except '&', '=', '%', '+'
 };
 
 // Parses an origin-form (`/p?q`) or absolute-form (`http://host/p?q`)

@@ -15,8 +15,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -395,7 +395,8 @@ bool run_scenarios(const std::vector<Scenario>& scenarios, const Profile& profil
     ++report.scenarios_done;
     line.finish_scenario();
   }
-  if (!report.interrupted && g_stop_signal.load() != 0) report.interrupted = report.scenarios_done < scenarios.size();
+  if (!report.interrupted && g_stop_signal.load() != 0)
+    report.interrupted = report.scenarios_done < scenarios.size();
   return fitted;
 }
 
@@ -417,7 +418,8 @@ int write_reports(const std::vector<OutputFile>& outputs, const BenchReport& rep
     }
     std::string error;
     if (!write_whole_file(f.path, text.str(), error)) {
-      std::cerr << "syncbench bench: writing " << f.flag << " file '" << f.path << "' failed: " << error << "\n";
+      std::cerr << "syncbench bench: writing " << f.flag << " file '" << f.path << "' failed: " << error
+                << "\n";
       rc = kExitFailure;
     }
   }
@@ -465,7 +467,8 @@ int run_bench(const BenchOptions& o) {
   plan.full = o.full;
   plan.pairs = choose_pairs(o, notes);  // may throw TierUnavailable: exit 3
   if (o.list) {
-    for (const auto& s : all_scenarios(plan)) std::cout << s.name << "\t[" << s.family << "] " << s.title << "\n";
+    for (const auto& s : all_scenarios(plan))
+      std::cout << s.name << "\t[" << s.family << "] " << s.title << "\n";
     return kExitOk;
   }
   std::vector<Scenario> scenarios;
@@ -481,8 +484,9 @@ int run_bench(const BenchOptions& o) {
   write_table_header(human, report);
   human.flush();
   if (run_scenarios(scenarios, profile, line, report, human, layout))
-    report.notes.push_back("tables were fitted to the terminal's width; --wide, or output to a pipe or file, "
-                           "prints every column in full");
+    report.notes.push_back(
+        "tables were fitted to the terminal's width; --wide, or output to a pipe or file, "
+        "prints every column in full");
   report.goals = evaluate_goals(report.results);
   report.wall_seconds = std::chrono::duration<double>(Clock::now() - wall0).count();
   write_table_footer(human, report, layout);

@@ -38,7 +38,9 @@ struct Row {
   double median = 0;
   std::vector<double> reps;
   bool ok = false;
-  std::string key() const { return scenario + "\x1f" + subject + "\x1f" + tier + "/" + backend + "\x1f" + note; }
+  std::string key() const {
+    return scenario + "\x1f" + subject + "\x1f" + tier + "/" + backend + "\x1f" + note;
+  }
   std::string label() const { return tier == "-" ? subject : subject + " " + tier + "/" + backend; }
 };
 
@@ -67,7 +69,8 @@ Run load(const std::string& path) {
     throw std::runtime_error("'" + path + "' is not valid JSON (" + e.what() + ")");
   }
   if (!doc.has("results") || !doc["results"].is_array() || !doc.has("env"))
-    throw std::runtime_error("'" + path + "' is JSON but not a syncbench bench --json report (no \"results\")");
+    throw std::runtime_error("'" + path +
+                             "' is JSON but not a syncbench bench --json report (no \"results\")");
   Run run;
   run.path = path;
   run.commit = str(doc["env"], "git_commit", "unknown");
@@ -252,10 +255,14 @@ int run_compare(const CompareOptions& o) {
   }
 
   const std::string thr = format_number(o.threshold * 100) + "%";
-  CompareText text{run_heading(a), run_heading(b), {}, summary_text(m, thr),
-                   "noise: the 95% confidence intervals of the two runs' mean repetition times do not overlap; "
-                   "a row is SLOWER when B/A > 1 + " +
-                       thr + " and beyond noise"};
+  CompareText text{
+      run_heading(a),
+      run_heading(b),
+      {},
+      summary_text(m, thr),
+      "noise: the 95% confidence intervals of the two runs' mean repetition times do not overlap; "
+      "a row is SLOWER when B/A > 1 + " +
+          thr + " and beyond noise"};
   for (const Line& l : m.lines)
     text.cells.push_back({l.a->scenario, l.a->label(), format_ns(l.a->median), format_ns(l.b->median),
                           std::isnan(l.ratio) ? "-" : format_ratio(l.ratio), verdict_text(l.verdict)});

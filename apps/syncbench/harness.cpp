@@ -55,7 +55,7 @@ LoopCounts operator-(const LoopCounts& a, const LoopCounts& b) noexcept {
 }
 
 LoopCounts loop_counts(const libsync::LoopStats& s) noexcept {
-  return {s.syscalls,          s.notifier_writes, s.waits, s.futex_waits_armed, s.futex_wait_cqes,
+  return {s.syscalls,        s.notifier_writes,    s.waits, s.futex_waits_armed, s.futex_wait_cqes,
           s.futex_wake_sqes, s.futex_wake_syscalls};
 }
 
@@ -427,9 +427,9 @@ void syscall_rates(const Live& l, Measurement& m) {
     const double ops = static_cast<double>(std::max<std::uint64_t>(l.total_ops, 1));
     m.loop_syscalls_per_op = static_cast<double>(loop_syscalls(l.loop)) / ops;
     auto per = [ops](std::uint64_t v) { return static_cast<double>(v) / ops; };
-    m.loop_per_op = Measurement::LoopRates{per(l.loop.waits),           per(l.loop.futex_waits_armed),
-                                           per(l.loop.futex_wait_cqes), per(l.loop.futex_wake_sqes),
-                                           per(l.loop.futex_wake_syscalls), per(l.loop.notifier_writes)};
+    m.loop_per_op = Measurement::LoopRates{
+        per(l.loop.waits),           per(l.loop.futex_waits_armed),   per(l.loop.futex_wait_cqes),
+        per(l.loop.futex_wake_sqes), per(l.loop.futex_wake_syscalls), per(l.loop.notifier_writes)};
   }
   if (m.kernel_syscalls_per_op) {
     m.syscalls_per_op = m.kernel_syscalls_per_op;

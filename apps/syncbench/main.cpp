@@ -27,16 +27,18 @@ int main(int argc, char** argv) {
   const BuildInfo& b = build_info();
   // One line, no padding: "syncbench 0.1.0 (commit 0123abcd..., Release build)".
   const std::string dirty = *b.git_dirty ? ", with uncommitted changes" : "";
-  app.set_version_flag("--version", std::string("syncbench ") + b.version + " (commit " + b.git_commit + dirty +
-                                        ", " + b.build_type + " build)");
+  app.set_version_flag("--version", std::string("syncbench ") + b.version + " (commit " + b.git_commit +
+                                        dirty + ", " + b.build_type + " build)");
   app.require_subcommand(1, 1);
-  app.footer(std::string("Examples:\n"
-                         "  syncbench probe                        what this system supports, and which tier auto picks\n"
-                         "  syncbench bench                        quick benchmark of every tier (under a minute)\n"
-                         "  syncbench bench --json a.json          ... and keep the results\n"
-                         "  syncbench compare a.json b.json        what changed between two runs\n"
-                         "Run 'syncbench SUBCOMMAND --help' for each one's options.\n\n") +
-             kExitCodeHelp);
+  app.footer(
+      std::string(
+          "Examples:\n"
+          "  syncbench probe                        what this system supports, and which tier auto picks\n"
+          "  syncbench bench                        quick benchmark of every tier (under a minute)\n"
+          "  syncbench bench --json a.json          ... and keep the results\n"
+          "  syncbench compare a.json b.json        what changed between two runs\n"
+          "Run 'syncbench SUBCOMMAND --help' for each one's options.\n\n") +
+      kExitCodeHelp);
 
   int exit_code = kExitOk;
   add_probe_command(app, exit_code);

@@ -17,10 +17,10 @@
 #include <sync/capabilities.hpp>
 #include <sync/tier.hpp>
 
+#include "common/json_writer.hpp"
 #include "environment.hpp"
 #include "exit_codes.hpp"
 #include "format.hpp"
-#include "common/json_writer.hpp"
 #include "names.hpp"
 #include "table.hpp"
 
@@ -97,10 +97,13 @@ Effective effective_selection() {
 // Whether the hazard check says the futex hash mitigation matters here.
 std::string mitigation_needed(const libsync::FutexHashHazard& h) {
   switch (h.state) {
-    case libsync::FutexHashHazard::State::present: return "yes";
+    case libsync::FutexHashHazard::State::present:
+      return "yes";
     case libsync::FutexHashHazard::State::absent:
-    case libsync::FutexHashHazard::State::not_applicable: return "no";
-    case libsync::FutexHashHazard::State::unknown: break;
+    case libsync::FutexHashHazard::State::not_applicable:
+      return "no";
+    case libsync::FutexHashHazard::State::unknown:
+      break;
   }
   return "unknown";
 }
@@ -325,7 +328,6 @@ void print_system(std::ostream& out, const libsync::Capabilities& c) {
     sys.add_row({"event wait path", c.windows.event_wait_path});
   }
   sys.print(out);
-
 }
 
 void print_io_uring(std::ostream& out, const libsync::IoUringInfo& io) {
@@ -351,7 +353,6 @@ void print_io_uring(std::ostream& out, const libsync::IoUringInfo& io) {
     print_features(out, "setup flags", io.setup_flags);
     print_features(out, "opcodes", io.opcodes);
   }
-
 }
 
 void print_futex(std::ostream& out, const libsync::Capabilities& c, const libsync::TierReport& r) {
@@ -372,7 +373,6 @@ void print_futex(std::ostream& out, const libsync::Capabilities& c, const libsyn
                                                                     : "unknown: kept to be safe"});
     t.print(out);
   }
-
 }
 
 void print_backends_and_tiers(std::ostream& out, const libsync::TierReport& r) {
@@ -388,7 +388,6 @@ void print_backends_and_tiers(std::ostream& out, const libsync::TierReport& r) {
     tt.add_row({std::string(libsync::to_string(t.tier)), yes_no(t.available), self_test_text(t.self_test),
                 t.reason});
   tt.print(out);
-
 }
 
 // What auto selects and why, and what a default Loop here runs.
@@ -472,13 +471,13 @@ void add_probe_command(CLI::App& app, int& exit_code) {
                   "Check one tier: exit 0 if it can run here, 3 if it is unavailable, 4 if it failed its "
                   "self-test")
       ->check(CLI::IsMember(tier_names()));
-  sub->footer(std::string(
-                  "The live self-test: 2000 cross-thread wakes of a task waiting on a semaphore, through the "
+  sub->footer(
+      std::string("The live self-test: 2000 cross-thread wakes of a task waiting on a semaphore, through the "
                   "tier's real wake path. It passes when no wake is lost (none may take longer than 500 ms) "
                   "and at most 1 in 50 arrives later than 1 ms. auto takes the first tier, best first, that "
                   "is available and passes; if none passes, generic is selected as the fallback and the "
                   "output says so (selected_as_fallback). Under Wine only lost wakes count.\n\n") +
-              kExitCodeHelp);
+      kExitCodeHelp);
   sub->callback([opts, &exit_code] { exit_code = run_probe(*opts); });
 }
 

@@ -46,8 +46,8 @@ struct TableLayout {
 // the goals, notes and wall time at the end. write_table prints all three.
 void write_table_header(std::ostream& out, const BenchReport& r);
 // Returns true if a cell had to be shortened to fit layout.max_width.
-bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& rows,
-                          const TableLayout& layout);
+bool write_scenario_table(std::ostream& out, const BenchReport& r,
+                          const std::vector<const Measurement*>& rows, const TableLayout& layout);
 void write_table_footer(std::ostream& out, const BenchReport& r, const TableLayout& layout);
 void write_table(std::ostream& out, const BenchReport& r, const TableLayout& layout = {});
 void write_json(std::ostream& out, const BenchReport& r);

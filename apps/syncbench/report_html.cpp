@@ -141,8 +141,9 @@ void dot_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Pal
   LogScale x{lo, hi, 0, 100};
   const bool per_op = rows.front()->basis == StatBasis::per_op;
   o << "<div class=\"dots\" role=\"img\" aria-label=\"median per subject, log scale\">\n";
-  o << "<p class=\"axis\">" << (per_op ? "dot: median; thick whisker: to p99; thin: to the max"
-                                        : "dot: median of the repetition means; whisker: their min to max")
+  o << "<p class=\"axis\">"
+    << (per_op ? "dot: median; thick whisker: to p99; thin: to the max"
+               : "dot: median of the repetition means; whisker: their min to max")
     << "; log scale, left is faster; dashed line: the baseline's median</p>\n";
   auto grid = [&] {
     std::string g;
@@ -162,20 +163,21 @@ void dot_chart(std::ostream& o, const std::vector<const Measurement*>& rows, Pal
     if (per_op && m.p99_ns) {
       const double p = x(*m.p99_ns);
       o << "<i class=\"wt\" style=\"left:" << pct(med) << ";width:" << pct(p - med) << ";border-color:" << c
-        << "\"></i><i class=\"wn\" style=\"left:" << pct(p) << ";width:" << pct(mx - p) << ";border-color:" << c
-        << "\"></i>";
+        << "\"></i><i class=\"wn\" style=\"left:" << pct(p) << ";width:" << pct(mx - p)
+        << ";border-color:" << c << "\"></i>";
     } else {
       const double mn = x(m.min_ns > 0 ? m.min_ns : m.median_ns);
       o << "<i class=\"wt\" style=\"left:" << pct(mn) << ";width:" << pct(mx - mn) << ";border-color:" << c
         << "\"></i>";
     }
     o << "<i class=\"mk\" style=\"left:" << pct(mx) << ";border-color:" << c << "\"></i>";
-    o << "<i class=\"dot\" style=\"left:" << pct(med) << ";background:" << c << "\"></i></div><div class=\"dv\">"
-      << esc(format_ns(m.median_ns)) << (m.ratio ? " &middot; " + format_ratio(*m.ratio) : std::string())
-      << "</div></div>\n";
+    o << "<i class=\"dot\" style=\"left:" << pct(med) << ";background:" << c
+      << "\"></i></div><div class=\"dv\">" << esc(format_ns(m.median_ns))
+      << (m.ratio ? " &middot; " + format_ratio(*m.ratio) : std::string()) << "</div></div>\n";
   }
   o << "<div class=\"drow ticks\"><div class=\"dl\"></div><div class=\"dp\">";
-  for (double t : x.ticks()) o << "<span style=\"left:" << pct(x(t)) << "\">" << esc(tick_label(t)) << "</span>";
+  for (double t : x.ticks())
+    o << "<span style=\"left:" << pct(x(t)) << "\">" << esc(tick_label(t)) << "</span>";
   o << "</div><div class=\"dv\"></div></div>\n</div>\n";
 }
 
@@ -225,7 +227,10 @@ void quantile_chart(std::ostream& o, const std::vector<const Measurement*>& rows
         << esc(format_ns(m->quantiles[i].second)) << "</title></circle>";
     o << "</g>\n";
     legend += "<span><i class=\"sw\" style=\"background:" + c + "\"></i>" + esc(label(*m)) +
-              (dash.empty() ? "" : base ? " (dashed)" : " (dotted)") + "</span>";
+              (dash.empty() ? ""
+               : base       ? " (dashed)"
+                            : " (dotted)") +
+              "</span>";
   }
   o << "</svg>\n<p class=\"legend\">" << legend << "</p>\n";
 }
@@ -235,12 +240,14 @@ void throughput_chart(std::ostream& o, const std::vector<const Measurement*>& ro
   double hi = 0;
   for (const auto* m : rows) hi = std::max(hi, m->ops_per_s);
   if (hi <= 0) return;
-  o << "<div class=\"dots\" role=\"img\" aria-label=\"throughput per subject\">\n<p class=\"axis\">throughput, "
+  o << "<div class=\"dots\" role=\"img\" aria-label=\"throughput per subject\">\n<p "
+       "class=\"axis\">throughput, "
        "operations per second; linear from zero, longer is better</p>\n";
   for (const Measurement* m : rows)
     o << "<div class=\"drow\"><div class=\"dl\">" << esc(label(*m)) << "</div><div class=\"dp\" title=\""
-      << esc(label(*m)) << ": " << esc(format_rate(m->ops_per_s)) << " ops/s\"><i class=\"bar\" style=\"width:"
-      << pct(100 * m->ops_per_s / hi) << ";background:" << pal.color(*m) << "\"></i></div><div class=\"dv\">"
+      << esc(label(*m)) << ": " << esc(format_rate(m->ops_per_s))
+      << " ops/s\"><i class=\"bar\" style=\"width:" << pct(100 * m->ops_per_s / hi)
+      << ";background:" << pal.color(*m) << "\"></i></div><div class=\"dv\">"
       << esc(format_rate(m->ops_per_s)) << "/s</div></div>\n";
   o << "</div>\n";
 }
@@ -363,8 +370,8 @@ void write_scenario(std::ostream& o, const std::vector<const Measurement*>& all,
   const Measurement& f = *all.front();
   const bool per_op = f.basis == StatBasis::per_op;
   o << "<section data-scenario=\"" << esc(f.scenario) << "\"><h3>[" << f.family << "] " << esc(f.scenario)
-    << "</h3>\n<p class=\"op\">" << esc(f.title) << ". One operation = " << esc(f.op_unit) << ". Statistics over "
-    << (per_op ? "every timed operation" : "the repetition means") << ".</p>\n";
+    << "</h3>\n<p class=\"op\">" << esc(f.title) << ". One operation = " << esc(f.op_unit)
+    << ". Statistics over " << (per_op ? "every timed operation" : "the repetition means") << ".</p>\n";
   if (!ok.empty()) {
     o << "<p class=\"verdict\">" << esc(verdict(ok)) << "</p>\n";
     dot_chart(o, ok, pal);

@@ -32,8 +32,8 @@ std::string ratio_cell(const Measurement& m) {
 // `text` on lines of at most `width` columns (0: one line), the first
 // starting with `first`, the rest with `rest`; words longer than a line
 // are not split.
-void write_wrapped(std::ostream& out, const std::string& first, const std::string& rest, const std::string& text,
-                   std::size_t width) {
+void write_wrapped(std::ostream& out, const std::string& first, const std::string& rest,
+                   const std::string& text, std::size_t width) {
   std::string line = first;
   bool fresh = true;
   std::size_t i = 0;
@@ -114,7 +114,8 @@ TextTable results_table(const Measurement& f, bool per_op) {
 
 void add_result_row(TextTable& t, const Measurement& m, bool per_op) {
   if (!m.error.empty()) {
-    t.add_row({m.subject, row_label(m), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ERROR: " + m.error});
+    t.add_row({m.subject, row_label(m), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+               "ERROR: " + m.error});
     return;
   }
   std::string sleeps = "-", arms = "-", wakes = "-";
@@ -128,8 +129,8 @@ void add_result_row(TextTable& t, const Measurement& m, bool per_op) {
   t.add_row({m.subject, row_label(m), format_ns(m.median_ns),
              m.samples > 1 ? format_ns(m.mean_ns) + " +- " + format_ns(m.stddev_ns) : format_ns(m.mean_ns),
              per_op ? (m.p99_ns ? format_ns(*m.p99_ns) : "-") : format_ns(m.min_ns), format_ns(m.max_ns),
-             format_rate(m.ops_per_s), syscalls_cell(m), sleeps, arms, wakes, format_fixed(m.allocs_per_op, 2),
-             ratio_cell(m), m.note});
+             format_rate(m.ops_per_s), syscalls_cell(m), sleeps, arms, wakes,
+             format_fixed(m.allocs_per_op, 2), ratio_cell(m), m.note});
 }
 
 // The same-loop promise is "zero syscalls"; print the raw counts.
@@ -137,16 +138,18 @@ void write_same_loop_syscalls(std::ostream& out, const std::vector<const Measure
   for (const Measurement* m : group) {
     if (m->tier == "-" || !m->error.empty()) continue;
     out << "    syscalls, libsync " << row_label(*m) << ": ";
-    if (m->counted_syscalls) out << *m->counted_syscalls << " kernel-counted in " << m->counted_ops << " hand-offs; ";
+    if (m->counted_syscalls)
+      out << *m->counted_syscalls << " kernel-counted in " << m->counted_ops << " hand-offs; ";
     out << "loop counters: " << (m->counted_loop_syscalls ? std::to_string(*m->counted_loop_syscalls) : "-")
-        << " in that repetition, " << format_fixed(m->loop_syscalls_per_op, 6) << " per hand-off over the timed ones\n";
+        << " in that repetition, " << format_fixed(m->loop_syscalls_per_op, 6)
+        << " per hand-off over the timed ones\n";
   }
 }
 
 }  // namespace
 
-bool write_scenario_table(std::ostream& out, const BenchReport& r, const std::vector<const Measurement*>& group,
-                          const TableLayout& layout) {
+bool write_scenario_table(std::ostream& out, const BenchReport& r,
+                          const std::vector<const Measurement*>& group, const TableLayout& layout) {
   if (group.empty()) return false;
   const Measurement& f = *group.front();
   const bool per_op = f.basis == StatBasis::per_op;
@@ -199,7 +202,8 @@ void write_table(std::ostream& out, const BenchReport& r, const TableLayout& lay
   while (i < r.results.size()) {
     std::vector<const Measurement*> group;
     std::size_t j = i;
-    while (j < r.results.size() && r.results[j].scenario == r.results[i].scenario) group.push_back(&r.results[j++]);
+    while (j < r.results.size() && r.results[j].scenario == r.results[i].scenario)
+      group.push_back(&r.results[j++]);
     write_scenario_table(out, r, group, layout);
     i = j;
   }
@@ -289,7 +293,8 @@ void add_cross_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measure
                 "cross-loop/handoff: libsync uring-futex/uring median against the raw-futex row", "",
                 std::nullopt};
   GoalCheck p99{"cross-loop hand-off on uring-futex: p99 at most 1.5x a raw futex ping-pong's",
-                "cross-loop/handoff: libsync uring-futex/uring p99 against the raw-futex row", "", std::nullopt};
+                "cross-loop/handoff: libsync uring-futex/uring p99 against the raw-futex row", "",
+                std::nullopt};
   GoalCheck vs_epoll{"cross-loop hand-off: uring-futex faster than generic on epoll",
                      "cross-loop/handoff: libsync uring-futex/uring median against libsync generic/epoll", "",
                      std::nullopt};

@@ -36,8 +36,9 @@ TextTable::Fit TextTable::print(std::ostream& out, std::size_t max_width) const 
   if (max_width > 0) {
     std::vector<std::size_t> order(columns_.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return columns_[a].drop_rank > columns_[b].drop_rank; });
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return columns_[a].drop_rank > columns_[b].drop_rank;
+    });
     for (std::size_t c : order) {
       if (line_width() <= max_width || columns_[c].drop_rank == 0) break;
       shown[c] = false;

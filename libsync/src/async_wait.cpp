@@ -1,13 +1,12 @@
 // The shared halves of a wait: AsyncWait (a task) and block_until_woken (a
 // plain thread).
-#include "parker.hpp"
-#include "loop_core.hpp"
-#include "wake_path.hpp"
-
-#include <sync/detail/async_wait.hpp>
-
 #include <stdexcept>
+#include <sync/detail/async_wait.hpp>
 #include <thread>
+
+#include "loop_core.hpp"
+#include "parker.hpp"
+#include "wake_path.hpp"
 
 namespace libsync::detail {
 
@@ -71,8 +70,7 @@ AsyncWait::~AsyncWait() {
   detail::core(loop).wake_path().forget(node);
 }
 
-WaitStatus block_until_woken(Waitable& owner, WaiterNode& n,
-                             std::optional<Clock::time_point> deadline,
+WaitStatus block_until_woken(Waitable& owner, WaiterNode& n, std::optional<Clock::time_point> deadline,
                              const std::stop_token& st) {
   if (deadline && *deadline == Clock::time_point::max()) deadline.reset();
   struct OnStop {

@@ -7,12 +7,11 @@
 // loop's ready queue.
 #pragma once
 
-#include <sync/io.hpp>
-#include <sync/loop.hpp>
-
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
 
 namespace libsync::detail {
 

@@ -1,9 +1,8 @@
 // Condvar: queue first, then unlock, then sleep; re-lock on the way out.
-#include <sync/condvar.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <sync/condvar.hpp>
 
 namespace libsync {
 

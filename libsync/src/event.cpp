@@ -1,8 +1,7 @@
 // Event: a flag plus a queue; set() raises the flag and releases everyone.
-#include <sync/event.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <sync/event.hpp>
 
 namespace libsync {
 
@@ -70,7 +69,9 @@ bool Event::WaitAwaiter::await_suspend(std::coroutine_handle<> h) {
   return true;
 }
 
-WaitStatus Event::WaitAwaiter::await_resume() noexcept { return early_ ? *early_ : wait_.finish(); }
+WaitStatus Event::WaitAwaiter::await_resume() noexcept {
+  return early_ ? *early_ : wait_.finish();
+}
 
 WaitStatus Event::wait_blocking(std::stop_token st) {
   return wait_blocking_for(std::chrono::nanoseconds::max(), std::move(st));

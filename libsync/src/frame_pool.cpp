@@ -5,9 +5,8 @@
 // the next frame of that class on that thread reuses it. Larger frames, and
 // everything under a sanitizer (so it can see every use after free), go
 // straight to operator new/delete.
-#include <sync/task.hpp>
-
 #include <new>
+#include <sync/task.hpp>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define LIBSYNC_FRAME_POOL 0
@@ -57,7 +56,9 @@ FramePool::~FramePool() {
   t_pool_gone = true;
 }
 
-std::size_t size_class(std::size_t n) { return (n + kGranule - 1) / kGranule - 1; }
+std::size_t size_class(std::size_t n) {
+  return (n + kGranule - 1) / kGranule - 1;
+}
 
 }  // namespace
 
@@ -86,8 +87,12 @@ void frame_deallocate(void* p, std::size_t n) noexcept {
   ::operator delete(p);
 }
 #else
-void* frame_allocate(std::size_t n) { return ::operator new(n); }
-void frame_deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
+void* frame_allocate(std::size_t n) {
+  return ::operator new(n);
+}
+void frame_deallocate(void* p, std::size_t) noexcept {
+  ::operator delete(p);
+}
 #endif
 
 }  // namespace libsync::detail

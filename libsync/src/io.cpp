@@ -1,11 +1,10 @@
 // The socket awaitables: thin wrappers that hand an IoOp to the backend.
-#include "backend.hpp"
-#include "loop_core.hpp"
-
-#include "sockets.hpp"
-
 #include <cerrno>
 #include <stdexcept>
+
+#include "backend.hpp"
+#include "loop_core.hpp"
+#include "sockets.hpp"
 
 namespace libsync {
 
@@ -41,7 +40,8 @@ IoAwaiter::~IoAwaiter() {
     detail::core(*op_.loop).unschedule(op_.handle);  // completed, resumption still queued
     // Nobody will see the result: a connection accepted for this task is
     // closed rather than leaked.
-    if (op_.kind == detail::IoOp::Kind::accept && op_.result >= 0) close_socket(static_cast<socket_handle>(op_.result));
+    if (op_.kind == detail::IoOp::Kind::accept && op_.result >= 0)
+      close_socket(static_cast<socket_handle>(op_.result));
   }
 }
 
@@ -77,7 +77,9 @@ IoAwaiter read(socket_handle fd, void* buf, std::size_t len, std::stop_token st)
 IoAwaiter write(socket_handle fd, const void* buf, std::size_t len, std::stop_token st) {
   return IoAwaiter(make_op(detail::IoOp::Kind::write, fd, const_cast<void*>(buf), len), std::move(st));
 }
-IoAwaiter close(socket_handle s) { return IoAwaiter(make_op(detail::IoOp::Kind::close, s, nullptr, 0)); }
+IoAwaiter close(socket_handle s) {
+  return IoAwaiter(make_op(detail::IoOp::Kind::close, s, nullptr, 0));
+}
 
 // ---- Acceptor ----
 

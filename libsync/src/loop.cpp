@@ -10,19 +10,17 @@
 // `remote_pending_` and then checks `parked_`; with sequentially consistent
 // ordering at least one of them sees the other, so either the loop does not
 // block or the waker pokes it.
-#include "loop_core.hpp"
-
-#include "backend.hpp"
-#include "selector.hpp"
-#include "wake_path.hpp"
-
-#include <sync/detail/loop_cancel.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <sync/detail/loop_cancel.hpp>
+#include <sync/detail/waiter_queue.hpp>
+
+#include "backend.hpp"
+#include "loop_core.hpp"
+#include "selector.hpp"
+#include "wake_path.hpp"
 
 namespace libsync {
 
@@ -36,21 +34,41 @@ struct CurrentScope {
 };
 }  // namespace
 
-Loop* Loop::current() noexcept { return t_current; }
+Loop* Loop::current() noexcept {
+  return t_current;
+}
 
 // ---- Loop: what users call ----
 
-Loop::Loop(LoopOptions opts) : core_(std::make_unique<detail::LoopCore>(*this)) { core_->init(opts); }
+Loop::Loop(LoopOptions opts) : core_(std::make_unique<detail::LoopCore>(*this)) {
+  core_->init(opts);
+}
 
-Loop::~Loop() { core_->teardown(); }
+Loop::~Loop() {
+  core_->teardown();
+}
 
-Tier Loop::tier() const noexcept { return core_->tier(); }
-BackendKind Loop::backend_kind() const noexcept { return core_->backend_kind(); }
-const std::string& Loop::selection_reason() const noexcept { return core_->selection_reason(); }
-std::size_t Loop::spawned_tasks() const noexcept { return core_->spawned_tasks(); }
-LoopStats Loop::stats() const noexcept { return core_->stats(); }
-void Loop::post(std::function<void()> fn) { core_->post(std::move(fn)); }
-void Loop::stop() noexcept { core_->stop(); }
+Tier Loop::tier() const noexcept {
+  return core_->tier();
+}
+BackendKind Loop::backend_kind() const noexcept {
+  return core_->backend_kind();
+}
+const std::string& Loop::selection_reason() const noexcept {
+  return core_->selection_reason();
+}
+std::size_t Loop::spawned_tasks() const noexcept {
+  return core_->spawned_tasks();
+}
+LoopStats Loop::stats() const noexcept {
+  return core_->stats();
+}
+void Loop::post(std::function<void()> fn) {
+  core_->post(std::move(fn));
+}
+void Loop::stop() noexcept {
+  core_->stop();
+}
 
 void Loop::spawn(Task<void> t) {
   auto root = detail::make_root(std::move(t));
@@ -72,10 +90,18 @@ void Loop::run_until_idle() {
   core_->run_loop(nullptr);
 }
 
-void Loop::check_can_run() const { core_->check_can_run(); }
-void Loop::start_root(std::coroutine_handle<> root) { core_->start_root(root); }
-void Loop::run_loop(const std::atomic<bool>* done) { core_->run_loop(done); }
-void Loop::abandon_root(std::coroutine_handle<> root) noexcept { core_->abandon_root(root); }
+void Loop::check_can_run() const {
+  core_->check_can_run();
+}
+void Loop::start_root(std::coroutine_handle<> root) {
+  core_->start_root(root);
+}
+void Loop::run_loop(const std::atomic<bool>* done) {
+  core_->run_loop(done);
+}
+void Loop::abandon_root(std::coroutine_handle<> root) noexcept {
+  core_->abandon_root(root);
+}
 
 namespace detail {
 
@@ -167,7 +193,9 @@ void RootTask::promise_type::unhandled_exception() noexcept {
   std::terminate();
 }
 
-RootTask make_root(Task<void> t) { co_await std::move(t); }
+RootTask make_root(Task<void> t) {
+  co_await std::move(t);
+}
 
 void LoopCore::start_root(std::coroutine_handle<> root) {
   tasks_.insert(root.address());

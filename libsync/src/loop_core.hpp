@@ -9,14 +9,6 @@
 // the remote queue and its lock.
 #pragma once
 
-#include "backend.hpp"
-#include "cancel_table.hpp"
-#include "loop_counters.hpp"
-#include "timer_heap.hpp"
-#include "wake_path.hpp"
-
-#include <sync/loop.hpp>
-
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
@@ -25,8 +17,15 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sync/loop.hpp>
 #include <unordered_set>
 #include <vector>
+
+#include "backend.hpp"
+#include "cancel_table.hpp"
+#include "loop_counters.hpp"
+#include "timer_heap.hpp"
+#include "wake_path.hpp"
 
 namespace libsync::detail {
 
@@ -135,6 +134,8 @@ class LoopAccess {
   static const LoopCore& core(const Loop& l) noexcept { return *l.core_; }
 };
 
-inline LoopCore& core(Loop& l) noexcept { return LoopAccess::core(l); }
+inline LoopCore& core(Loop& l) noexcept {
+  return LoopAccess::core(l);
+}
 
 }  // namespace libsync::detail

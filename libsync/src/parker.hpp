@@ -4,11 +4,10 @@
 // Windows WaitOnAddress, anything else a striped mutex + condition variable.
 #pragma once
 
-#include <sync/loop.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <sync/loop.hpp>
 
 namespace libsync::detail {
 

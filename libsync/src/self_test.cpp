@@ -1,15 +1,13 @@
 // A tier's live self-test: many cross-thread wakes through the tier's real
 // wake path, on a loop forced to it. The selector runs it once per process
 // for every available tier before auto may choose one.
-#include "selector.hpp"
-
-#include "parker.hpp"
-
+#include <algorithm>
 #include <sync/capabilities.hpp>
 #include <sync/semaphore.hpp>
-
-#include <algorithm>
 #include <thread>
+
+#include "parker.hpp"
+#include "selector.hpp"
 
 namespace libsync::detail {
 

@@ -14,11 +14,10 @@
 // add_permits does so under the queue lock, which is what lets a release
 // tell returned permits from new ones: the lock-free fast path only takes a
 // release that fits under max_, and leaves the rest to release_slow.
-#include <sync/semaphore.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <sync/semaphore.hpp>
 
 namespace libsync {
 
@@ -60,11 +59,14 @@ Permit Permit::split(std::size_t k) {
 // ---- Semaphore ----
 
 Semaphore::Semaphore(std::size_t permits) : state_(0), max_(permits) {
-  if (permits > kMaxPermits) throw_too_many("libsync: Semaphore constructed with more than kMaxPermits permits");
+  if (permits > kMaxPermits)
+    throw_too_many("libsync: Semaphore constructed with more than kMaxPermits permits");
   state_.store(permits << kShift, std::memory_order_relaxed);
 }
 
-void Semaphore::throw_too_many(const char* what) { throw std::length_error(what); }
+void Semaphore::throw_too_many(const char* what) {
+  throw std::length_error(what);
+}
 
 void Semaphore::die_past_bound(std::size_t n) noexcept {
   std::fprintf(stderr,
@@ -136,8 +138,8 @@ bool Semaphore::release_slow(std::size_t n) noexcept {
         std::size_t cur = max_.load(std::memory_order_relaxed);
         // Both terms are <= kMaxPermits, so the sum cannot wrap; the cap only
         // matters if an add_permits raced with this release.
-        while (!max_.compare_exchange_weak(cur, std::min(cur + excess, kMaxPermits), std::memory_order_acq_rel,
-                                           std::memory_order_relaxed)) {
+        while (!max_.compare_exchange_weak(cur, std::min(cur + excess, kMaxPermits),
+                                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
         }
       }
       return true;
@@ -292,12 +294,11 @@ Semaphore::AcquireAwaiter Semaphore::acquire_for(std::chrono::nanoseconds d, std
                                                  std::stop_token st) {
   return AcquireAwaiter(*this, n, deadline_after(d), std::move(st));
 }
-Semaphore::AcquireAwaiter Semaphore::acquire_until(Clock::time_point tp, std::size_t n,
-                                                   std::stop_token st) {
+Semaphore::AcquireAwaiter Semaphore::acquire_until(Clock::time_point tp, std::size_t n, std::stop_token st) {
   return AcquireAwaiter(*this, n, tp, std::move(st));
 }
-Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned(std::shared_ptr<Semaphore> self,
-                                                        std::size_t n, std::stop_token st) {
+Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned(std::shared_ptr<Semaphore> self, std::size_t n,
+                                                        std::stop_token st) {
   return OwnedAcquireAwaiter(std::move(self), n, std::move(st));
 }
 Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned_for(std::shared_ptr<Semaphore> self,
@@ -326,9 +327,9 @@ AcquireResult Semaphore::acquire_blocking(std::size_t n, std::stop_token st) {
   return acquire_blocking_for(std::chrono::nanoseconds::max(), n, std::move(st));
 }
 
-AcquireResult Semaphore::acquire_blocking_for(std::chrono::nanoseconds d, std::size_t n,
-                                              std::stop_token st) {
-  if (n > kMaxPermits) throw_too_many("libsync: Semaphore::acquire_blocking asked for more than kMaxPermits permits");
+AcquireResult Semaphore::acquire_blocking_for(std::chrono::nanoseconds d, std::size_t n, std::stop_token st) {
+  if (n > kMaxPermits)
+    throw_too_many("libsync: Semaphore::acquire_blocking asked for more than kMaxPermits permits");
   auto r = try_acquire(n);
   if (r.status != WaitStatus::would_block) return r;
   if (st.stop_requested()) return {WaitStatus::cancelled, Permit()};

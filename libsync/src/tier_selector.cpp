@@ -5,32 +5,39 @@
 // auto = the first tier in the table that is available here and whose live
 // self-test passed. The self-test runs once per process, lazily, on the
 // first auto selection or tier_report() call.
-#include "selector.hpp"
-#include "tier_table.hpp"
-
-#include <sync/capabilities.hpp>
-
 #include <algorithm>
 #include <cstdlib>
+#include <sync/capabilities.hpp>
+
+#include "selector.hpp"
+#include "tier_table.hpp"
 
 namespace libsync {
 
 std::string_view to_string(Tier t) noexcept {
   switch (t) {
-    case Tier::automatic: return "auto";
-    case Tier::generic: return "generic";
-    case Tier::uring_futex: return "uring-futex";
-    case Tier::iocp: return "iocp";
+    case Tier::automatic:
+      return "auto";
+    case Tier::generic:
+      return "generic";
+    case Tier::uring_futex:
+      return "uring-futex";
+    case Tier::iocp:
+      return "iocp";
   }
   return "unknown";
 }
 
 std::string_view to_string(BackendKind b) noexcept {
   switch (b) {
-    case BackendKind::automatic: return "auto";
-    case BackendKind::epoll: return "epoll";
-    case BackendKind::uring: return "uring";
-    case BackendKind::iocp: return "iocp";
+    case BackendKind::automatic:
+      return "auto";
+    case BackendKind::epoll:
+      return "epoll";
+    case BackendKind::uring:
+      return "uring";
+    case BackendKind::iocp:
+      return "iocp";
   }
   return "unknown";
 }
@@ -94,7 +101,8 @@ TierStatus static_tier_status(Tier t) {
     return s;
   }
   BackendKind b = tier_backend(*e);
-  BackendStatus bs = b == BackendKind::automatic ? BackendStatus{b, false, "no loop backend"} : backend_status(b);
+  BackendStatus bs =
+      b == BackendKind::automatic ? BackendStatus{b, false, "no loop backend"} : backend_status(b);
   detail::TierAvailability a = e->availability(capabilities(), bs);
   s.available = a.available;
   s.reason = std::move(a.reason);
@@ -147,8 +155,10 @@ const TierReport& tier_report() {
       for (TierStatus& s : r.tiers) {
         if (s.tier != Tier::generic || !s.available) continue;
         s.selected_as_fallback = true;
-        r.auto_reason += "no tier passed its live self-test; generic is selected as the fallback although its "
-                         "self-test failed (" + s.self_test.detail + "): it is the last tier there is";
+        r.auto_reason +=
+            "no tier passed its live self-test; generic is selected as the fallback although its "
+            "self-test failed (" +
+            s.self_test.detail + "): it is the last tier there is";
       }
       if (r.auto_reason.find("fallback") == std::string::npos)
         r.auto_reason += "no tier is available; generic is named, but a Loop cannot start here";
@@ -169,7 +179,9 @@ Selection select_tier(const LoopOptions& opts) {
       std::string v = env_or_empty("SYNC_TIER");
       if (!v.empty()) {
         auto t = parse_tier(v);
-        if (!t) throw TierUnavailable("libsync: SYNC_TIER=" + v + " is not a tier; expected one of " + tier_names());
+        if (!t)
+          throw TierUnavailable("libsync: SYNC_TIER=" + v + " is not a tier; expected one of " +
+                                tier_names());
         tier = *t;
         source = "SYNC_TIER";
       }
@@ -178,7 +190,9 @@ Selection select_tier(const LoopOptions& opts) {
       std::string v = env_or_empty("SYNC_BACKEND");
       if (!v.empty()) {
         auto b = parse_backend(v);
-        if (!b) throw TierUnavailable("libsync: SYNC_BACKEND=" + v + " is not a backend; expected auto, epoll, uring or iocp");
+        if (!b)
+          throw TierUnavailable("libsync: SYNC_BACKEND=" + v +
+                                " is not a backend; expected auto, epoll, uring or iocp");
         backend = *b;
       }
     }
@@ -207,7 +221,8 @@ Selection select_tier(const LoopOptions& opts) {
     }
     BackendStatus bs = backend_status(backend);
     if (!bs.available)
-      throw TierUnavailable("libsync: backend " + std::string(to_string(backend)) + " is unavailable: " + bs.reason);
+      throw TierUnavailable("libsync: backend " + std::string(to_string(backend)) +
+                            " is unavailable: " + bs.reason);
     return Selection{tier, backend, "auto tier on forced backend " + std::string(to_string(backend))};
   }
 
@@ -225,7 +240,8 @@ Selection select_tier(const LoopOptions& opts) {
                           std::string(to_string(needed)));
   BackendStatus bs = backend_status(needed);
   if (!bs.available)
-    throw TierUnavailable("libsync: backend " + std::string(to_string(needed)) + " is unavailable: " + bs.reason);
+    throw TierUnavailable("libsync: backend " + std::string(to_string(needed)) +
+                          " is unavailable: " + bs.reason);
   // The probe reason of a tier that runs on any backend names the backend
   // auto would give it, which is not necessarily the one asked for here.
   const std::string why = any_backend ? "portable tier" : ts.reason;

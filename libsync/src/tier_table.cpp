@@ -7,11 +7,11 @@ namespace libsync::detail {
 std::span<const TierEntry* const> tier_table() noexcept {
   static constexpr const TierEntry* kTiers[] = {
 #if defined(__linux__)
-      &uring_futex_tier,
+    &uring_futex_tier,
 #elif defined(_WIN32)
-      &iocp_tier,
+    &iocp_tier,
 #endif
-      &generic_tier,
+    &generic_tier,
   };
   return kTiers;
 }

@@ -10,15 +10,14 @@
 // and one line in tier_table.cpp.
 #pragma once
 
-#include "backend.hpp"
-#include "wake_path.hpp"
-
-#include <sync/capabilities.hpp>
-#include <sync/tier.hpp>
-
 #include <memory>
 #include <span>
 #include <string>
+#include <sync/capabilities.hpp>
+#include <sync/tier.hpp>
+
+#include "backend.hpp"
+#include "wake_path.hpp"
 
 namespace libsync::detail {
 

@@ -3,10 +3,9 @@
 // search. Loop thread only.
 #pragma once
 
-#include <sync/detail/timer_node.hpp>
-
 #include <chrono>
 #include <optional>
+#include <sync/detail/timer_node.hpp>
 #include <vector>
 
 namespace libsync::detail {

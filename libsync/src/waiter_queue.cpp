@@ -1,20 +1,25 @@
 // WaiterQueue list operations and the single dispatch point for wakes.
-#include "parker.hpp"
-#include "loop_core.hpp"
-#include <sync/loop.hpp>
-#include "wake_path.hpp"
-
 #include <sync/detail/waiter_queue.hpp>
+#include <sync/loop.hpp>
+
+#include "loop_core.hpp"
+#include "parker.hpp"
+#include "wake_path.hpp"
 
 namespace libsync {
 
 std::string_view to_string(WaitStatus s) noexcept {
   switch (s) {
-    case WaitStatus::acquired: return "acquired";
-    case WaitStatus::timed_out: return "timed_out";
-    case WaitStatus::cancelled: return "cancelled";
-    case WaitStatus::closed: return "closed";
-    case WaitStatus::would_block: return "would_block";
+    case WaitStatus::acquired:
+      return "acquired";
+    case WaitStatus::timed_out:
+      return "timed_out";
+    case WaitStatus::cancelled:
+      return "cancelled";
+    case WaitStatus::closed:
+      return "closed";
+    case WaitStatus::would_block:
+      return "would_block";
   }
   return "unknown";
 }
@@ -24,15 +29,24 @@ namespace detail {
 void WaiterQueue::push_back(WaiterNode& n) noexcept {
   n.next = nullptr;
   n.prev = tail_;
-  if (tail_) tail_->next = &n; else head_ = &n;
+  if (tail_)
+    tail_->next = &n;
+  else
+    head_ = &n;
   tail_ = &n;
   n.queued = true;
   size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void WaiterQueue::erase(WaiterNode& n) noexcept {
-  if (n.prev) n.prev->next = n.next; else head_ = n.next;
-  if (n.next) n.next->prev = n.prev; else tail_ = n.prev;
+  if (n.prev)
+    n.prev->next = n.next;
+  else
+    head_ = n.next;
+  if (n.next)
+    n.next->prev = n.prev;
+  else
+    tail_ = n.prev;
   n.prev = n.next = nullptr;
   n.queued = false;
   size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);

@@ -3,13 +3,12 @@
 // waiter's loop's path, so a waker never needs to know the waiter's tier.
 #pragma once
 
-#include <sync/loop.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <sync/detail/waiter_queue.hpp>
+#include <sync/loop.hpp>
 
 namespace libsync::detail {
 

@@ -2,15 +2,18 @@
 // holds permits or a lock (or an awaiter that was never awaited). Compiled
 // once with the result kept (USE_RESULT: must build) and once dropped, with
 // -Werror=unused-result (must fail); see check_nodiscard.cmake.
+#include <memory>
 #include <sync/condvar.hpp>
 #include <sync/event.hpp>
 #include <sync/mutex.hpp>
 #include <sync/semaphore.hpp>
 
-#include <memory>
-
 #ifdef USE_RESULT
-#define DROPPED(...) { auto kept = __VA_ARGS__; (void)kept; }
+#define DROPPED(...)         \
+  {                          \
+    auto kept = __VA_ARGS__; \
+    (void)kept;              \
+  }
 #else
 #define DROPPED(...) __VA_ARGS__;
 #endif

@@ -18,5 +18,9 @@ struct Co {
     void unhandled_exception() noexcept {}
   };
 };
-Co dropped() { co_await Ready{}; }
-int main() { dropped(); }
+Co dropped() {
+  co_await Ready{};
+}
+int main() {
+  dropped();
+}

@@ -96,7 +96,8 @@ TEST_CASE("Content-Length with Transfer-Encoding is refused in either order") {
                              "Transfer-Encoding: chunked\r\nContent-Length: 40\r\n",
                              "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n"}) {
     CAPTURE(fields);
-    auto rs = answers(server.port(), request("POST", "/healthz", fields) + body + request("GET", "/nope", {}, false));
+    auto rs = answers(server.port(),
+                      request("POST", "/healthz", fields) + body + request("GET", "/nope", {}, false));
     REQUIRE(rs.size() == 1);
     CHECK(rs[0].status == 400);
   }

@@ -177,8 +177,8 @@ TEST_CASE("a cost above the semaphore's permits is 400 at once, not a 503 after 
 }
 
 TEST_CASE("a large request holds the queue's head only for work.large_wait_ms, and its reservation shows") {
-  ServerProcess server({"--permits.work", "8", "--work.queue_timeout_ms", "30000", "--work.large_wait_ms",
-                        "30000"});
+  ServerProcess server(
+      {"--permits.work", "8", "--work.queue_timeout_ms", "30000", "--work.large_wait_ms", "30000"});
   const auto port = server.port();
   HttpClient holder(port);
   holder.send(request("GET", "/work?ms=8000&cost=1"));
@@ -197,8 +197,8 @@ TEST_CASE("a large request holds the queue's head only for work.large_wait_ms, a
 }
 
 TEST_CASE("small requests queued behind a large one are served once its bounded wait ends") {
-  ServerProcess server({"--permits.work", "8", "--work.queue_timeout_ms", "30000", "--work.large_wait_ms",
-                        "300"});
+  ServerProcess server(
+      {"--permits.work", "8", "--work.queue_timeout_ms", "30000", "--work.large_wait_ms", "300"});
   const auto port = server.port();
   HttpClient holder(port);
   holder.send(request("GET", "/work?ms=8000&cost=1"));

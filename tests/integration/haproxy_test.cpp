@@ -91,7 +91,8 @@ TEST_CASE("a rolling restart behind HAProxy fails no request") {
   std::vector<std::unique_ptr<ServerProcess>> servers;
   for (std::size_t i = 0; i < ports.size(); ++i) servers.push_back(start(i));
 
-  std::vector<std::pair<std::string, std::string>> env = {{"DEMO_LB_BIND", "127.0.0.1:" + std::to_string(lb)}};
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"DEMO_LB_BIND", "127.0.0.1:" + std::to_string(lb)}};
   for (std::size_t i = 0; i < ports.size(); ++i)
     env.emplace_back("DEMO_BACKEND_" + std::to_string(i + 1), "127.0.0.1:" + std::to_string(ports[i]));
   Haproxy proxy(bin, env);

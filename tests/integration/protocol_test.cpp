@@ -28,7 +28,7 @@ TEST_CASE("Host must be present once and valid") {
   CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: a@b\r\n\r\n").status == 400);
   CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").status == 200);
   CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: \r\n\r\n").status == 200);  // empty: allowed
-  CHECK(raw(port, "GET /healthz HTTP/1.0\r\n\r\n").status == 200);           // 1.0 needs none
+  CHECK(raw(port, "GET /healthz HTTP/1.0\r\n\r\n").status == 200);            // 1.0 needs none
 }
 
 TEST_CASE("request targets: absolute-form is served, other forms and invalid targets are 400") {
@@ -48,7 +48,8 @@ TEST_CASE("request targets: absolute-form is served, other forms and invalid tar
 TEST_CASE("paths are percent-decoded and normalised, and so are query values") {
   ServerProcess server;
   const auto port = server.port();
-  for (std::string t : {"/%68ealthz", "/./healthz", "//healthz", "/x/../healthz", "/../healthz", "/%2e/healthz"}) {
+  for (std::string t :
+       {"/%68ealthz", "/./healthz", "//healthz", "/x/../healthz", "/../healthz", "/%2e/healthz"}) {
     CAPTURE(t);
     CHECK(get(port, t).status == 200);
   }

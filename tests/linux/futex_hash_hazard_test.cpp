@@ -8,17 +8,16 @@
 // single-threaded; it fails, naming the step, if it cannot set that up.
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #include <sync/capabilities.hpp>
 #include <sync/event.hpp>
 #include <sync/semaphore.hpp>
 #include <sync/tier.hpp>
-
-#include <cstdlib>
-#include <fstream>
-#include <string>
 #include <thread>
+
+#include "test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;

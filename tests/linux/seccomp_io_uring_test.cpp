@@ -60,14 +60,14 @@ std::string tail(const std::string& s, std::size_t n = 2000) {
 
 void check_probe(const std::string& launcher, const std::string& syncbench) {
   ProcessResult r = run_process({launcher, syncbench, "probe", "--json"});
-  if (r.exit_code == kLauncherCannotFilter)
-    skip("a seccomp filter cannot be installed here: " + r.err);
+  if (r.exit_code == kLauncherCannotFilter) skip("a seccomp filter cannot be installed here: " + r.err);
   expect(r.exit_code == 0, "probe --json exits 0 under the filter", r.err);
   if (r.exit_code != 0) return;
   std::printf("--- probe --json under the filter\n%s\n---\n", r.out.c_str());
   const JsonValue j = parse_json(r.out);
   const JsonValue& io = j["io_uring"];
-  if (!io["compiled_in"].as_bool()) skip("this libsync is built without io_uring: nothing for seccomp to refuse");
+  if (!io["compiled_in"].as_bool())
+    skip("this libsync is built without io_uring: nothing for seccomp to refuse");
   if (io["disabled_sysctl"].as_number() > 0)
     skip("kernel.io_uring_disabled = " + std::to_string(static_cast<int>(io["disabled_sysctl"].as_number())) +
          " already refuses rings here, so the probe rightly names the sysctl, not the filter");

@@ -1,13 +1,6 @@
 // The unified loop on Linux: sync wakes and socket I/O complete on one ring.
-#include <doctest/doctest.h>
-
-#include "test_util.hpp"
-
-#include <sync/capabilities.hpp>
-#include <sync/io.hpp>
-#include <sync/semaphore.hpp>
-
 #include <dirent.h>
+#include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +8,12 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <sync/capabilities.hpp>
+#include <sync/io.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
+
+#include "test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;
@@ -69,18 +67,20 @@ struct SocketPair {
   }
 };
 
-#define REQUIRE_FUTEX_TIER()                                              \
-  do {                                                                    \
-    std::string why;                                                      \
-    if (!futex_tier_available(why)) {                                     \
-      skip("uring-futex unavailable on this host: " + why);              \
-      return;                                                             \
-    }                                                                     \
+#define REQUIRE_FUTEX_TIER()                                \
+  do {                                                      \
+    std::string why;                                        \
+    if (!futex_tier_available(why)) {                       \
+      skip("uring-futex unavailable on this host: " + why); \
+      return;                                               \
+    }                                                       \
   } while (0)
 
 }  // namespace
 
-TEST_CASE("a loop asleep in the kernel on a recv is woken by a release from another thread as a futex CQE, with no eventfd") {
+TEST_CASE(
+    "a loop asleep in the kernel on a recv is woken by a release from another thread as a futex CQE, with no "
+    "eventfd") {
   REQUIRE_FUTEX_TIER();
   int eventfds_before = count_eventfds();
   Loop loop(futex_options());
@@ -143,7 +143,8 @@ TEST_CASE("the generic tier on the uring backend does use an eventfd (the contro
   CHECK(count_eventfds() == before + 1);
 }
 
-TEST_CASE("echo over a socket pair keeps going while tasks contend for a semaphore released from another loop") {
+TEST_CASE(
+    "echo over a socket pair keeps going while tasks contend for a semaphore released from another loop") {
   REQUIRE_FUTEX_TIER();
   constexpr int kMessages = 200;
   constexpr int kContenders = 16;
@@ -213,8 +214,8 @@ TEST_CASE("echo over a socket pair keeps going while tasks contend for a semapho
   CHECK(sem.available() == 0);
   CHECK(sem.max() == 0);  // every permit released was consumed exactly once
   auto st = io_loop.stats();
-  MESSAGE("io loop: futex CQEs " << st.futex_wait_cqes << ", io completions " << st.io_completed
-                                 << ", waits " << st.waits);
+  MESSAGE("io loop: futex CQEs " << st.futex_wait_cqes << ", io completions " << st.io_completed << ", waits "
+                                 << st.waits);
   CHECK(st.io_completed >= 2 * kMessages);
 }
 

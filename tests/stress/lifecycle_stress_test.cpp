@@ -17,11 +17,6 @@
 // picks the sequence and is printed so a failure can be replayed.
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/event.hpp>
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <coroutine>
@@ -31,8 +26,12 @@
 #include <future>
 #include <memory>
 #include <random>
+#include <sync/event.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 #if defined(__linux__)
 #include <sys/wait.h>
@@ -46,8 +45,9 @@ namespace {
 
 constexpr std::size_t kPermits = 4;
 
-
-Raw raw_acquire(Semaphore& s) { auto p = co_await s.acquire(); }
+Raw raw_acquire(Semaphore& s) {
+  auto p = co_await s.acquire();
+}
 
 struct Rng {
   std::mt19937_64 gen;
@@ -189,21 +189,31 @@ TEST_CASE("random mixes of moving, destroying, blocking and forking lose no perm
   const std::uint64_t seed = seed_env ? std::strtoull(seed_env, nullptr, 10)
                                       : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
   std::printf("lifecycle stress on %s: seed %llu (LIBSYNC_STRESS_SEED=%llu replays it), %.1f s\n",
-              tier_name().c_str(), static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed),
-              seconds);
+              tier_name().c_str(), static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(seed), seconds);
   std::fflush(stdout);
-  Watchdog dog(std::chrono::milliseconds(static_cast<long long>(seconds * 1000) + 120000), "lifecycle stress");
+  Watchdog dog(std::chrono::milliseconds(static_cast<long long>(seconds * 1000) + 120000),
+               "lifecycle stress");
   Rng rng(seed);
   Semaphore sem(kPermits);
-  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto end =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   unsigned rounds[4] = {0, 0, 0, 0};
   while (Clock::now() < end) {
     const unsigned kind = rng.below(4);
     switch (kind) {
-      case 0: round_migrate(sem, rng); break;
-      case 1: round_destroy(sem, rng); break;
-      case 2: round_block(sem, rng); break;
-      default: round_fork(sem, rng); break;
+      case 0:
+        round_migrate(sem, rng);
+        break;
+      case 1:
+        round_destroy(sem, rng);
+        break;
+      case 2:
+        round_block(sem, rng);
+        break;
+      default:
+        round_fork(sem, rng);
+        break;
     }
     ++rounds[kind];
     INFO("after a round of kind " << kind << " (seed " << seed << ")");

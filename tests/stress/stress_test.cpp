@@ -15,11 +15,6 @@
 // printed so a failing run can be repeated.
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/mutex.hpp>
-#include <sync/semaphore.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -30,8 +25,12 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <sync/mutex.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;
@@ -41,9 +40,9 @@ namespace {
 constexpr std::size_t kPermits = 7;
 constexpr int kLoops = 3;
 constexpr int kPlainThreads = 2;
-constexpr int kTasksPerLoop = 800;     // times scale
+constexpr int kTasksPerLoop = 800;  // times scale
 constexpr int kOpsPerTask = 6;
-constexpr int kOpsPerPlainThread = 2000;  // times scale
+constexpr int kOpsPerPlainThread = 2000;    // times scale
 constexpr std::size_t kTasksInFlight = 48;  // per loop
 
 long env_long(const char* name, long fallback) {
@@ -77,11 +76,21 @@ struct Outcomes {
 
   void count(WaitStatus s, bool can_time_out, bool can_cancel, bool is_try) {
     switch (s) {
-      case WaitStatus::acquired: ++acquired; return;
-      case WaitStatus::timed_out: ++(can_time_out ? timed_out : unexpected); return;
-      case WaitStatus::cancelled: ++(can_cancel ? cancelled : unexpected); return;
-      case WaitStatus::would_block: ++(is_try ? would_block : unexpected); return;
-      case WaitStatus::closed: ++unexpected; return;
+      case WaitStatus::acquired:
+        ++acquired;
+        return;
+      case WaitStatus::timed_out:
+        ++(can_time_out ? timed_out : unexpected);
+        return;
+      case WaitStatus::cancelled:
+        ++(can_cancel ? cancelled : unexpected);
+        return;
+      case WaitStatus::would_block:
+        ++(is_try ? would_block : unexpected);
+        return;
+      case WaitStatus::closed:
+        ++unexpected;
+        return;
     }
   }
 };
@@ -130,9 +139,10 @@ class Canceller {
         cv_.wait(lk);
       } else {
         // A copy: the vector may reallocate while the lock is released.
-        Clock::time_point next = std::min_element(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
-                                   return a.when < b.when;
-                                 })->when;
+        Clock::time_point next =
+            std::min_element(items_.begin(), items_.end(), [](const Item& a, const Item& b) {
+              return a.when < b.when;
+            })->when;
         cv_.wait_until(lk, next);
       }
     }
@@ -196,10 +206,18 @@ Task<> stop_later(LoopCtx& ctx, std::stop_source src, std::chrono::microseconds 
 // Holds whatever was acquired for a short random while.
 Task<> hold(Rng& rng) {
   switch (rng.in(0, 3)) {
-    case 0: break;
-    case 1: co_await yield(); break;
-    case 2: co_await yield(); co_await yield(); break;
-    default: co_await sleep_for(std::chrono::microseconds(rng.in(1, 50))); break;
+    case 0:
+      break;
+    case 1:
+      co_await yield();
+      break;
+    case 2:
+      co_await yield();
+      co_await yield();
+      break;
+    default:
+      co_await sleep_for(std::chrono::microseconds(rng.in(1, 50)));
+      break;
   }
 }
 
@@ -276,8 +294,10 @@ Task<> mutex_op(LoopCtx& ctx, Rng& rng) {
 Task<> worker(LoopCtx& ctx, int index, [[maybe_unused]] Permit slot) {
   Rng rng{ctx.seed ^ (static_cast<std::uint64_t>(index) * 0x632be59bd9b4e019ull)};
   for (int i = 0; i < kOpsPerTask; ++i) {
-    if (rng.in(0, 4) == 0) co_await mutex_op(ctx, rng);
-    else co_await semaphore_op(ctx, rng);
+    if (rng.in(0, 4) == 0)
+      co_await mutex_op(ctx, rng);
+    else
+      co_await semaphore_op(ctx, rng);
   }
 }
 
@@ -297,9 +317,14 @@ void plain_thread(Shared& sh, std::uint64_t seed, int ops) {
   Rng rng{seed};
   auto hold_blocking = [&] {
     switch (rng.in(0, 2)) {
-      case 0: break;
-      case 1: std::this_thread::yield(); break;
-      default: std::this_thread::sleep_for(std::chrono::microseconds(rng.in(1, 50))); break;
+      case 0:
+        break;
+      case 1:
+        std::this_thread::yield();
+        break;
+      default:
+        std::this_thread::sleep_for(std::chrono::microseconds(rng.in(1, 50)));
+        break;
     }
   };
   for (int i = 0; i < ops; ++i) {
@@ -355,7 +380,8 @@ void plain_thread(Shared& sh, std::uint64_t seed, int ops) {
 void print_outcomes(const char* what, const Outcomes& o) {
   MESSAGE(std::string(what) << ": attempts=" << o.attempts.load() << " acquired=" << o.acquired.load()
                             << " timed_out=" << o.timed_out.load() << " cancelled=" << o.cancelled.load()
-                            << " would_block=" << o.would_block.load() << " unexpected=" << o.unexpected.load());
+                            << " would_block=" << o.would_block.load()
+                            << " unexpected=" << o.unexpected.load());
 }
 
 }  // namespace
@@ -385,7 +411,8 @@ TEST_CASE("loops and plain threads sharing a semaphore and a mutex lose and dupl
       });
     }
     for (int i = 0; i < kPlainThreads; ++i)
-      threads.emplace_back([&, i] { plain_thread(sh, seed + 7919ull * static_cast<std::uint64_t>(i + 101), plain_ops); });
+      threads.emplace_back(
+          [&, i] { plain_thread(sh, seed + 7919ull * static_cast<std::uint64_t>(i + 101), plain_ops); });
     for (auto& t : threads) t.join();
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
@@ -408,8 +435,8 @@ TEST_CASE("loops and plain threads sharing a semaphore and a mutex lose and dupl
   const Outcomes& s = sh.sem_outcomes;
   CHECK(s.unexpected.load() == 0);
   CHECK(s.acquired + s.timed_out + s.cancelled + s.would_block == s.attempts.load());
-  CHECK(s.attempts + sh.mutex_outcomes.attempts ==
-        static_cast<long>(kLoops) * tasks_per_loop * kOpsPerTask + static_cast<long>(kPlainThreads) * plain_ops);
+  CHECK(s.attempts + sh.mutex_outcomes.attempts == static_cast<long>(kLoops) * tasks_per_loop * kOpsPerTask +
+                                                       static_cast<long>(kPlainThreads) * plain_ops);
   CHECK(s.acquired.load() > 0);
   // The mutex excluded: the plain counter saw every section, none overlapped.
   const Outcomes& m = sh.mutex_outcomes;

@@ -16,12 +16,11 @@
 
 #include <doctest/doctest.h>
 
-#include <sync/io.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <sync/io.hpp>
 
 #if defined(_WIN32)
 #include "windows_headers.hpp"

@@ -3,13 +3,13 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include "skip.hpp"
-#include "tier_under_test.hpp"
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+
+#include "skip.hpp"
+#include "tier_under_test.hpp"
 
 namespace libsync::test {
 namespace {
@@ -19,8 +19,12 @@ std::string g_name = "auto";
 
 std::atomic<bool> g_skipped{false};
 
-LoopOptions tier_options() { return g_options; }
-const std::string& tier_name() { return g_name; }
+LoopOptions tier_options() {
+  return g_options;
+}
+const std::string& tier_name() {
+  return g_name;
+}
 
 void skip(const std::string& reason) {
   std::printf("SKIPPED: %s\n", reason.c_str());
@@ -28,7 +32,9 @@ void skip(const std::string& reason) {
   g_skipped.store(true);
 }
 
-bool any_skipped() noexcept { return g_skipped.load(); }
+bool any_skipped() noexcept {
+  return g_skipped.load();
+}
 
 }  // namespace libsync::test
 

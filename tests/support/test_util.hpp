@@ -1,20 +1,19 @@
 // Small helpers shared by the suites.
 #pragma once
 
-#include "skip.hpp"
-#include "tier_under_test.hpp"
-
-#include <sync/loop.hpp>
-#include <sync/semaphore.hpp>
-
 #include <chrono>
 #include <coroutine>
-#include <exception>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <stop_token>
+#include <sync/loop.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
+
+#include "skip.hpp"
+#include "tier_under_test.hpp"
 
 namespace libsync::test {
 

@@ -7,10 +7,9 @@
 // which tier was skipped and why, so ctest lists it as skipped.
 #pragma once
 
+#include <string>
 #include <sync/loop.hpp>
 #include <sync/tier.hpp>
-
-#include <string>
 
 namespace libsync::test {
 

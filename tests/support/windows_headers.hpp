@@ -9,5 +9,6 @@
 #endif
 
 // The library's own preamble, so there is one way to include them.
-#include "../../libsync/src/windows/windows.hpp"
 #include <ws2tcpip.h>
+
+#include "../../libsync/src/windows/windows.hpp"

@@ -144,10 +144,10 @@ int main(int argc, char** argv) {
 
   // A short real run over scenarios with long labels (a long baseline name,
   // Boost.Asio), per-op and per-repetition rows and a throughput chart.
-  ProcessResult bench =
-      run_process({syncbench, "bench", "--reps", "2", "--rep-ms", "2", "--filter",
-                   "^uncontended/try_acquire$|^cross-loop/handoff$|^unified-io/gated-echo$|^contended/throughput$",
-                   "--html", html, "--json", json});
+  ProcessResult bench = run_process(
+      {syncbench, "bench", "--reps", "2", "--rep-ms", "2", "--filter",
+       "^uncontended/try_acquire$|^cross-loop/handoff$|^unified-io/gated-echo$|^contended/throughput$",
+       "--html", html, "--json", json});
   if (bench.exit_code != 0) {
     std::cout << "FAILED: syncbench bench exited " << bench.exit_code << "\n" << bench.err;
     return 1;
@@ -203,8 +203,9 @@ int main(int argc, char** argv) {
   auto img = itest::PngImage::load(shot, error);
   check(img.has_value(), "the screenshot loads: " + error);
   if (img) {
-    check(img->width == 1400 && img->height == 1000,
-          "the screenshot is 1400x1000 (" + std::to_string(img->width) + "x" + std::to_string(img->height) + ")");
+    check(img->width == 1400 && img->height == 1000, "the screenshot is 1400x1000 (" +
+                                                         std::to_string(img->width) + "x" +
+                                                         std::to_string(img->height) + ")");
     if (img->rgb.empty()) {
       std::cout << "note: built without zlib, the screenshot's pixels were not checked\n";
     } else {
@@ -213,7 +214,8 @@ int main(int argc, char** argv) {
         for (unsigned x = 0; x < img->width; ++x) {
           const auto* p = img->at(x, y);
           // Any libsync tier colour: saturated, not grey.
-          const int mx = std::max({int{p[0]}, int{p[1]}, int{p[2]}}), mn = std::min({int{p[0]}, int{p[1]}, int{p[2]}});
+          const int mx = std::max({int{p[0]}, int{p[1]}, int{p[2]}}),
+                    mn = std::min({int{p[0]}, int{p[1]}, int{p[2]}});
           if (mx - mn > 60) ++coloured;
           if (mx < 90) ++dark;
         }

@@ -10,12 +10,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <regex>
-#include <thread>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "child_process.hpp"
@@ -166,7 +166,8 @@ TEST_CASE("bench --quick --json on one small scenario writes the documented resu
   const JsonValue probe = probe_json();
   TempDir dir;
   const std::string json = dir.file("bench.json");
-  ProcessResult r = run_syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--json", json});
+  ProcessResult r =
+      run_syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--json", json});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(contains(r.out, "uncontended/try_acquire"));
@@ -237,8 +238,8 @@ TEST_CASE("bench --quick --json on one small scenario writes the documented resu
 TEST_CASE("bench --csv and --html write a table and a self-contained page") {
   TempDir dir;
   const std::string csv = dir.file("bench.csv"), html = dir.file("bench.html");
-  ProcessResult r =
-      run_syncbench({"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--csv", csv, "--html", html});
+  ProcessResult r = run_syncbench(
+      {"bench", "--quick", "--filter", "^uncontended/try_acquire$", "--csv", csv, "--html", html});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
 
@@ -275,7 +276,7 @@ TEST_CASE("bench --json - writes the report to stdout and the tables to stderr")
   // "-" would appear if "-" were taken as a path.
   REQUIRE_MESSAGE(::access("-", F_OK) != 0, "a file named '-' is already in the working directory");
   ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--filter", "^uncontended/try_acquire$",
-                               "--json", "-", "--csv", dir.path + "/x.csv"});
+                                   "--json", "-", "--csv", dir.path + "/x.csv"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   JsonValue b = parse_json(r.out);
@@ -288,8 +289,8 @@ TEST_CASE("bench --json - writes the report to stdout and the tables to stderr")
 TEST_CASE("per-op rows keep every timed sample and report p99 beside mean and sd") {
   TempDir dir;
   const std::string json = dir.file("b.json");
-  ProcessResult r = run_syncbench(
-      {"bench", "--quick", "--reps", "2", "--rep-ms", "2", "--filter", "^cross-loop/handoff$", "--json", json});
+  ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "2", "--filter",
+                                   "^cross-loop/handoff$", "--json", json});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   JsonValue b = parse_json(read_file(json));
@@ -343,11 +344,12 @@ TEST_CASE("SIGINT during bench prints and writes the finished scenarios marked i
   const std::string json = dir.file("int.json"), csv = dir.file("int.csv"), html = dir.file("int.html");
   // Long repetitions, so that the run is still busy when the signal comes.
   RunningProcess p({g_binary, "bench", "--quick", "--reps", "30", "--rep-ms", "20", "--filter",
-                    "^uncontended/try_acquire$|^contended/throughput$", "--json", json, "--csv", csv, "--html",
-                    html});
+                    "^uncontended/try_acquire$|^contended/throughput$", "--json", json, "--csv", csv,
+                    "--html", html});
   // Wait until the first scenario's table is out, then interrupt.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!contains(p.out_so_far(), "[1] uncontended/try_acquire") && std::chrono::steady_clock::now() < give_up)
+  while (!contains(p.out_so_far(), "[1] uncontended/try_acquire") &&
+         std::chrono::steady_clock::now() < give_up)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE_MESSAGE(contains(p.out_so_far(), "[1] uncontended/try_acquire"), "the first table never appeared");
   p.send_signal(SIGINT);
@@ -362,7 +364,8 @@ TEST_CASE("SIGINT during bench prints and writes the finished scenarios marked i
   CHECK(b["scenarios_done"].as_number() == 1);
   CHECK(b["scenarios_planned"].as_number() == 2);
   REQUIRE_FALSE(b["results"].as_array().empty());
-  for (const JsonValue& row : b["results"].as_array()) CHECK(row["scenario"].as_string() == "uncontended/try_acquire");
+  for (const JsonValue& row : b["results"].as_array())
+    CHECK(row["scenario"].as_string() == "uncontended/try_acquire");
   const std::string c = read_file(csv);
   CHECK(contains(c, "uncontended/try_acquire,"));
   CHECK(contains(c, ",true\n"));
@@ -373,8 +376,9 @@ TEST_CASE("SIGINT during bench prints and writes the finished scenarios marked i
 
 // A bench --json report with one row per (subject, median, repetition means).
 std::string fake_report(const std::vector<std::tuple<std::string, double, std::vector<double>>>& rows) {
-  std::string s = "{\"interrupted\": false, \"env\": {\"git_commit\": \"abc\"}, \"profile\": {\"name\": \"quick\"},"
-                  " \"results\": [";
+  std::string s =
+      "{\"interrupted\": false, \"env\": {\"git_commit\": \"abc\"}, \"profile\": {\"name\": \"quick\"},"
+      " \"results\": [";
   bool first = true;
   for (const auto& [subject, median, reps] : rows) {
     s += first ? "" : ",";
@@ -439,14 +443,17 @@ TEST_CASE("--version prints one exact line") {
   CHECK(r.exit_code == 0);
   INFO("[" << r.out << "]");
   CHECK(std::regex_match(
-      r.out, std::regex("syncbench [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit ([0-9a-f]+|unknown)(, with uncommitted changes)?, "
-                        "[A-Za-z-]+ build\\)\n")));
+      r.out,
+      std::regex(
+          "syncbench [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit ([0-9a-f]+|unknown)(, with uncommitted changes)?, "
+          "[A-Za-z-]+ build\\)\n")));
   CHECK_FALSE(contains(r.out, " ,"));
   CHECK_FALSE(contains(r.out, "  "));
 }
 
 TEST_CASE("help ends with examples") {
-  for (std::vector<std::string> args : {std::vector<std::string>{"--help"}, {"bench", "--help"}, {"compare", "--help"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--help"}, {"bench", "--help"}, {"compare", "--help"}}) {
     ProcessResult r = run_syncbench(args);
     INFO(args.front());
     CHECK(r.exit_code == 0);
@@ -476,7 +483,8 @@ TEST_CASE("on a narrow terminal the tables fit it and say how to see every colum
   CHECK(contains(r.out, "left out to fit 80 columns"));
   CHECK(contains(r.out, "--wide"));
   // Not a terminal: every column.
-  ProcessResult wide = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--filter", "^cross-loop/handoff$"});
+  ProcessResult wide =
+      run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--filter", "^cross-loop/handoff$"});
   CHECK_FALSE(contains(wide.out, "left out to fit"));
   CHECK(contains(wide.out, "setup"));
 }
@@ -515,7 +523,8 @@ TEST_CASE("bench --tier for a tier this system lacks exits 3 and says why") {
     MESSAGE("every tier is available on this system; nothing to check");
     return;
   }
-  ProcessResult r = run_syncbench({"bench", "--quick", "--tier", tier, "--filter", "^uncontended/try_acquire$"});
+  ProcessResult r =
+      run_syncbench({"bench", "--quick", "--tier", tier, "--filter", "^uncontended/try_acquire$"});
   CHECK(r.exit_code == 3);
   CHECK(contains(r.err, tier));
   CHECK(r.out.empty());

@@ -9,19 +9,17 @@
 // was the wait/wake path itself.
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include "common/alloc_counter.hpp"
-
-#include <sync/event.hpp>
-#include <sync/mutex.hpp>
-#include <sync/semaphore.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <sync/event.hpp>
+#include <sync/mutex.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
+
+#include "common/alloc_counter.hpp"
+#include "test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;
@@ -40,8 +38,8 @@ struct Measured {
 };
 
 void report(const char* what, const Measured& m) {
-  MESSAGE(std::string(what) << " [" << tier_name() << "]: " << m.allocations << " allocation(s) in " << m.cycles
-               << " wait/wake cycles (" << m.suspended << " suspended)");
+  MESSAGE(std::string(what) << " [" << tier_name() << "]: " << m.allocations << " allocation(s) in "
+                            << m.cycles << " wait/wake cycles (" << m.suspended << " suspended)");
 }
 
 // The counting replacement is in force in this binary (else every result
@@ -163,8 +161,10 @@ TEST_CASE("a task that must wait for a permit released by a plain thread allocat
   // Releases only while the task is queued, so every acquire suspends.
   std::thread releaser([&] {
     while (!stop.load()) {
-      if (s.waiters() == 1) s.add_permits(1);
-      else std::this_thread::yield();
+      if (s.waiters() == 1)
+        s.add_permits(1);
+      else
+        std::this_thread::yield();
     }
   });
   Loop loop(tier_options());  // outlives the releaser (see event_test.cpp, "a loop can be destroyed ...")
@@ -320,8 +320,10 @@ TEST_CASE("an event wait that is woken by a set on another thread allocates noth
   Watchdog dog(60s, "cross-thread event allocation test");
   std::thread setter([&] {
     while (!stop.load()) {
-      if (e.waiters() == 1) e.set();
-      else std::this_thread::yield();
+      if (e.waiters() == 1)
+        e.set();
+      else
+        std::this_thread::yield();
     }
   });
   Loop loop(tier_options());  // outlives the setter

@@ -1,17 +1,16 @@
 // Condvar behaviour, run once per tier (see tests/CMakeLists.txt).
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/condvar.hpp>
-#include <sync/mutex.hpp>
-
 #include <atomic>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <sync/condvar.hpp>
+#include <sync/mutex.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 // Readable failure messages for the order checks.
 namespace doctest {

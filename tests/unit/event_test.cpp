@@ -1,15 +1,14 @@
 // Event behaviour, run once per tier (see tests/CMakeLists.txt).
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/event.hpp>
-
 #include <atomic>
 #include <stop_token>
 #include <string>
+#include <sync/event.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 // Readable failure messages for status checks.
 namespace doctest {
@@ -57,9 +56,8 @@ TEST_CASE("set wakes every waiter, tasks and a blocked thread, and stays set") {
   Loop loop(tier_options());
   loop.block_on([&]() -> Task<> {
     for (int i = 0; i < 3; ++i)
-      loop.spawn([](Event& e, std::vector<WaitStatus>& r) -> Task<> {
-        r.push_back(co_await e.wait());
-      }(e, results));
+      loop.spawn(
+          [](Event& e, std::vector<WaitStatus>& r) -> Task<> { r.push_back(co_await e.wait()); }(e, results));
     co_await until([&] { return e.waiters() == 3; });
     blocker = std::thread([&] { thread_result = e.wait_blocking(); });
     co_await until([&] { return e.waiters() == 4; });
@@ -102,9 +100,8 @@ TEST_CASE("a set followed by a reset before the waiters run still wakes them") {
   Loop loop(tier_options());
   loop.block_on([&]() -> Task<> {
     for (int i = 0; i < 2; ++i)
-      loop.spawn([](Event& e, std::vector<WaitStatus>& r) -> Task<> {
-        r.push_back(co_await e.wait());
-      }(e, results));
+      loop.spawn(
+          [](Event& e, std::vector<WaitStatus>& r) -> Task<> { r.push_back(co_await e.wait()); }(e, results));
     co_await until([&] { return e.waiters() == 2; });
     e.set();
     e.reset();

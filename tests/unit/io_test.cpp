@@ -6,19 +6,18 @@
 // and generic/iocp on Windows).
 #include <doctest/doctest.h>
 
-#include "skip.hpp"
-#include "socket_pair.hpp"
-#include "test_util.hpp"
-
-#include <sync/io.hpp>
-#include <sync/loop.hpp>
-
 #include <cerrno>
 #include <cstdint>
 #include <stop_token>
 #include <string>
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
 #include <thread>
 #include <vector>
+
+#include "skip.hpp"
+#include "socket_pair.hpp"
+#include "test_util.hpp"
 
 #if !defined(_WIN32)
 #include <sys/mman.h>
@@ -260,7 +259,8 @@ TEST_CASE("read and write move bytes through a pipe on POSIX and fail with EOPNO
 // length to what one WSABUF holds; no 4 GiB case is built there.)
 TEST_CASE("a recv, send, read or write longer than 4 GiB moves bytes instead of wrapping to 0") {
   constexpr std::size_t kLen = std::size_t{1} << 32;
-  void* big = ::mmap(nullptr, kLen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* big =
+      ::mmap(nullptr, kLen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (big == MAP_FAILED) {
     skip("could not reserve 4 GiB of address space");
     return;

@@ -3,12 +3,6 @@
 // that must not outlive the memory they name. Run once per tier.
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/event.hpp>
-#include <sync/io.hpp>
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -16,8 +10,13 @@
 #include <exception>
 #include <future>
 #include <stdexcept>
+#include <sync/event.hpp>
+#include <sync/io.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -35,7 +34,6 @@ using namespace libsync::test;
 
 namespace {
 
-
 Raw acquire_then_mark(Semaphore& s, bool& resumed) {
   auto p = co_await s.acquire();
   resumed = true;
@@ -49,11 +47,15 @@ Raw yield_then_mark(bool& resumed) {
   resumed = true;
 }
 
-bool on_uring(const Loop& l) { return l.backend_kind() == BackendKind::uring; }
+bool on_uring(const Loop& l) {
+  return l.backend_kind() == BackendKind::uring;
+}
 
 }  // namespace
 
-TEST_CASE("a loop built on one thread and run on another then destroyed on the first passes a torn-down task's permit to a waiter on another loop") {
+TEST_CASE(
+    "a loop built on one thread and run on another then destroyed on the first passes a torn-down task's "
+    "permit to a waiter on another loop") {
   Watchdog dog(30s, "permit from a torn-down task");
   Semaphore sem(1);
   Event never;
@@ -85,12 +87,13 @@ TEST_CASE("a loop built on one thread and run on another then destroyed on the f
   });
   while (!b_waiting || sem.waiters() == 0) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(20ms);  // let loop B go to sleep
-  a.reset();                           // on main: the holder is torn down here
+  a.reset();                          // on main: the holder is torn down here
   b_thread.join();
   CHECK(got == WaitStatus::acquired);
 }
 
-TEST_CASE("a loop run by block_on on one thread and then on another while the first is alive wakes its waiters") {
+TEST_CASE(
+    "a loop run by block_on on one thread and then on another while the first is alive wakes its waiters") {
   Watchdog dog(30s, "loop moved between live threads");
   Loop loop(tier_options());
   std::promise<void> release_first, first_ran;
@@ -154,7 +157,9 @@ TEST_CASE("a cross-loop wake from a loop thread reaches the other loop while the
   CHECK(seen == std::future_status::ready);
 }
 
-TEST_CASE("destroying a task after its wake was delivered on its own loop neither resumes it nor loses the permit") {
+TEST_CASE(
+    "destroying a task after its wake was delivered on its own loop neither resumes it nor loses the "
+    "permit") {
   Semaphore sem(0);
   bool resumed = false;
   run([&]() -> Task<> {
@@ -169,7 +174,9 @@ TEST_CASE("destroying a task after its wake was delivered on its own loop neithe
   CHECK(sem.available() == 1);  // the handed-over permit came back
 }
 
-TEST_CASE("destroying a task after a wake from another thread was queued for it neither resumes it nor loses the permit") {
+TEST_CASE(
+    "destroying a task after a wake from another thread was queued for it neither resumes it nor loses the "
+    "permit") {
   Semaphore sem(0);
   bool resumed = false;
   run([&]() -> Task<> {
@@ -314,7 +321,9 @@ TEST_CASE("~Loop on another thread returns with a task parked in recv") {
   ::close(sp[1]);
 }
 
-TEST_CASE("moving a loop with a recv in flight while its first thread is alive is refused on uring and works elsewhere") {
+TEST_CASE(
+    "moving a loop with a recv in flight while its first thread is alive is refused on uring and works "
+    "elsewhere") {
   Watchdog dog(30s, "moving a loop with I/O in flight");
   int sp[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == 0);

@@ -2,14 +2,13 @@
 // descriptor I/O is in io_test.cpp.
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/loop.hpp>
-
 #include <atomic>
 #include <stdexcept>
+#include <sync/loop.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;
@@ -23,7 +22,8 @@ TEST_CASE("an exception thrown in a task reaches block_on's caller") {
     throw std::runtime_error("boom");
     co_return 0;
   };
-  CHECK_THROWS_WITH_AS(run([&]() -> Task<int> { co_return co_await thrower(); }()), "boom", std::runtime_error);
+  CHECK_THROWS_WITH_AS(run([&]() -> Task<int> { co_return co_await thrower(); }()), "boom",
+                       std::runtime_error);
 }
 
 TEST_CASE("nested awaits run deep without growing the stack") {

@@ -1,15 +1,14 @@
 // Mutex behaviour, run once per tier (see tests/CMakeLists.txt).
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/mutex.hpp>
-
 #include <atomic>
 #include <stop_token>
 #include <string>
+#include <sync/mutex.hpp>
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 // Readable failure messages for the order checks.
 namespace doctest {
@@ -288,8 +287,8 @@ TEST_CASE("blocking and async lockers share one FIFO") {
 
 // Increments a plain int under the lock, `rounds` times, sometimes holding the
 // lock across a suspension so that other lockers queue up behind it.
-static Task<> increment_async(Mutex& m, int& counter, std::atomic<int>& inside,
-                              std::atomic<int>& overlaps, int rounds, int& finished) {
+static Task<> increment_async(Mutex& m, int& counter, std::atomic<int>& inside, std::atomic<int>& overlaps,
+                              int rounds, int& finished) {
   for (int i = 0; i < rounds; ++i) {
     auto g = co_await m.lock();
     if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);

@@ -1,12 +1,11 @@
 // The tier selector: names, forced tiers, the environment, auto.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <string>
 #include <sync/capabilities.hpp>
 #include <sync/loop.hpp>
 #include <sync/tier.hpp>
-
-#include <cstdlib>
-#include <string>
 
 using namespace libsync;
 
@@ -29,7 +28,9 @@ struct EnvVar {
   }
 };
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 }  // namespace
 
 TEST_CASE("every tier and backend name parses back to itself") {
@@ -136,7 +137,8 @@ TEST_CASE("auto picks the best tier the report shows available and self-tested")
     CHECK(flagged);
     CHECK(r.auto_reason.find("fallback") != std::string::npos);
   }
-  MESSAGE("auto: " << to_string(r.auto_tier) << " on " << to_string(r.auto_backend) << " — " << r.auto_reason);
+  MESSAGE("auto: " << to_string(r.auto_tier) << " on " << to_string(r.auto_backend) << " — "
+                   << r.auto_reason);
   for (const auto& t : r.tiers) {
     if (!t.available) continue;
     CHECK(t.self_test.ran);

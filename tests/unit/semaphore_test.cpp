@@ -1,18 +1,17 @@
 // Semaphore behaviour, run once per tier (see tests/CMakeLists.txt).
 #include <doctest/doctest.h>
 
-#include "test_util.hpp"
-
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
-#include <type_traits>
+#include <sync/semaphore.hpp>
 #include <thread>
+#include <type_traits>
 #include <vector>
+
+#include "test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;

@@ -6,19 +6,18 @@
 // Every loop here is forced to iocp/iocp, whatever LIBSYNC_TEST_TIER says.
 #include <doctest/doctest.h>
 
-#include "iocp_test_util.hpp"
-#include "windows/iocp_backend.hpp"
-
-#include <sync/io.hpp>
-#include <sync/loop.hpp>
-#include <sync/semaphore.hpp>
-
 #include <atomic>
 #include <cerrno>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
+
+#include "iocp_test_util.hpp"
+#include "windows/iocp_backend.hpp"
 
 using namespace libsync;
 using namespace libsync::test;

@@ -8,16 +8,15 @@
 // where it does not (probed first) the test reports itself skipped.
 #include <doctest/doctest.h>
 
-#include "iocp_test_util.hpp"
-
-#include <sync/io.hpp>
-#include <sync/loop.hpp>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <stop_token>
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
 #include <vector>
+
+#include "iocp_test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;

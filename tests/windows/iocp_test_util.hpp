@@ -5,16 +5,15 @@
 
 #include <doctest/doctest.h>
 
-#include "socket_pair.hpp"
-#include "windows_headers.hpp"
-
-#include <sync/loop.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <sync/loop.hpp>
 #include <thread>
+
+#include "socket_pair.hpp"
+#include "windows_headers.hpp"
 
 namespace libsync::test {
 
@@ -55,6 +54,5 @@ inline void wait_until(const std::function<bool()>& pred) {
     Sleep(1);
   }
 }
-
 
 }  // namespace libsync::test

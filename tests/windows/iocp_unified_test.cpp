@@ -8,17 +8,16 @@
 // this file tests that tier, not the suites' tier under test.
 #include <doctest/doctest.h>
 
-#include "iocp_test_util.hpp"
-
+#include <atomic>
+#include <string>
 #include <sync/event.hpp>
 #include <sync/io.hpp>
 #include <sync/loop.hpp>
 #include <sync/semaphore.hpp>
-
-#include <atomic>
-#include <string>
 #include <thread>
 #include <vector>
+
+#include "iocp_test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::test;

@@ -1,18 +1,18 @@
 // The iocp tier's pending list (lazy_arming.hpp): its position table against
 // a reference map, and the list's order and membership after removals.
 // Nothing here is Windows-specific, but the iocp tier is its user.
-#include <doctest/doctest.h>
-
-#include "iocp_test_util.hpp"
 #include "windows/lazy_arming.hpp"
 
-#include <sync/loop.hpp>
-#include <sync/detail/waiter_queue.hpp>
+#include <doctest/doctest.h>
 
 #include <cstddef>
 #include <random>
+#include <sync/detail/waiter_queue.hpp>
+#include <sync/loop.hpp>
 #include <unordered_map>
 #include <vector>
+
+#include "iocp_test_util.hpp"
 
 using namespace libsync;
 using namespace libsync::detail;
@@ -63,8 +63,8 @@ TEST_CASE("the pending list arms what was not removed, in suspension order") {
   for (int i = kNodes - 1; i >= 0; --i)
     if (i % 3 == 0) CHECK(lazy.remove(nodes[i]));
   CHECK_FALSE(lazy.remove(nodes[0]));  // already gone
-  lazy.poll();                   // nothing woken: only closes the holes
-  CHECK(lazy.remove(nodes[1]));  // still found after the holes were closed
+  lazy.poll();                         // nothing woken: only closes the holes
+  CHECK(lazy.remove(nodes[1]));        // still found after the holes were closed
   std::vector<int> armed;
   armed.reserve(kNodes);
   bool all = lazy.arm_all([&](WaiterNode& n) { armed.push_back(static_cast<int>(&n - nodes.data())); });

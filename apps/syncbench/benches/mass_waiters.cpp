@@ -68,8 +68,8 @@ class MassWaiters final : public Subject {
     libsync::Loop* loop = libsync::Loop::current();
     // The spawned tasks run, and read the deadline, once this task yields.
     const auto margin = std::chrono::nanoseconds(5'000'000 + last_enqueue_ns_ + last_enqueue_ns_ / 2);
-    deadline_ = libsync::Clock::now() + std::chrono::nanoseconds(last_enqueue_ns_ ? 0 : 100'000'000) + margin +
-                std::chrono::nanoseconds(n);
+    deadline_ = libsync::Clock::now() + std::chrono::nanoseconds(last_enqueue_ns_ ? 0 : 100'000'000) +
+                margin + std::chrono::nanoseconds(n);
     for (std::size_t i = 0; i < n; ++i) loop->spawn(waiter(i, n));
     while (sem_.waiters() < n && resumed_ == 0) co_await libsync::yield();
     queued_ns = now_ns();

@@ -9,11 +9,10 @@
 /// 0 or empty).
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <sync/export.hpp>
 #include <vector>
 
 namespace libsync {
@@ -27,55 +26,53 @@ struct LIBSYNC_API Feature {
 
 /// The running kernel (or Windows build).
 struct LIBSYNC_API KernelInfo {
-  std::string os;           ///< "Linux", "Windows", ...
-  std::string release;      ///< uname -r / "10.0.19045"
-  std::string architecture; ///< "x86_64"
-  int major = 0;            ///< First number of the release; 0 if it did not parse.
-  int minor = 0;            ///< Second number of the release.
-  int patch = 0;            ///< Third number of the release.
+  std::string os;            ///< "Linux", "Windows", ...
+  std::string release;       ///< uname -r / "10.0.19045"
+  std::string architecture;  ///< "x86_64"
+  int major = 0;             ///< First number of the release; 0 if it did not parse.
+  int minor = 0;             ///< Second number of the release.
+  int patch = 0;             ///< Third number of the release.
   /// True when the running version is at least maj.min.
-  bool at_least(int maj, int min) const {
-    return major > maj || (major == maj && minor >= min);
-  }
+  bool at_least(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
 };
 
 /// What io_uring offers here, and why not when it does not.
 struct LIBSYNC_API IoUringInfo {
-  bool compiled_in = false;     ///< The library was built with the uring backend.
-  bool setup_ok = false;        ///< io_uring_queue_init succeeded here.
-  int setup_errno = 0;          ///< errno of a failed setup (0 when ok).
-  std::string setup_error;      ///< What that errno means here (seccomp, sysctl, ...).
-  int disabled_sysctl = -1;     ///< /proc/sys/kernel/io_uring_disabled, -1 unknown.
-  std::string seccomp;          ///< "disabled", "strict", "filter", "unknown".
-  std::uint32_t features = 0;   ///< IORING_FEAT_* bits reported by setup.
-  std::vector<Feature> feature_flags;  ///< The bits above, named.
-  std::vector<Feature> setup_flags;    ///< SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN.
-  std::vector<Feature> opcodes;        ///< FUTEX_WAIT/WAKE/WAITV, multishot, ...
-  bool futex_wait = false;      ///< IORING_OP_FUTEX_WAIT in the opcode probe.
-  bool futex_wake = false;      ///< IORING_OP_FUTEX_WAKE in the opcode probe.
-  bool futex_waitv = false;     ///< IORING_OP_FUTEX_WAITV in the opcode probe.
-  bool multishot_accept = false;  ///< Multishot ACCEPT (inferred: ACCEPT and Linux >= 5.19).
-  bool multishot_recv = false;    ///< Multishot RECV (inferred: RECV and Linux >= 6.0).
-  bool provided_buffer_ring = false;  ///< A provided-buffer ring could be registered.
-  bool send_zc = false;         ///< IORING_OP_SEND_ZC in the opcode probe.
-  bool link_timeout = false;    ///< IORING_OP_LINK_TIMEOUT in the opcode probe.
+  bool compiled_in = false;              ///< The library was built with the uring backend.
+  bool setup_ok = false;                 ///< io_uring_queue_init succeeded here.
+  int setup_errno = 0;                   ///< errno of a failed setup (0 when ok).
+  std::string setup_error;               ///< What that errno means here (seccomp, sysctl, ...).
+  int disabled_sysctl = -1;              ///< /proc/sys/kernel/io_uring_disabled, -1 unknown.
+  std::string seccomp;                   ///< "disabled", "strict", "filter", "unknown".
+  std::uint32_t features = 0;            ///< IORING_FEAT_* bits reported by setup.
+  std::vector<Feature> feature_flags;    ///< The bits above, named.
+  std::vector<Feature> setup_flags;      ///< SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN.
+  std::vector<Feature> opcodes;          ///< FUTEX_WAIT/WAKE/WAITV, multishot, ...
+  bool futex_wait = false;               ///< IORING_OP_FUTEX_WAIT in the opcode probe.
+  bool futex_wake = false;               ///< IORING_OP_FUTEX_WAKE in the opcode probe.
+  bool futex_waitv = false;              ///< IORING_OP_FUTEX_WAITV in the opcode probe.
+  bool multishot_accept = false;         ///< Multishot ACCEPT (inferred: ACCEPT and Linux >= 5.19).
+  bool multishot_recv = false;           ///< Multishot RECV (inferred: RECV and Linux >= 6.0).
+  bool provided_buffer_ring = false;     ///< A provided-buffer ring could be registered.
+  bool send_zc = false;                  ///< IORING_OP_SEND_ZC in the opcode probe.
+  bool link_timeout = false;             ///< IORING_OP_LINK_TIMEOUT in the opcode probe.
   std::string liburing_build_version;    ///< From the headers we compiled against.
   std::string liburing_runtime_version;  ///< From the shared library, if it says.
 };
 
 /// The futex system calls and the private futex hash (Linux).
 struct LIBSYNC_API FutexInfo {
-  bool futex2_wake = false;     ///< Syscall futex_wake (454) exists.
-  bool futex2_wait = false;     ///< Syscall futex_wait (455) exists.
-  bool futex2_waitv = false;    ///< Syscall futex_waitv (449) exists.
+  bool futex2_wake = false;   ///< Syscall futex_wake (454) exists.
+  bool futex2_wait = false;   ///< Syscall futex_wait (455) exists.
+  bool futex2_waitv = false;  ///< Syscall futex_waitv (449) exists.
   /// The three probes above with what each call returned ("EAGAIN (expected:
   /// present)", "ENOSYS: absent", "EPERM: refused"), for printing.
   std::vector<Feature> syscalls;
   /// PR_FUTEX_HASH (Linux 6.16+), the prctl that manages the per-process
   /// private futex hash, exists on this kernel.
   bool private_hash_prctl = false;
-  int private_hash_slots = -1;      ///< GET_SLOTS result: 0 = global hash, -1 unknown.
-  std::string private_hash_state;   ///< Human summary.
+  int private_hash_slots = -1;     ///< GET_SLOTS result: 0 = global hash, -1 unknown.
+  std::string private_hash_state;  ///< Human summary.
 };
 
 /// Whether this kernel build strands a PRIVATE futex wait that was armed while
@@ -93,18 +90,22 @@ struct LIBSYNC_API FutexHashHazard {
     unknown,         ///< The check could not run; `detail` says why.
   };
   State state = State::unknown;  ///< The verdict.
-  std::string detail;         ///< The evidence (GET_SLOTS before/after, what the wake reported).
-  std::uint64_t cost_us = 0;  ///< Wall time the check took, in microseconds.
+  std::string detail;            ///< The evidence (GET_SLOTS before/after, what the wake reported).
+  std::uint64_t cost_us = 0;     ///< Wall time the check took, in microseconds.
 };
 
 /// The State's name as printed by `syncbench probe`: "present", "absent",
 /// "not-applicable" or "unknown".
 inline std::string_view to_string(FutexHashHazard::State s) noexcept {
   switch (s) {
-    case FutexHashHazard::State::present: return "present";
-    case FutexHashHazard::State::absent: return "absent";
-    case FutexHashHazard::State::not_applicable: return "not-applicable";
-    case FutexHashHazard::State::unknown: break;
+    case FutexHashHazard::State::present:
+      return "present";
+    case FutexHashHazard::State::absent:
+      return "absent";
+    case FutexHashHazard::State::not_applicable:
+      return "not-applicable";
+    case FutexHashHazard::State::unknown:
+      break;
   }
   return "unknown";
 }
@@ -119,8 +120,8 @@ LIBSYNC_API const FutexHashHazard& futex_hash_hazard();
 
 /// Resource limits that bound io_uring.
 struct LIBSYNC_API MemoryLimits {
-  std::uint64_t memlock_soft = 0;   ///< RLIMIT_MEMLOCK, bytes (UINT64_MAX = unlimited).
-  std::uint64_t memlock_hard = 0;   ///< Its hard limit, bytes (UINT64_MAX = unlimited).
+  std::uint64_t memlock_soft = 0;  ///< RLIMIT_MEMLOCK, bytes (UINT64_MAX = unlimited).
+  std::uint64_t memlock_hard = 0;  ///< Its hard limit, bytes (UINT64_MAX = unlimited).
 };
 
 /// Windows facts; empty on other systems.
@@ -134,12 +135,12 @@ struct LIBSYNC_API WindowsInfo {
 
 /// Everything the probe found, one section per subsystem.
 struct LIBSYNC_API Capabilities {
-  KernelInfo kernel;    ///< The kernel or Windows build.
-  IoUringInfo io_uring; ///< io_uring (Linux).
-  FutexInfo futex;      ///< Futex syscalls and the private hash (Linux).
-  MemoryLimits limits;  ///< RLIMIT_MEMLOCK.
-  WindowsInfo windows;  ///< Windows facts.
-  bool epoll = false;   ///< The epoll backend can run here.
+  KernelInfo kernel;     ///< The kernel or Windows build.
+  IoUringInfo io_uring;  ///< io_uring (Linux).
+  FutexInfo futex;       ///< Futex syscalls and the private hash (Linux).
+  MemoryLimits limits;   ///< RLIMIT_MEMLOCK.
+  WindowsInfo windows;   ///< Windows facts.
+  bool epoll = false;    ///< The epoll backend can run here.
 };
 
 /// Gathers the facts afresh on every call. Cheap enough to call at start-up

@@ -33,12 +33,10 @@
 /// mutex.
 #pragma once
 
+#include <concepts>
 #include <sync/export.hpp>
-
 #include <sync/mutex.hpp>
 #include <sync/task.hpp>
-
-#include <concepts>
 
 namespace libsync {
 

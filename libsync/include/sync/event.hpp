@@ -18,14 +18,12 @@
 /// gives the same promise.
 #pragma once
 
-#include <sync/export.hpp>
-
-#include <sync/detail/async_wait.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <atomic>
 #include <optional>
 #include <stop_token>
+#include <sync/detail/async_wait.hpp>
+#include <sync/detail/waiter_queue.hpp>
+#include <sync/export.hpp>
 
 namespace libsync {
 
@@ -83,9 +81,7 @@ class LIBSYNC_API Event final : private detail::Waitable {
   }
   /// wait() that gives up at `tp` (timed_out); Clock::time_point::max()
   /// means never.
-  WaitAwaiter wait_until(Clock::time_point tp, std::stop_token st = {}) {
-    return {*this, tp, std::move(st)};
-  }
+  WaitAwaiter wait_until(Clock::time_point tp, std::stop_token st = {}) { return {*this, tp, std::move(st)}; }
   /// Blocks the calling thread until the event is set (acquired) or `st` is
   /// stopped (cancelled); returns at once if it is set. For plain threads:
   /// on a loop thread it blocks the whole loop.

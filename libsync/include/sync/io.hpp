@@ -66,17 +66,15 @@
 
 #pragma once
 
-#include <sync/export.hpp>
-
-#include <sync/detail/loop_cancel.hpp>
-#include <sync/loop.hpp>
-
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <stop_token>
+#include <sync/detail/loop_cancel.hpp>
+#include <sync/export.hpp>
+#include <sync/loop.hpp>
 
 struct sockaddr;
 
@@ -114,10 +112,10 @@ struct LIBSYNC_API IoOp {
 struct LIBSYNC_API MultishotAccept {
   socket_handle fd = kInvalidSocket;
   Loop* loop = nullptr;
-  std::deque<long long> ready;      // accepted sockets (or -errno), oldest first
-  std::coroutine_handle<> waiter;   // a task waiting for the next connection
+  std::deque<long long> ready;     // accepted sockets (or -errno), oldest first
+  std::coroutine_handle<> waiter;  // a task waiting for the next connection
   long long* waiter_result = nullptr;
-  bool armed = false;               // the SQE is live in the kernel
+  bool armed = false;  // the SQE is live in the kernel
   bool stopping = false;
 };
 
@@ -195,7 +193,8 @@ LIBSYNC_API IoAwaiter send(socket_handle s, const void* buf, std::size_t len, st
 /// the connection is made or fails, or `st` is stopped (-ECANCELED).
 /// On IOCP an unbound socket is first bound to the wildcard address of
 /// `addr`'s family, as connect() would do; a null `addr` gives -EFAULT.
-LIBSYNC_API IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen, std::stop_token st = {});
+LIBSYNC_API IoAwaiter connect(socket_handle s, const ::sockaddr* addr, unsigned addrlen,
+                              std::stop_token st = {});
 /// `co_await close(s)`: closes `s` and forgets the backend's state for it;
 /// yields 0 or -errno. Not cancellable. On epoll and IOCP it closes at once,
 /// without suspending; operations of this loop still pending on `s` end
@@ -308,6 +307,5 @@ class LIBSYNC_API Acceptor {
 /// Windows (ioctlsocket). Returns false on failure (errno, or
 /// WSAGetLastError(), says why). A plain syscall: any thread, no loop needed.
 LIBSYNC_API bool make_nonblocking(socket_handle s) noexcept;
-
 
 }  // namespace libsync

@@ -57,12 +57,6 @@
 /// their own promises (see their headers). stats() orders nothing.
 #pragma once
 
-#include <sync/export.hpp>
-
-#include <sync/detail/timer_node.hpp>
-#include <sync/task.hpp>
-#include <sync/tier.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <coroutine>
@@ -71,8 +65,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string>
 #include <stop_token>
+#include <string>
+#include <sync/detail/timer_node.hpp>
+#include <sync/export.hpp>
+#include <sync/task.hpp>
+#include <sync/tier.hpp>
 
 namespace libsync {
 
@@ -431,8 +429,9 @@ struct LIBSYNC_API YieldAwaiter {
 /// make the loop wait for I/O, and need not make it poll (a busy loop polls
 /// the backend every few iterations, see LoopStats::polls). From a task on a
 /// Loop only; O(1), no allocation unless the ready queue grows.
-inline YieldAwaiter yield() noexcept { return {}; }
-
+inline YieldAwaiter yield() noexcept {
+  return {};
+}
 
 }  // namespace libsync
 

@@ -18,7 +18,6 @@
 #pragma once
 
 #include <sync/export.hpp>
-
 #include <sync/semaphore.hpp>
 
 namespace libsync {

@@ -67,18 +67,16 @@
 /// already closed without waiting (both read the state word relaxed).
 #pragma once
 
-#include <sync/export.hpp>
-
-#include <sync/detail/async_wait.hpp>
-#include <sync/loop.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <sync/detail/async_wait.hpp>
+#include <sync/detail/waiter_queue.hpp>
+#include <sync/export.hpp>
+#include <sync/loop.hpp>
 
 namespace libsync {
 
@@ -97,7 +95,10 @@ class [[nodiscard]] LIBSYNC_API Permit {
   /// An empty permit: count() == 0, semaphore() == nullptr.
   Permit() noexcept = default;
   /// Takes over `o`'s permits; `o` is left empty.
-  Permit(Permit&& o) noexcept : sem_(o.sem_), n_(o.n_) { o.sem_ = nullptr; o.n_ = 0; }
+  Permit(Permit&& o) noexcept : sem_(o.sem_), n_(o.n_) {
+    o.sem_ = nullptr;
+    o.n_ = 0;
+  }
   /// Returns this permit's own permits first (as release() does), then takes
   /// over `o`'s; `o` is left empty. Self-assignment does nothing.
   Permit& operator=(Permit&& o) noexcept;
@@ -269,16 +270,14 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   /// \param n       permits wanted, at most kMaxPermits.
   /// \param st      cancels the wait when stopped.
   /// \throws std::length_error when n > kMaxPermits.
-  AcquireAwaiter acquire_for(std::chrono::nanoseconds timeout, std::size_t n = 1,
-                             std::stop_token st = {});
+  AcquireAwaiter acquire_for(std::chrono::nanoseconds timeout, std::size_t n = 1, std::stop_token st = {});
   /// acquire() that gives up at `deadline` (timed_out);
   /// Clock::time_point::max() means never. Otherwise as acquire_for().
   /// \param deadline when to give up.
   /// \param n        permits wanted, at most kMaxPermits.
   /// \param st       cancels the wait when stopped.
   /// \throws std::length_error when n > kMaxPermits.
-  AcquireAwaiter acquire_until(Clock::time_point deadline, std::size_t n = 1,
-                               std::stop_token st = {});
+  AcquireAwaiter acquire_until(Clock::time_point deadline, std::size_t n = 1, std::stop_token st = {});
 
   /// Takes `n` permits if they are free now; never waits and never barges:
   /// would_block while others are queued, and for n > kMaxPermits.
@@ -319,8 +318,9 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   /// \param n       permits wanted, at most kMaxPermits.
   /// \param st      cancels the wait when stopped.
   /// \throws std::length_error when n > kMaxPermits.
-  static OwnedAcquireAwaiter acquire_owned_for(std::shared_ptr<Semaphore> self, std::chrono::nanoseconds timeout,
-                                               std::size_t n = 1, std::stop_token st = {});
+  static OwnedAcquireAwaiter acquire_owned_for(std::shared_ptr<Semaphore> self,
+                                               std::chrono::nanoseconds timeout, std::size_t n = 1,
+                                               std::stop_token st = {});
   /// try_acquire() that yields an OwnedAcquireResult; `self` must not be null.
   static OwnedAcquireResult try_acquire_owned(const std::shared_ptr<Semaphore>& self,
                                               std::size_t n = 1) noexcept;
@@ -415,10 +415,10 @@ class [[nodiscard]] LIBSYNC_API Semaphore::AcquireAwaiter {
   /// A wait for `n` permits of `s`, until `deadline` if given, cancelled by
   /// `st`. Prefer Semaphore::acquire* to calling this directly.
   /// \throws std::length_error when n > kMaxPermits.
-  AcquireAwaiter(Semaphore& s, std::size_t n, std::optional<Clock::time_point> deadline,
-                 std::stop_token st)
+  AcquireAwaiter(Semaphore& s, std::size_t n, std::optional<Clock::time_point> deadline, std::stop_token st)
       : sem_(s), n_(n), deadline_(deadline), stop_(std::move(st)) {
-    if (n > kMaxPermits) throw_too_many("libsync: Semaphore::acquire asked for more than kMaxPermits permits");
+    if (n > kMaxPermits)
+      throw_too_many("libsync: Semaphore::acquire asked for more than kMaxPermits permits");
   }
 
   /// Takes the permits without suspending when they are free and nobody
@@ -493,7 +493,8 @@ inline bool Semaphore::release_fast(std::size_t n) noexcept {
 
 inline void Semaphore::release(std::size_t n) {
   if (n == 0 || release_fast(n)) return;
-  if (!release_slow(n)) throw_too_many("libsync: Semaphore::release would take the semaphore past kMaxPermits");
+  if (!release_slow(n))
+    throw_too_many("libsync: Semaphore::release would take the semaphore past kMaxPermits");
 }
 
 inline void Semaphore::give_back(std::size_t n) noexcept {

@@ -17,11 +17,10 @@
 /// cache warms; calling a task function may throw std::bad_alloc.
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <sync/export.hpp>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -68,10 +67,8 @@ class TaskPromise final : public TaskPromiseBase {
  public:
   Task<T> get_return_object() noexcept;
   template <class U>
-    requires std::is_convertible_v<U&&, T>
-  void return_value(U&& v) {
-    result_.template emplace<1>(std::forward<U>(v));
-  }
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) { result_.template emplace<1>(std::forward<U>(v)); }
   void unhandled_exception() noexcept { result_.template emplace<2>(std::current_exception()); }
   T take() {
     if (result_.index() == 2) std::rethrow_exception(std::get<2>(result_));

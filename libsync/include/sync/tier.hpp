@@ -27,13 +27,12 @@
 /// process, on first use, and their results are cached.
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sync/export.hpp>
 #include <vector>
 
 namespace libsync {
@@ -75,16 +74,16 @@ class LIBSYNC_API TierUnavailable : public std::runtime_error {
 /// tier's real wake path, counting the ones that never arrived (lost) and the
 /// ones that arrived later than `late_threshold_ns`.
 struct LIBSYNC_API SelfTestResult {
-  bool ran = false;              ///< The test ran (false: the tier was unavailable).
-  bool passed = false;           ///< It met the pass rule (see TierStatus).
-  std::uint32_t wakes = 0;       ///< Wakes sent.
-  std::uint32_t lost = 0;        ///< Wakes that never arrived.
-  std::uint32_t late = 0;        ///< Wakes later than late_threshold_ns.
+  bool ran = false;                     ///< The test ran (false: the tier was unavailable).
+  bool passed = false;                  ///< It met the pass rule (see TierStatus).
+  std::uint32_t wakes = 0;              ///< Wakes sent.
+  std::uint32_t lost = 0;               ///< Wakes that never arrived.
+  std::uint32_t late = 0;               ///< Wakes later than late_threshold_ns.
   std::uint64_t late_threshold_ns = 0;  ///< What counted as late, in nanoseconds.
-  std::uint64_t p50_ns = 0;      ///< Median wake latency, in nanoseconds.
-  std::uint64_t p99_ns = 0;      ///< 99th-percentile wake latency, in nanoseconds.
-  std::uint64_t max_ns = 0;      ///< Slowest wake that arrived, in nanoseconds.
-  std::string detail;            ///< The numbers, or why it failed, in words.
+  std::uint64_t p50_ns = 0;             ///< Median wake latency, in nanoseconds.
+  std::uint64_t p99_ns = 0;             ///< 99th-percentile wake latency, in nanoseconds.
+  std::uint64_t max_ns = 0;             ///< Slowest wake that arrived, in nanoseconds.
+  std::string detail;                   ///< The numbers, or why it failed, in words.
 };
 
 /// One tier as the selector saw it: whether the probe allows it, and how its
@@ -94,10 +93,10 @@ struct LIBSYNC_API SelfTestResult {
 /// late_threshold_ns (1 ms): shared, noisy machines deliver the odd late wake
 /// on any path, a broken path shows as many. (Under Wine only lost wakes count.)
 struct LIBSYNC_API TierStatus {
-  Tier tier{};                ///< Which tier.
-  bool available = false;     ///< The probe allows it here (the self-test is separate).
-  std::string reason;         ///< Why (not) available, in words.
-  SelfTestResult self_test;   ///< Its live self-test (ran only if available).
+  Tier tier{};               ///< Which tier.
+  bool available = false;    ///< The probe allows it here (the self-test is separate).
+  std::string reason;        ///< Why (not) available, in words.
+  SelfTestResult self_test;  ///< Its live self-test (ran only if available).
   /// auto chose this tier although its self-test failed, because no tier passed
   /// and this is the last one there is (the reason says so too).
   bool selected_as_fallback = false;
@@ -112,12 +111,12 @@ struct LIBSYNC_API BackendStatus {
 
 /// Everything the selector knows and decided. Cached after the first call.
 struct LIBSYNC_API TierReport {
-  std::vector<BackendStatus> backends;  ///< Every backend of this platform.
-  std::vector<TierStatus> tiers;        ///< Every tier of this platform, best first.
-  Tier auto_tier = Tier::generic;       ///< What `auto` resolves to.
+  std::vector<BackendStatus> backends;            ///< Every backend of this platform.
+  std::vector<TierStatus> tiers;                  ///< Every tier of this platform, best first.
+  Tier auto_tier = Tier::generic;                 ///< What `auto` resolves to.
   BackendKind auto_backend = BackendKind::epoll;  ///< The backend `auto` resolves to.
-  std::string auto_reason;              ///< Why, including why better tiers were passed over.
-  std::string futex_hash_mitigation;    ///< Linux: what keeps private futex waits safe.
+  std::string auto_reason;                        ///< Why, including why better tiers were passed over.
+  std::string futex_hash_mitigation;              ///< Linux: what keeps private futex waits safe.
 };
 
 /// How a Loop should choose its tier and backend; see select_tier().

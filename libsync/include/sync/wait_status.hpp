@@ -7,16 +7,16 @@
 /// can return is documented with it.
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <cstdint>
 #include <string_view>
+#include <sync/export.hpp>
 
 namespace libsync {
 
 /// How a wait ended. Every waiting operation in libsync reports one of these.
 enum class WaitStatus : std::uint8_t {
-  acquired,     ///< Got what it waited for (permits, the lock, a notify, the event; for a sleep, the time passed).
+  acquired,     ///< Got what it waited for (permits, the lock, a notify, the event; for a sleep, the time
+                ///< passed).
   timed_out,    ///< The deadline passed first.
   cancelled,    ///< The stop_token was triggered first.
   closed,       ///< The primitive was closed (semaphores).

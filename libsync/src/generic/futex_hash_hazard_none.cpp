@@ -4,8 +4,8 @@
 namespace libsync {
 
 const FutexHashHazard& futex_hash_hazard() {
-  static const FutexHashHazard h{FutexHashHazard::State::not_applicable,
-                                 "no Linux futexes on this system", 0};
+  static const FutexHashHazard h{FutexHashHazard::State::not_applicable, "no Linux futexes on this system",
+                                 0};
   return h;
 }
 

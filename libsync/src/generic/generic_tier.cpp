@@ -43,7 +43,9 @@ class GenericWakePath final : public WakePath {
   Loop& loop_;
 };
 
-std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop) { return std::make_unique<GenericWakePath>(loop); }
+std::unique_ptr<WakePath> make_generic_wake_path(Loop& loop) {
+  return std::make_unique<GenericWakePath>(loop);
+}
 
 // Runs wherever some loop backend does.
 TierAvailability generic_availability(const Capabilities&, const BackendStatus& b) {
@@ -53,6 +55,7 @@ TierAvailability generic_availability(const Capabilities&, const BackendStatus& 
 
 }  // namespace
 
-const TierEntry generic_tier{Tier::generic, BackendKind::automatic, &generic_availability, &make_generic_wake_path};
+const TierEntry generic_tier{Tier::generic, BackendKind::automatic, &generic_availability,
+                             &make_generic_wake_path};
 
 }  // namespace libsync::detail

@@ -2,11 +2,11 @@
 // mutex + condition variable stripes, chosen by the word's address. A waker
 // takes the stripe lock before notifying, so a parked thread is either still
 // before its check (and sees the new value) or already waiting (and is woken).
-#include "parker.hpp"
-
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+
+#include "parker.hpp"
 
 namespace libsync::detail {
 namespace {
@@ -26,8 +26,10 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   Stripe& s = stripe_for(&word);
   std::unique_lock lk(s.mu);
   if (word.load(std::memory_order_acquire) != expected) return;
-  if (deadline) s.cv.wait_until(lk, *deadline);
-  else s.cv.wait(lk);
+  if (deadline)
+    s.cv.wait_until(lk, *deadline);
+  else
+    s.cv.wait(lk);
 }
 
 void unpark_all(std::atomic<std::uint32_t>& word) noexcept {

@@ -8,21 +8,20 @@
 // probe cannot itself trigger the private futex hash hazard it reports on.
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <liburing.h>
+#include <limits.h>
 #include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <unistd.h>
-
-#include <errno.h>
-#include <limits.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 // Whether the headers are 2.3 must be decided before the guards below define
 // the setup flags that 2.3 introduced.
@@ -35,14 +34,14 @@
 #define LIBSYNC_LIBURING_HEADERS_2_3 1
 #endif
 
-#include "linux/uring_compat.hpp"
-#include "sync/capabilities.hpp"
-
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "linux/uring_compat.hpp"
+#include "sync/capabilities.hpp"
 
 // Feature bits newer than the headers we may be built against. The kernel
 // reports them whether or not we know their names.
@@ -106,8 +105,7 @@ std::string status_field(const std::string& status, std::string_view key) {
     std::size_t end = status.find('\n', pos);
     if (end == std::string::npos) end = status.size();
     std::string_view line(status.data() + pos, end - pos);
-    if (line.size() > key.size() && line.substr(0, key.size()) == key &&
-        line[key.size()] == ':') {
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
       std::string_view value = line.substr(key.size() + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
         value.remove_prefix(1);
@@ -198,12 +196,11 @@ std::string explain_setup_error(int err, const IoUringInfo& io, const KernelInfo
         return "EPERM: io_uring_disabled sysctl = 2 (disabled for all processes)";
       }
       if (io.disabled_sysctl == 1) {
-        const long gid =
-            parse_long(read_small_file("/proc/sys/kernel/io_uring_group"), -1);
+        const long gid = parse_long(read_small_file("/proc/sys/kernel/io_uring_group"), -1);
         if (!in_io_uring_group(gid)) {
           return "EPERM: io_uring_disabled sysctl = 1 (only CAP_SYS_ADMIN or "
-                 "kernel.io_uring_group gid " + std::to_string(gid) +
-                 " may create rings)";
+                 "kernel.io_uring_group gid " +
+                 std::to_string(gid) + " may create rings)";
         }
       }
       if (filtered) return "EPERM: refused by seccomp filter (e.g. Docker default profile)";
@@ -214,8 +211,8 @@ std::string explain_setup_error(int err, const IoUringInfo& io, const KernelInfo
       if (!k.at_least(5, 12)) {
         return "ENOMEM: RLIMIT_MEMLOCK too low (" + memlock_text(lim.memlock_soft) + ")";
       }
-      return "ENOMEM: out of memory (memory cgroup); RLIMIT_MEMLOCK (" +
-             memlock_text(lim.memlock_soft) + ") only limits rings before 5.12";
+      return "ENOMEM: out of memory (memory cgroup); RLIMIT_MEMLOCK (" + memlock_text(lim.memlock_soft) +
+             ") only limits rings before 5.12";
     case EMFILE:
     case ENFILE:
       return errno_name(err) + ": out of file descriptors";
@@ -404,8 +401,7 @@ std::string liburing_runtime_version() {
   if (pos == std::string::npos) {
     return "unknown (no io_uring_major_version(), added in 2.4; loaded from " + path + ")";
   }
-  return path.substr(pos + 4) + " (file name " + path +
-         "; no io_uring_major_version(), added in 2.4)";
+  return path.substr(pos + 4) + " (file name " + path + "; no io_uring_major_version(), added in 2.4)";
 }
 
 void probe_io_uring(IoUringInfo& io, const KernelInfo& k, const MemoryLimits& lim,
@@ -442,11 +438,9 @@ void probe_io_uring(IoUringInfo& io, const KernelInfo& k, const MemoryLimits& li
   };
   const SetupTrial trials[] = {
       {"SINGLE_ISSUER", IORING_SETUP_SINGLE_ISSUER, ""},
-      {"DEFER_TASKRUN", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-       "SINGLE_ISSUER"},
+      {"DEFER_TASKRUN", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "SINGLE_ISSUER"},
       {"COOP_TASKRUN", IORING_SETUP_COOP_TASKRUN, ""},
-      {"TASKRUN_FLAG", IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-       "COOP_TASKRUN"},
+      {"TASKRUN_FLAG", IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "COOP_TASKRUN"},
   };
 
   ScratchRing ring(0);
@@ -479,11 +473,11 @@ void probe_io_uring(IoUringInfo& io, const KernelInfo& k, const MemoryLimits& li
   io.multishot_accept = accept && k.at_least(5, 19);
   io.multishot_recv = recv && k.at_least(6, 0);
   io.opcodes.push_back({"MULTISHOT_ACCEPT", io.multishot_accept,
-                        !accept                ? "ACCEPT not supported"
+                        !accept               ? "ACCEPT not supported"
                         : io.multishot_accept ? "kernel >= 5.19 (inferred)"
                                               : "needs kernel >= 5.19"});
   io.opcodes.push_back({"MULTISHOT_RECV", io.multishot_recv,
-                        !recv                ? "RECV not supported"
+                        !recv               ? "RECV not supported"
                         : io.multishot_recv ? "kernel >= 6.0 (inferred)"
                                             : "needs kernel >= 6.0"});
   if (probe) io_uring_free_probe(probe);
@@ -501,8 +495,7 @@ void probe_io_uring(IoUringInfo& io, const KernelInfo& k, const MemoryLimits& li
 // syscall gives for the harmless arguments used; ENOSYS means absent, EPERM
 // or EACCES mean a filter stands in the way, anything else still proves the
 // syscall exists.
-Feature syscall_feature(const char* name, long ret, int err, int expected,
-                        const std::string& seccomp) {
+Feature syscall_feature(const char* name, long ret, int err, int expected, const std::string& seccomp) {
   if (ret >= 0) return {name, true, "returned " + std::to_string(ret)};
   if (err == expected) return {name, true, errno_name(err) + " (expected: present)"};
   if (err == ENOSYS) {
@@ -526,12 +519,11 @@ void probe_futex(FutexInfo& fx, const KernelInfo& k, const std::string& status) 
 
 #if defined(SYS_futex_wake) && defined(SYS_futex_wait)
   errno = 0;
-  ret = syscall(SYS_futex_wake, &word, static_cast<unsigned long>(detail::kFutexMatchAny),
-                     1, kFlags);
+  ret = syscall(SYS_futex_wake, &word, static_cast<unsigned long>(detail::kFutexMatchAny), 1, kFlags);
   Feature wake = syscall_feature("futex_wake", ret, errno, 0, seccomp);
   errno = 0;
-  ret = syscall(SYS_futex_wait, &word, 0UL, static_cast<unsigned long>(detail::kFutexMatchAny),
-                kFlags, nullptr, CLOCK_MONOTONIC);
+  ret = syscall(SYS_futex_wait, &word, 0UL, static_cast<unsigned long>(detail::kFutexMatchAny), kFlags,
+                nullptr, CLOCK_MONOTONIC);
   Feature wait = syscall_feature("futex_wait", ret, errno, EAGAIN, seccomp);
 #else
   Feature wake{"futex_wake", false, "syscall number unknown on this architecture"};
@@ -563,8 +555,8 @@ void probe_futex(FutexInfo& fx, const KernelInfo& k, const std::string& status) 
       fx.private_hash_state =
           "PR_FUTEX_HASH rejected (EINVAL) on a 6.16+ kernel: futex support compiled out?";
     } else {
-      fx.private_hash_state = "PR_FUTEX_HASH GET_SLOTS failed: " + errno_name(err) +
-                              " (seccomp?); hazard state unknown";
+      fx.private_hash_state =
+          "PR_FUTEX_HASH GET_SLOTS failed: " + errno_name(err) + " (seccomp?); hazard state unknown";
     }
     return;
   }
@@ -576,10 +568,9 @@ void probe_futex(FutexInfo& fx, const KernelInfo& k, const std::string& status) 
                             " slots already installed: waiters armed from now on are "
                             "safe (resizes migrate them)";
   } else if (threads > 1) {
-    fx.private_hash_state =
-        "global hash with " + std::to_string(threads) +
-        " threads running: PR_FUTEX_HASH_SET_SLOTS 0 was applied (or the private hash is "
-        "compiled out); no hazard";
+    fx.private_hash_state = "global hash with " + std::to_string(threads) +
+                            " threads running: PR_FUTEX_HASH_SET_SLOTS 0 was applied (or the private hash is "
+                            "compiled out); no hazard";
   } else {
     // GET_SLOTS answers 0 both before any private hash exists and after an
     // explicit SET_SLOTS 0; only a single-threaded process can be in the first

@@ -8,11 +8,6 @@
 //
 // Sockets must be non-blocking and closed through libsync::close() (which
 // drops the per-socket state) so a reused descriptor starts clean.
-#include "backend.hpp"
-#include "loop_core.hpp"
-#include "loop_counters.hpp"
-#include "tier_table.hpp"
-
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -24,6 +19,11 @@
 #include <string>
 #include <unordered_map>
 
+#include "backend.hpp"
+#include "loop_core.hpp"
+#include "loop_counters.hpp"
+#include "tier_table.hpp"
+
 namespace libsync::detail {
 namespace {
 
@@ -33,12 +33,21 @@ struct OpList {
   void push(IoOp& op) noexcept {
     op.next = nullptr;
     op.prev = tail;
-    if (tail) tail->next = &op; else head = &op;
+    if (tail)
+      tail->next = &op;
+    else
+      head = &op;
     tail = &op;
   }
   void erase(IoOp& op) noexcept {
-    if (op.prev) op.prev->next = op.next; else head = op.next;
-    if (op.next) op.next->prev = op.prev; else tail = op.prev;
+    if (op.prev)
+      op.prev->next = op.next;
+    else
+      head = op.next;
+    if (op.next)
+      op.next->prev = op.prev;
+    else
+      tail = op.prev;
     op.next = op.prev = nullptr;
   }
 };
@@ -264,7 +273,8 @@ class EpollBackend final : public Backend {
 namespace {
 
 BackendStatus epoll_status(const Capabilities& caps) {
-  return {BackendKind::epoll, caps.epoll, caps.epoll ? "epoll_create1 works" : "epoll is not available on this system"};
+  return {BackendKind::epoll, caps.epoll,
+          caps.epoll ? "epoll_create1 works" : "epoll is not available on this system"};
 }
 
 std::unique_ptr<Backend> make_epoll_backend(Loop& loop, const LoopOptions&, Tier) {

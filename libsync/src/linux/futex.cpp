@@ -1,14 +1,13 @@
 #include "linux/futex.hpp"
 
-#include "linux/uring_compat.hpp"
-
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+#include <string_view>
 #include <sync/capabilities.hpp>
 
-#include <cerrno>
-#include <cstdlib>
-#include <string_view>
-#include <climits>
-#include <ctime>
+#include "linux/uring_compat.hpp"
 
 namespace libsync::detail {
 
@@ -20,7 +19,8 @@ static FutexMode decide() noexcept {
     // regression test can show what happens without the mitigation.
     m.mitigation = "none: SYNC_FUTEX_HASH=keep left the private futex hash alone (diagnostics only)";
   } else if (prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, 0, 0, 0) == 0) {
-    m.mitigation = "global futex hash requested (PR_FUTEX_HASH_SET_SLOTS 0): private waits are never stranded";
+    m.mitigation =
+        "global futex hash requested (PR_FUTEX_HASH_SET_SLOTS 0): private waits are never stranded";
   } else if (errno == EINVAL) {
     m.mitigation = "kernel has no private futex hash (PR_FUTEX_HASH: EINVAL): no hazard";
   } else {

@@ -24,10 +24,10 @@ namespace libsync::detail {
 
 struct FutexMode {
   bool use_private = true;
-  unsigned futex2_flags = 0;  // FUTEX2_SIZE_U32 [| FUTEX2_PRIVATE]
-  int legacy_private_flag = 0;  // FUTEX_PRIVATE_FLAG or 0
+  unsigned futex2_flags = 0;         // FUTEX2_SIZE_U32 [| FUTEX2_PRIVATE]
+  int legacy_private_flag = 0;       // FUTEX_PRIVATE_FLAG or 0
   bool futex2_wake_syscall = false;  // syscall 454 works (else legacy FUTEX_WAKE)
-  std::string mitigation;      // what keeps private waits safe, in words
+  std::string mitigation;            // what keeps private waits safe, in words
 };
 
 const FutexMode& futex_mode() noexcept;

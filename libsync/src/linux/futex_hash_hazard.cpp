@@ -17,10 +17,6 @@
 // deadline and kills it if it overstays. A child has an address space of its
 // own, so the parent's futex hash (global after futex_mode()'s prctl) does not
 // leak into the measurement.
-#include "linux/uring_compat.hpp"
-
-#include <sync/capabilities.hpp>
-
 #include <liburing.h>
 #include <linux/futex.h>
 #include <poll.h>
@@ -39,12 +35,15 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <sync/capabilities.hpp>
+
+#include "linux/uring_compat.hpp"
 
 namespace libsync {
 namespace {
 
-constexpr int kWaitMs = 300;        // how long the child waits for its wake
-constexpr int kChildBudgetMs = 3000; // how long the parent waits for the child
+constexpr int kWaitMs = 300;          // how long the child waits for its wake
+constexpr int kChildBudgetMs = 3000;  // how long the parent waits for the child
 
 // Exit codes of the child.
 constexpr int kChildWoken = 10;
@@ -84,10 +83,11 @@ void report(int fd, const char* text) {
   if (before > 0) {
     // A forked child keeps its parent's private hash: the state the hazard
     // needs (no private hash until the first thread) cannot be had here.
-    std::snprintf(buf, sizeof buf,
-                  "the checking child inherited a private futex hash of %d slots from this process (it had "
-                  "threads and no global hash when it forked), so the sequence cannot be reproduced from here",
-                  before);
+    std::snprintf(
+        buf, sizeof buf,
+        "the checking child inherited a private futex hash of %d slots from this process (it had "
+        "threads and no global hash when it forked), so the sequence cannot be reproduced from here",
+        before);
     report(fd, buf);
     _exit(kChildCannot);
   }
@@ -180,7 +180,8 @@ FutexHashHazard measure() {
   std::string text;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kChildBudgetMs);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fds[0], POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -201,7 +202,8 @@ FutexHashHazard measure() {
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    h.detail = "the checking child did not finish within 3 s and was killed" + (text.empty() ? "" : ": " + text);
+    h.detail =
+        "the checking child did not finish within 3 s and was killed" + (text.empty() ? "" : ": " + text);
     return h;
   }
   if (w < 0) {

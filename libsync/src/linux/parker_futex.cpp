@@ -1,12 +1,12 @@
 // Parking a plain thread on Linux: FUTEX_WAIT_BITSET / FUTEX_WAKE on the
 // word itself, with the process's one private/shared choice (futex.hpp), so a
 // thread parked here and a loop's waker always agree on the futex key.
+#include <climits>
+#include <ctime>
+
 #include "linux/futex.hpp"
 #include "linux/uring_compat.hpp"
 #include "parker.hpp"
-
-#include <climits>
-#include <ctime>
 
 namespace libsync::detail {
 
@@ -28,6 +28,8 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           FUTEX_BITSET_MATCH_ANY);
 }
 
-void unpark_all(std::atomic<std::uint32_t>& word) noexcept { futex_wake(&word, INT_MAX); }
+void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
+  futex_wake(&word, INT_MAX);
+}
 
 }  // namespace libsync::detail

@@ -1,12 +1,4 @@
 #include "linux/uring_backend.hpp"
-#include "loop_core.hpp"
-
-#include "linux/futex.hpp"
-#include "linux/uring_compat.hpp"
-#include "loop_counters.hpp"
-#include "tier_table.hpp"
-
-#include <sync/capabilities.hpp>
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -24,8 +16,15 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sync/capabilities.hpp>
 #include <thread>
 #include <vector>
+
+#include "linux/futex.hpp"
+#include "linux/uring_compat.hpp"
+#include "loop_core.hpp"
+#include "loop_counters.hpp"
+#include "tier_table.hpp"
 
 namespace libsync::detail {
 namespace {
@@ -113,7 +112,8 @@ class DoorbellPool {
 // a race. Elsewhere liburing's own teardown is used.
 void close_ring(io_uring& r) noexcept {
 #if defined(__SANITIZE_THREAD__)
-  const std::size_t sqe_size = (r.flags & IORING_SETUP_SQE128) ? 2 * sizeof(io_uring_sqe) : sizeof(io_uring_sqe);
+  const std::size_t sqe_size =
+      (r.flags & IORING_SETUP_SQE128) ? 2 * sizeof(io_uring_sqe) : sizeof(io_uring_sqe);
   ::munmap(r.sq.sqes, sqe_size * *r.sq.kring_entries);
   if (r.cq.ring_ptr && r.cq.ring_ptr != r.sq.ring_ptr) ::munmap(r.cq.ring_ptr, r.cq.ring_sz);
   ::munmap(r.sq.ring_ptr, r.sq.ring_sz);
@@ -178,10 +178,13 @@ UringBackend::UringBackend(Loop& loop, unsigned entries, bool futex_tier) : loop
   // ring modes in syncbench); the default takes the first the kernel accepts.
   if (const char* v = std::getenv("SYNC_URING_SETUP")) {
     std::string_view mode(v);
-    if (mode == "coop") first_attempt_ = 1;
-    else if (mode == "plain") first_attempt_ = 2;
+    if (mode == "coop")
+      first_attempt_ = 1;
+    else if (mode == "plain")
+      first_attempt_ = 2;
     else if (mode != "defer" && !mode.empty())
-      throw std::runtime_error("libsync: SYNC_URING_SETUP=" + std::string(mode) + " is not defer, coop or plain");
+      throw std::runtime_error("libsync: SYNC_URING_SETUP=" + std::string(mode) +
+                               " is not defer, coop or plain");
   }
   create_ring();
   if (futex_tier) {
@@ -294,7 +297,8 @@ void UringBackend::enable_if_needed() {
   if (enabled_) return;
   // liburing 2.3 declares io_uring_enable_rings() but does not export it.
   long r = syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
-  if (r < 0) throw std::runtime_error(std::string("libsync: IORING_REGISTER_ENABLE_RINGS: ") + std::strerror(errno));
+  if (r < 0)
+    throw std::runtime_error(std::string("libsync: IORING_REGISTER_ENABLE_RINGS: ") + std::strerror(errno));
   enabled_ = true;
   std::lock_guard lk(hook_->mu);
   take_ownership();
@@ -329,7 +333,8 @@ bool UringBackend::prepare_teardown() noexcept {
     bind_to_current_thread();
     return true;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "libsync: ~Loop: %s (destroy the loop on the thread that ran it, or after it exits)\n",
+    std::fprintf(stderr,
+                 "libsync: ~Loop: %s (destroy the loop on the thread that ran it, or after it exits)\n",
                  e.what());
     return false;
   }
@@ -402,7 +407,8 @@ int UringBackend::submit(unsigned wait_nr, const __kernel_timespec* ts) {
     int r;
     if (ts) {
       io_uring_cqe* cqe = nullptr;
-      r = io_uring_submit_and_wait_timeout(&ring_, &cqe, wait_nr, const_cast<__kernel_timespec*>(ts), nullptr);
+      r = io_uring_submit_and_wait_timeout(&ring_, &cqe, wait_nr, const_cast<__kernel_timespec*>(ts),
+                                           nullptr);
     } else if (wait_nr) {
       r = io_uring_submit_and_wait(&ring_, wait_nr);
     } else {
@@ -428,7 +434,9 @@ namespace {
 // (INT_MAX rounded down to a page) in one read or write anyway, so asking
 // for that much is what the plain syscall would do.
 constexpr std::size_t kMaxIoLength = 0x7ffff000;
-unsigned io_length(std::size_t len) noexcept { return static_cast<unsigned>(std::min(len, kMaxIoLength)); }
+unsigned io_length(std::size_t len) noexcept {
+  return static_cast<unsigned>(std::min(len, kMaxIoLength));
+}
 }  // namespace
 
 bool UringBackend::start(IoOp& op) {
@@ -555,7 +563,8 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
         bump(detail::core(loop_).counters().futex_wait_cqes);
       }
       if (res < 0 && res != -EAGAIN && res != -ECANCELED && res != -EINTR) {
-        std::fprintf(stderr, "libsync: io_uring FUTEX_WAIT on the doorbell failed: %s\n", std::strerror(-res));
+        std::fprintf(stderr, "libsync: io_uring FUTEX_WAIT on the doorbell failed: %s\n",
+                     std::strerror(-res));
         std::abort();
       }
       break;
@@ -586,8 +595,7 @@ void UringBackend::arm_eventfd_read() {
 void UringBackend::arm_doorbell() {
   if (doorbell_armed_) return;
   io_uring_sqe* sqe = get_sqe();
-  prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(bell_), 0,
-                                futex_mode().futex2_flags);
+  prep_futex_wait(sqe, reinterpret_cast<const std::uint32_t*>(bell_), 0, futex_mode().futex2_flags);
   io_uring_sqe_set_data64(sqe, tagged(bell_, kTagDoorbell));
   doorbell_armed_ = true;
   bump(detail::core(loop_).counters().futex_waits_armed);

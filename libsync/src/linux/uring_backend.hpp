@@ -33,14 +33,14 @@
 // IoOp, a multishot accept) or nothing.
 #pragma once
 
-#include "backend.hpp"
-#include "thread_token.hpp"
-
 #include <liburing.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+
+#include "backend.hpp"
+#include "thread_token.hpp"
 
 namespace libsync::detail {
 
@@ -97,15 +97,15 @@ class UringBackend final : public Backend {
   bool enabled_ = false;
   std::shared_ptr<ThreadToken> owner_;  // the thread that enabled the ring (guarded by hook_->mu)
   std::shared_ptr<ExitHook> hook_ = std::make_shared<ExitHook>();
-  bool owner_exiting_ = false;          // on_owner_exit is cancelling everything
-  int cancel_all_result_ = 0;           // its cancel-everything request's answer
-  int efd_ = -1;  // generic tier notifier; -1 in the futex tier
+  bool owner_exiting_ = false;  // on_owner_exit is cancelling everything
+  int cancel_all_result_ = 0;   // its cancel-everything request's answer
+  int efd_ = -1;                // generic tier notifier; -1 in the futex tier
   std::uint64_t efd_value_ = 0;
   bool efd_armed_ = false;
   std::atomic<std::uint32_t>* bell_ = nullptr;  // the doorbell (pool-owned)
   bool doorbell_armed_ = false;
-  std::size_t ops_in_flight_ = 0;     // IoOps and multishot accepts
-  const void* draining_ = nullptr;    // the op abandon() waits for
+  std::size_t ops_in_flight_ = 0;   // IoOps and multishot accepts
+  const void* draining_ = nullptr;  // the op abandon() waits for
 };
 
 }  // namespace libsync::detail

@@ -56,18 +56,16 @@ inline constexpr std::uint32_t kFutexMatchAny = 0xffffffffu;
 
 // FUTEX_WAIT on a 32-bit word: completes with 0 when woken, -EAGAIN when the
 // word no longer holds `expected`, -ECANCELED when cancelled.
-inline void prep_futex_wait(io_uring_sqe* sqe, const std::uint32_t* word,
-                            std::uint32_t expected, unsigned futex2_flags) {
-  io_uring_prep_rw(LIBSYNC_IORING_OP_FUTEX_WAIT, sqe, static_cast<int>(futex2_flags),
-                   word, 0, expected);
+inline void prep_futex_wait(io_uring_sqe* sqe, const std::uint32_t* word, std::uint32_t expected,
+                            unsigned futex2_flags) {
+  io_uring_prep_rw(LIBSYNC_IORING_OP_FUTEX_WAIT, sqe, static_cast<int>(futex2_flags), word, 0, expected);
   sqe->addr3 = kFutexMatchAny;
 }
 
 // FUTEX_WAKE of up to `count` waiters on `word`; completes with the number woken.
-inline void prep_futex_wake(io_uring_sqe* sqe, const std::uint32_t* word,
-                            std::uint32_t count, unsigned futex2_flags) {
-  io_uring_prep_rw(LIBSYNC_IORING_OP_FUTEX_WAKE, sqe, static_cast<int>(futex2_flags),
-                   word, 0, count);
+inline void prep_futex_wake(io_uring_sqe* sqe, const std::uint32_t* word, std::uint32_t count,
+                            unsigned futex2_flags) {
+  io_uring_prep_rw(LIBSYNC_IORING_OP_FUTEX_WAKE, sqe, static_cast<int>(futex2_flags), word, 0, count);
   sqe->addr3 = kFutexMatchAny;
 }
 

@@ -26,23 +26,26 @@
 // the waker's next statement may block its thread. The address it wakes is a
 // pool-owned doorbell word (uring_backend.hpp), so the syscall after the lock
 // is dropped is safe even if the loop is being destroyed meanwhile.
+#include <climits>
+
 #include "linux/futex.hpp"
-#include "loop_core.hpp"
 #include "linux/uring_backend.hpp"
+#include "loop_core.hpp"
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
 #include "wake_path.hpp"
 
-#include <climits>
-
 namespace libsync::detail {
 namespace {
 
-void ring_doorbell(const std::atomic<std::uint32_t>* word) noexcept { futex_wake(word, INT_MAX); }
+void ring_doorbell(const std::atomic<std::uint32_t>* word) noexcept {
+  futex_wake(word, INT_MAX);
+}
 
 class FutexWakePath final : public WakePath {
  public:
-  explicit FutexWakePath(Loop& loop) : loop_(loop), ring_(static_cast<UringBackend&>(detail::core(loop).backend())) {}
+  explicit FutexWakePath(Loop& loop)
+      : loop_(loop), ring_(static_cast<UringBackend&>(detail::core(loop).backend())) {}
   Tier tier() const noexcept override { return Tier::uring_futex; }
 
   void deliver(WaiterNode& n) noexcept override {
@@ -84,7 +87,9 @@ class FutexWakePath final : public WakePath {
   UringBackend& ring_;
 };
 
-std::unique_ptr<WakePath> make_futex_wake_path(Loop& loop) { return std::make_unique<FutexWakePath>(loop); }
+std::unique_ptr<WakePath> make_futex_wake_path(Loop& loop) {
+  return std::make_unique<FutexWakePath>(loop);
+}
 
 TierAvailability uring_futex_availability(const Capabilities& caps, const BackendStatus& uring) {
   if (!uring.available) return {false, "needs the uring backend: " + uring.reason};
@@ -96,7 +101,9 @@ TierAvailability uring_futex_availability(const Capabilities& caps, const Backen
 
 // Every futex word of the process follows one choice (futex.hpp); the report
 // says what keeps private waits safe.
-void uring_futex_annotate(TierReport& r) { r.futex_hash_mitigation = futex_mode().mitigation; }
+void uring_futex_annotate(TierReport& r) {
+  r.futex_hash_mitigation = futex_mode().mitigation;
+}
 
 }  // namespace
 

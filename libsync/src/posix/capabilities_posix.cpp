@@ -9,9 +9,9 @@
 #include <sys/utsname.h>
 #undef sync
 
-#include "sync/capabilities.hpp"
-
 #include <cstdio>
+
+#include "sync/capabilities.hpp"
 
 namespace libsync {
 
@@ -23,8 +23,7 @@ Capabilities probe_capabilities() {
     caps.kernel.release = u.release;
     caps.kernel.architecture = u.machine;
     // Darwin "23.1.0", FreeBSD "14.0-RELEASE": whatever is missing stays 0.
-    std::sscanf(u.release, "%d.%d.%d", &caps.kernel.major, &caps.kernel.minor,
-                &caps.kernel.patch);
+    std::sscanf(u.release, "%d.%d.%d", &caps.kernel.major, &caps.kernel.minor, &caps.kernel.patch);
   }
   caps.io_uring.setup_error = "io_uring exists only on Linux";
   caps.io_uring.seccomp = "unknown";

@@ -1,8 +1,8 @@
 // Sockets are descriptors on POSIX systems.
-#include "sockets.hpp"
-
 #include <fcntl.h>
 #include <unistd.h>
+
+#include "sockets.hpp"
 
 namespace libsync {
 
@@ -12,7 +12,9 @@ bool make_nonblocking(socket_handle s) noexcept {
 }
 
 namespace detail {
-void close_socket(socket_handle s) noexcept { ::close(s); }
+void close_socket(socket_handle s) noexcept {
+  ::close(s);
+}
 }  // namespace detail
 
 }  // namespace libsync

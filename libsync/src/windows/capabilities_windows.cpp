@@ -13,11 +13,10 @@
 // worker waits for the object and posts the packet ("threadpool-wait"). The
 // kernel's wait-completion packets would queue it without the pool thread;
 // the probe reports whether they exist so that the difference is visible.
-#include "windows/windows.hpp"
+#include <string>
 
 #include "sync/capabilities.hpp"
-
-#include <string>
+#include "windows/windows.hpp"
 
 namespace libsync {
 namespace {
@@ -45,11 +44,21 @@ void probe_kernel(KernelInfo& k) {
   SYSTEM_INFO si{};
   GetNativeSystemInfo(&si);
   switch (si.wProcessorArchitecture) {
-    case PROCESSOR_ARCHITECTURE_AMD64: k.architecture = "x86_64"; break;
-    case PROCESSOR_ARCHITECTURE_ARM64: k.architecture = "aarch64"; break;
-    case PROCESSOR_ARCHITECTURE_INTEL: k.architecture = "x86"; break;
-    case PROCESSOR_ARCHITECTURE_ARM: k.architecture = "arm"; break;
-    default: k.architecture = "unknown"; break;
+    case PROCESSOR_ARCHITECTURE_AMD64:
+      k.architecture = "x86_64";
+      break;
+    case PROCESSOR_ARCHITECTURE_ARM64:
+      k.architecture = "aarch64";
+      break;
+    case PROCESSOR_ARCHITECTURE_INTEL:
+      k.architecture = "x86";
+      break;
+    case PROCESSOR_ARCHITECTURE_ARM:
+      k.architecture = "arm";
+      break;
+    default:
+      k.architecture = "unknown";
+      break;
   }
 }
 

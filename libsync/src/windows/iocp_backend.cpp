@@ -8,14 +8,10 @@
 // the overlapped call until its packet is dequeued (or the call failed at
 // once), which is why abandon() waits for that packet before returning.
 #include "windows/iocp_backend.hpp"
-#include "loop_core.hpp"
-
-#include "loop_counters.hpp"
-#include "tier_table.hpp"
 
 #include <mswsock.h>
-#include <ws2tcpip.h>
 #include <winternl.h>
+#include <ws2tcpip.h>
 
 #include <cerrno>
 #include <climits>
@@ -25,6 +21,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "loop_core.hpp"
+#include "loop_counters.hpp"
+#include "tier_table.hpp"
+
 namespace libsync::detail {
 namespace {
 
@@ -33,60 +33,90 @@ constexpr ULONG_PTR kWakeKey = 2;
 constexpr ULONG_PTR kNotifyKey = 3;
 constexpr ULONG_PTR kObjectWaitKey = 4;
 
-constexpr ULONG kBatch = 64;                  // packets per GetQueuedCompletionStatusEx
-constexpr std::size_t kMaxFreeBlocks = 256;   // recycled OpBlocks kept per loop
+constexpr ULONG kBatch = 64;                 // packets per GetQueuedCompletionStatusEx
+constexpr std::size_t kMaxFreeBlocks = 256;  // recycled OpBlocks kept per loop
 // AcceptEx wants room for each address plus 16 bytes.
 constexpr DWORD kAcceptAddrSlot = sizeof(sockaddr_storage) + 16;
 
 // Win32 and Winsock error codes as the negative-errno results io.hpp promises.
 int errno_from_win32(DWORD e) noexcept {
   switch (e) {
-    case ERROR_OPERATION_ABORTED: return ECANCELED;  // == WSA_OPERATION_ABORTED
+    case ERROR_OPERATION_ABORTED:
+      return ECANCELED;  // == WSA_OPERATION_ABORTED
     case WSAECONNRESET:
-    case ERROR_NETNAME_DELETED: return ECONNRESET;
+    case ERROR_NETNAME_DELETED:
+      return ECONNRESET;
     case WSAECONNABORTED:
-    case ERROR_CONNECTION_ABORTED: return ECONNABORTED;
+    case ERROR_CONNECTION_ABORTED:
+      return ECONNABORTED;
     case WSAECONNREFUSED:
-    case ERROR_CONNECTION_REFUSED: return ECONNREFUSED;
-    case WSAENOTCONN: return ENOTCONN;
+    case ERROR_CONNECTION_REFUSED:
+      return ECONNREFUSED;
+    case WSAENOTCONN:
+      return ENOTCONN;
     case WSAETIMEDOUT:
-    case ERROR_SEM_TIMEOUT: return ETIMEDOUT;
+    case ERROR_SEM_TIMEOUT:
+      return ETIMEDOUT;
     case WSAENETUNREACH:
-    case ERROR_NETWORK_UNREACHABLE: return ENETUNREACH;
+    case ERROR_NETWORK_UNREACHABLE:
+      return ENETUNREACH;
     case WSAEHOSTUNREACH:
-    case ERROR_HOST_UNREACHABLE: return EHOSTUNREACH;
-    case WSAEADDRINUSE: return EADDRINUSE;
-    case WSAEADDRNOTAVAIL: return EADDRNOTAVAIL;
-    case WSAENOTSOCK: return ENOTSOCK;
+    case ERROR_HOST_UNREACHABLE:
+      return EHOSTUNREACH;
+    case WSAEADDRINUSE:
+      return EADDRINUSE;
+    case WSAEADDRNOTAVAIL:
+      return EADDRNOTAVAIL;
+    case WSAENOTSOCK:
+      return ENOTSOCK;
     case ERROR_INVALID_HANDLE:
-    case WSAEBADF: return EBADF;
+    case WSAEBADF:
+      return EBADF;
     case WSAEINVAL:
     case ERROR_INVALID_PARAMETER:
-    case WSANOTINITIALISED: return EINVAL;
-    case WSAEWOULDBLOCK: return EWOULDBLOCK;
+    case WSANOTINITIALISED:
+      return EINVAL;
+    case WSAEWOULDBLOCK:
+      return EWOULDBLOCK;
     case WSAEMSGSIZE:
-    case ERROR_MORE_DATA: return EMSGSIZE;
+    case ERROR_MORE_DATA:
+      return EMSGSIZE;
     case WSAENOBUFS:
-    case ERROR_NO_SYSTEM_RESOURCES: return ENOBUFS;
+    case ERROR_NO_SYSTEM_RESOURCES:
+      return ENOBUFS;
     case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY: return ENOMEM;
+    case ERROR_OUTOFMEMORY:
+      return ENOMEM;
     case WSAESHUTDOWN:
     case ERROR_BROKEN_PIPE:
-    case ERROR_NO_DATA: return EPIPE;
-    case WSAEFAULT: return EFAULT;
-    case WSAENETDOWN: return ENETDOWN;
-    case WSAENETRESET: return ENETRESET;
+    case ERROR_NO_DATA:
+      return EPIPE;
+    case WSAEFAULT:
+      return EFAULT;
+    case WSAENETDOWN:
+      return ENETDOWN;
+    case WSAENETRESET:
+      return ENETRESET;
     case WSAEACCES:
-    case ERROR_ACCESS_DENIED: return EACCES;
-    case WSAEINTR: return EINTR;
-    case WSAEALREADY: return EALREADY;
-    case WSAEISCONN: return EISCONN;
-    case WSAEAFNOSUPPORT: return EAFNOSUPPORT;
-    case WSAEPROTONOSUPPORT: return EPROTONOSUPPORT;
+    case ERROR_ACCESS_DENIED:
+      return EACCES;
+    case WSAEINTR:
+      return EINTR;
+    case WSAEALREADY:
+      return EALREADY;
+    case WSAEISCONN:
+      return EISCONN;
+    case WSAEAFNOSUPPORT:
+      return EAFNOSUPPORT;
+    case WSAEPROTONOSUPPORT:
+      return EPROTONOSUPPORT;
     case WSAEOPNOTSUPP:
-    case ERROR_NOT_SUPPORTED: return EOPNOTSUPP;
-    case WSAEMFILE: return EMFILE;
-    default: return EIO;
+    case ERROR_NOT_SUPPORTED:
+      return EOPNOTSUPP;
+    case WSAEMFILE:
+      return EMFILE;
+    default:
+      return EIO;
   }
 }
 
@@ -97,27 +127,43 @@ int errno_from_win32(DWORD e) noexcept {
 // anything else goes through RtlNtStatusToDosError.
 int errno_from_ntstatus(LONG status) noexcept {
   switch (static_cast<std::uint32_t>(status)) {
-    case 0xC0000120u: return ECANCELED;     // STATUS_CANCELLED
-    case 0xC000020Du:                       // STATUS_CONNECTION_RESET
-    case 0xC000013Cu: return ECONNRESET;    // STATUS_REMOTE_DISCONNECT
-    case 0xC0000241u:                       // STATUS_CONNECTION_ABORTED
-    case 0xC000013Bu:                       // STATUS_LOCAL_DISCONNECT
-    case 0xC000020Fu: return ECONNABORTED;  // STATUS_TRANSACTION_ABORTED
-    case 0xC0000236u: return ECONNREFUSED;  // STATUS_CONNECTION_REFUSED
-    case 0xC00000B5u: return ETIMEDOUT;     // STATUS_IO_TIMEOUT
-    case 0xC000023Cu: return ENETUNREACH;   // STATUS_NETWORK_UNREACHABLE
-    case 0xC000023Du: return EHOSTUNREACH;  // STATUS_HOST_UNREACHABLE
-    case 0xC0000140u:                       // STATUS_INVALID_CONNECTION
-    case 0xC000023Au: return ENOTCONN;      // STATUS_CONNECTION_INVALID
-    case 0xC000020Au: return EADDRINUSE;    // STATUS_ADDRESS_ALREADY_EXISTS
-    case 0xC0000008u: return EBADF;         // STATUS_INVALID_HANDLE
-    case 0x80000005u: return EMSGSIZE;      // STATUS_BUFFER_OVERFLOW (datagram cut short)
-    case 0xC00000B0u:                       // STATUS_PIPE_DISCONNECTED
-    case 0xC000014Bu: return EPIPE;         // STATUS_PIPE_BROKEN
-    case 0xC000009Au: return ENOBUFS;       // STATUS_INSUFFICIENT_RESOURCES
-    case 0xC0000017u: return ENOMEM;        // STATUS_NO_MEMORY
-    case 0xC000000Du: return EINVAL;        // STATUS_INVALID_PARAMETER
-    default: return errno_from_win32(RtlNtStatusToDosError(status));
+    case 0xC0000120u:
+      return ECANCELED;  // STATUS_CANCELLED
+    case 0xC000020Du:    // STATUS_CONNECTION_RESET
+    case 0xC000013Cu:
+      return ECONNRESET;  // STATUS_REMOTE_DISCONNECT
+    case 0xC0000241u:     // STATUS_CONNECTION_ABORTED
+    case 0xC000013Bu:     // STATUS_LOCAL_DISCONNECT
+    case 0xC000020Fu:
+      return ECONNABORTED;  // STATUS_TRANSACTION_ABORTED
+    case 0xC0000236u:
+      return ECONNREFUSED;  // STATUS_CONNECTION_REFUSED
+    case 0xC00000B5u:
+      return ETIMEDOUT;  // STATUS_IO_TIMEOUT
+    case 0xC000023Cu:
+      return ENETUNREACH;  // STATUS_NETWORK_UNREACHABLE
+    case 0xC000023Du:
+      return EHOSTUNREACH;  // STATUS_HOST_UNREACHABLE
+    case 0xC0000140u:       // STATUS_INVALID_CONNECTION
+    case 0xC000023Au:
+      return ENOTCONN;  // STATUS_CONNECTION_INVALID
+    case 0xC000020Au:
+      return EADDRINUSE;  // STATUS_ADDRESS_ALREADY_EXISTS
+    case 0xC0000008u:
+      return EBADF;  // STATUS_INVALID_HANDLE
+    case 0x80000005u:
+      return EMSGSIZE;  // STATUS_BUFFER_OVERFLOW (datagram cut short)
+    case 0xC00000B0u:   // STATUS_PIPE_DISCONNECTED
+    case 0xC000014Bu:
+      return EPIPE;  // STATUS_PIPE_BROKEN
+    case 0xC000009Au:
+      return ENOBUFS;  // STATUS_INSUFFICIENT_RESOURCES
+    case 0xC0000017u:
+      return ENOMEM;  // STATUS_NO_MEMORY
+    case 0xC000000Du:
+      return EINVAL;  // STATUS_INVALID_PARAMETER
+    default:
+      return errno_from_win32(RtlNtStatusToDosError(status));
   }
 }
 
@@ -383,7 +429,10 @@ bool IocpBackend::start_connect(IoOp& op, OpBlock& b, SocketState& st) {
       sockaddr_storage any{};
       any.ss_family = op.addr->sa_family;
       int alen = op.addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-      if (bind(b.socket, reinterpret_cast<sockaddr*>(&any), alen) != 0) e = WSAGetLastError(); else e = 0;
+      if (bind(b.socket, reinterpret_cast<sockaddr*>(&any), alen) != 0)
+        e = WSAGetLastError();
+      else
+        e = 0;
     }
     if (e != 0) {
       op.result = -errno_from_win32(static_cast<DWORD>(e));
@@ -609,10 +658,14 @@ DWORD WINAPI IocpBackend::watch_object(void* ctx) noexcept {
   const HANDLE handles[2] = {w->object, w->cancel};
   DWORD r = WaitForMultipleObjects(2, handles, FALSE, INFINITE);
   long long outcome;
-  if (r == WAIT_OBJECT_0) outcome = 0;
-  else if (r == WAIT_OBJECT_0 + 1) outcome = -ECANCELED;
-  else if (r == WAIT_FAILED) outcome = -errno_from_win32(GetLastError());  // e.g. not a waitable handle
-  else outcome = -EINVAL;  // WAIT_ABANDONED: a mutex, which this wait does not support
+  if (r == WAIT_OBJECT_0)
+    outcome = 0;
+  else if (r == WAIT_OBJECT_0 + 1)
+    outcome = -ECANCELED;
+  else if (r == WAIT_FAILED)
+    outcome = -errno_from_win32(GetLastError());  // e.g. not a waitable handle
+  else
+    outcome = -EINVAL;  // WAIT_ABANDONED: a mutex, which this wait does not support
   // Before the post: once it is queued the loop may complete and free `w`.
   w->outcome.store(outcome, std::memory_order_release);
   self->post_packet(kObjectWaitKey, w);

@@ -33,19 +33,17 @@
 // belongs to the loop thread.
 #pragma once
 
-#include "windows/windows.hpp"
-
-#include "backend.hpp"
-
-#include <sync/detail/loop_cancel.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
 #include <stop_token>
+#include <sync/detail/loop_cancel.hpp>
+#include <sync/detail/waiter_queue.hpp>
 #include <unordered_map>
 #include <vector>
+
+#include "backend.hpp"
+#include "windows/windows.hpp"
 
 namespace libsync::detail {
 
@@ -81,8 +79,12 @@ struct ObjectWait {
 // The iocp tier's one bit of per-node state, "armed: the loop slept in its
 // port, so a wake packet may name this node", kept in the node's
 // loop-thread-only tier field.
-inline bool iocp_armed(const WaiterNode& n) noexcept { return n.tier_state != 0; }
-inline void set_iocp_armed(WaiterNode& n, bool armed) noexcept { n.tier_state = armed ? 1 : 0; }
+inline bool iocp_armed(const WaiterNode& n) noexcept {
+  return n.tier_state != 0;
+}
+inline void set_iocp_armed(WaiterNode& n, bool armed) noexcept {
+  n.tier_state = armed ? 1 : 0;
+}
 
 class IocpBackend final : public Backend {
  public:

@@ -27,15 +27,15 @@
 //     (handling everything else as usual), so no packet naming freed memory
 //     is left in the port. A node still reading kWordWaiting or kWordArmed
 //     was taken out of its queue by the destructor itself and has no packet.
-#include "windows/lazy_arming.hpp"
+#include <algorithm>
+#include <vector>
+
 #include "loop_core.hpp"
 #include "loop_counters.hpp"
 #include "tier_table.hpp"
 #include "wake_path.hpp"
 #include "windows/iocp_backend.hpp"
-
-#include <algorithm>
-#include <vector>
+#include "windows/lazy_arming.hpp"
 
 namespace libsync::detail {
 namespace {
@@ -81,7 +81,7 @@ class IocpWakePath final : public WakePath {
 
   void forget(WaiterNode& n) noexcept override {
     if (lazy_.remove(n)) return;  // never armed: no waker posts for it
-    if (!iocp_armed(n)) return;  // not armed, or its packet already came
+    if (!iocp_armed(n)) return;   // not armed, or its packet already came
     set_iocp_armed(n, false);
     if (n.word.load(std::memory_order_acquire) != kWordWoken) return;  // never woken: no packet
     port_.drain_wake(n);
@@ -102,7 +102,9 @@ class IocpWakePath final : public WakePath {
 
 namespace {
 
-std::unique_ptr<WakePath> make_iocp_wake_path(Loop& loop) { return std::make_unique<IocpWakePath>(loop); }
+std::unique_ptr<WakePath> make_iocp_wake_path(Loop& loop) {
+  return std::make_unique<IocpWakePath>(loop);
+}
 
 TierAvailability iocp_availability(const Capabilities& caps, const BackendStatus&) {
   if (!caps.windows.iocp) return {false, "IOCP not available"};

@@ -18,15 +18,14 @@
 // list keeps suspension order; poll() and arm_all() skip and close the holes.
 #pragma once
 
-#include "loop_counters.hpp"
-#include "loop_core.hpp"
-
-#include <sync/loop.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <sync/detail/waiter_queue.hpp>
+#include <sync/loop.hpp>
 #include <vector>
+
+#include "loop_core.hpp"
+#include "loop_counters.hpp"
 
 namespace libsync::detail {
 

@@ -6,11 +6,10 @@
 // inside the wait, so a wake between the caller's check and the sleep is not
 // lost, and waking an address whose memory was reused only causes a spurious
 // return, which every caller tolerates.
-#include "windows/windows.hpp"
+#include <chrono>
 
 #include "parker.hpp"
-
-#include <chrono>
+#include "windows/windows.hpp"
 
 namespace libsync::detail {
 

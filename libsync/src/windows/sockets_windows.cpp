@@ -10,7 +10,9 @@ bool make_nonblocking(socket_handle s) noexcept {
 }
 
 namespace detail {
-void close_socket(socket_handle s) noexcept { ::closesocket(s); }
+void close_socket(socket_handle s) noexcept {
+  ::closesocket(s);
+}
 }  // namespace detail
 
 }  // namespace libsync

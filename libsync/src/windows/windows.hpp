@@ -10,5 +10,7 @@
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
-#include <winsock2.h>
+// clang-format off: <winsock2.h> first, the order Microsoft documents
 #include <windows.h>
+#include <winsock2.h>
+// clang-format on

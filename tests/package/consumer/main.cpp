@@ -1,7 +1,6 @@
 // A program outside the libsync tree, built against the installed package.
-#include <sync/semaphore.hpp>
-
 #include <cstdio>
+#include <sync/semaphore.hpp>
 
 int main() {
   libsync::Loop loop;

@@ -15,13 +15,11 @@
 // what it was given. Either way the primitive stays consistent.
 #pragma once
 
-#include <sync/export.hpp>
-
-#include <sync/loop.hpp>
-#include <sync/detail/waiter_queue.hpp>
-
 #include <optional>
 #include <stop_token>
+#include <sync/detail/waiter_queue.hpp>
+#include <sync/export.hpp>
+#include <sync/loop.hpp>
 
 namespace libsync::detail {
 
@@ -67,7 +65,7 @@ class LIBSYNC_API AsyncWait {
 // n.loop == nullptr; this parks the thread until the node is completed, the
 // deadline passes or stop is requested, and returns the outcome.
 LIBSYNC_API WaitStatus block_until_woken(Waitable& owner, WaiterNode& n,
-                             std::optional<Clock::time_point> deadline,
-                             const std::stop_token& st);
+                                         std::optional<Clock::time_point> deadline,
+                                         const std::stop_token& st);
 
 }  // namespace libsync::detail

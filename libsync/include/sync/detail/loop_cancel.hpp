@@ -11,11 +11,10 @@
 // arming allocates nothing once the table has grown to its working size.
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <stop_token>
+#include <sync/export.hpp>
 
 namespace libsync {
 class Loop;

@@ -1,9 +1,8 @@
 // Timer awaitables; included by loop.hpp.
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <sync/detail/loop_cancel.hpp>
+#include <sync/export.hpp>
 // Clock, deadline_after and detail::TimerNode. loop.hpp includes this file
 // at its end, after defining them, so whichever of the two comes first the
 // definitions precede the code below.
@@ -16,9 +15,7 @@ struct LIBSYNC_API SleepAwaiter {
   Clock::time_point deadline;
   std::stop_token stop;
 
-  bool await_ready() const noexcept {
-    return stop.stop_requested() || Clock::now() >= deadline;
-  }
+  bool await_ready() const noexcept { return stop.stop_requested() || Clock::now() >= deadline; }
   void await_suspend(std::coroutine_handle<> h);
   // acquired: the time passed; cancelled: stop was requested first.
   WaitStatus await_resume() noexcept;

@@ -2,10 +2,9 @@
 // waits for it, so arming a timer never allocates.
 #pragma once
 
-#include <sync/export.hpp>
-
 #include <chrono>
 #include <cstddef>
+#include <sync/export.hpp>
 
 namespace libsync::detail {
 

@@ -34,14 +34,13 @@
 //     cannot resume before then.)
 #pragma once
 
-#include <sync/export.hpp>
-#include <sync/wait_status.hpp>
-
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <sync/export.hpp>
+#include <sync/wait_status.hpp>
 
 namespace libsync {
 
@@ -126,7 +125,10 @@ class LIBSYNC_API WakeBatch {
  public:
   void add(WaiterNode& n) noexcept {
     n.next = nullptr;
-    if (tail_) tail_->next = &n; else head_ = &n;
+    if (tail_)
+      tail_->next = &n;
+    else
+      head_ = &n;
     tail_ = &n;
   }
   // Delivers every node; call without holding the queue lock.
