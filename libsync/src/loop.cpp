@@ -76,12 +76,17 @@ void Loop::spawn(Task<void> t) {
   core_->start_root(root.handle);
 }
 
+// Both check before they set the idle-exit mode: a call refused because the
+// loop is already running (from one of its own tasks) must leave the mode of
+// the run in progress alone.
 void Loop::run() {
+  core_->check_can_run();
   core_->set_idle_exit(false);
   core_->run_loop(nullptr);
 }
 
 void Loop::run_until_idle() {
+  core_->check_can_run();
   core_->set_idle_exit(true);
   struct Reset {
     detail::LoopCore& c;

@@ -159,3 +159,32 @@ TEST_CASE("a refused nested block_on leaves nothing behind on the loop") {
   CHECK(refused);
   CHECK(loop.spawned_tasks() == 0);
 }
+
+// A run call refused because the loop is already running must leave the
+// running one as it was: the outer run_until_idle still ends once the loop
+// is idle, rather than blocking for good with nothing left to run.
+static void check_outer_run_until_idle_ends(void (Loop::*nested)(), const char* what) {
+  Watchdog dog(30s, what);
+  Loop loop(tier_options());
+  bool refused = false;
+  loop.spawn([](Loop& l, void (Loop::*call)(), bool& r) -> Task<> {
+    try {
+      (l.*call)();
+    } catch (const std::logic_error&) {
+      r = true;
+    }
+    co_return;
+  }(loop, nested, refused));
+  loop.run_until_idle();
+  CHECK(refused);
+  CHECK(loop.spawned_tasks() == 0);
+}
+
+TEST_CASE("a refused nested run_until_idle leaves the outer one ending when idle") {
+  check_outer_run_until_idle_ends(&Loop::run_until_idle,
+                                  "run_until_idle after a refused nested run_until_idle");
+}
+
+TEST_CASE("a refused nested run leaves the outer run_until_idle ending when idle") {
+  check_outer_run_until_idle_ends(&Loop::run, "run_until_idle after a refused nested run");
+}
