@@ -388,7 +388,7 @@ void LoopCore::run_once(const std::atomic<bool>* done) {
 }
 
 void LoopCore::check_can_run() const {
-  if (running_loop_) throw std::logic_error("libsync: LoopCore::run/block_on called re-entrantly");
+  if (running_loop_) throw std::logic_error("libsync: Loop::run/block_on called re-entrantly");
   if (t_current != nullptr && t_current != &self_)
     throw std::logic_error("libsync: another loop is already running on this thread");
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <string>
 #include <sync/loop.hpp>
 #include <thread>
 #include <vector>
@@ -187,4 +188,19 @@ TEST_CASE("a refused nested run_until_idle leaves the outer one ending when idle
 
 TEST_CASE("a refused nested run leaves the outer run_until_idle ending when idle") {
   check_outer_run_until_idle_ends(&Loop::run, "run_until_idle after a refused nested run");
+}
+
+// The refusal names what the user called, not the engine behind it.
+TEST_CASE("a nested block_on is refused with a message naming Loop") {
+  Loop loop(tier_options());
+  std::string what;
+  loop.block_on([&]() -> Task<> {
+    try {
+      loop.block_on([]() -> Task<> { co_return; }());
+    } catch (const std::logic_error& e) {
+      what = e.what();
+    }
+    co_return;
+  }());
+  CHECK(what == "libsync: Loop::run/block_on called re-entrantly");
 }
