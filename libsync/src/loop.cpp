@@ -46,6 +46,7 @@ Loop::Loop(LoopOptions opts) : core_(std::make_unique<detail::LoopCore>(*this)) 
 
 Loop::~Loop() {
   core_->teardown();
+  core_->release_engine();
 }
 
 Tier Loop::tier() const noexcept {
@@ -117,13 +118,28 @@ void LoopCore::init(const LoopOptions& opts) {
   tier_ = sel.tier;
   backend_kind_ = sel.backend;
   reason_ = std::move(sel.reason);
-  backend_ = make_backend(self_, sel, opts);
-  wake_path_ = make_wake_path(self_, sel);
-  ready_.reserve(64);
-  running_.reserve(64);
+  try {
+    backend_ = make_backend(self_, sel, opts);
+    wake_path_ = make_wake_path(self_, sel);
+    ready_.reserve(64);
+    running_.reserve(64);
+  } catch (...) {
+    release_engine();
+    throw;
+  }
 }
 
 LoopCore::~LoopCore() = default;
+
+// The wake path and the backend reach this core through core(loop) as they
+// go (a uring backend reaps its doorbell's cancellation and counts it), so
+// they are destroyed while Loop::core_ still points here: by the time
+// ~unique_ptr runs ~LoopCore that pointer may already be null (libc++
+// clears it first), and either way the unique_ptr's own lifetime has ended.
+void LoopCore::release_engine() noexcept {
+  wake_path_.reset();
+  backend_.reset();
+}
 
 void LoopCore::teardown() noexcept {
   // Tear down suspended tasks while the backend and wake path still exist:

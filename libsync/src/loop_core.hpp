@@ -43,6 +43,11 @@ class LoopCore {
   // ~Loop's first step: destroys every task left, while the backend and the
   // wake path still exist.
   void teardown() noexcept;
+  // ~Loop's second step: destroys the wake path, then the backend (the order
+  // of their members), which may still reach this core through core(loop).
+  // Nothing left in the core does, so ~LoopCore may then run with
+  // Loop::core_ already cleared, as libc++'s ~unique_ptr does.
+  void release_engine() noexcept;
 
   Loop& loop() noexcept { return self_; }
   bool on_loop_thread() const noexcept { return Loop::current() == &self_; }
