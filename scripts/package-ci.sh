@@ -28,18 +28,21 @@ expect() {  # expect PACKAGE PATH...: each PATH is in the package
     grep -qE " \./${p}( |$)" <<<"$listing" || { echo "package-ci: ${deb[0]##*/} lacks $p" >&2; fail=1; }
   done
 }
+# The runtime package and the SONAME carry the ABI version.
+abi=$(sed -nE 's/^set\(LIBSYNC_ABI_VERSION ([0-9]+) .*/\1/p' "$(dirname "$0")/../libsync/CMakeLists.txt")
+[ -n "$abi" ] || { echo "package-ci: cannot read LIBSYNC_ABI_VERSION from libsync/CMakeLists.txt" >&2; exit 1; }
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 lib=usr/lib/$multiarch
-expect libsync0 "$lib/libsync\.so\.0" "$lib/libsync\.so\.0\.[0-9.]+" usr/share/doc/libsync0/copyright
-expect libsync-dev "$lib/libsync\.so -> libsync\.so\.0" "$lib/libsync\.a" usr/include/sync/semaphore\.hpp \
-  usr/include/sync/export\.hpp "$lib/cmake/libsync/libsyncConfig\.cmake" "$lib/pkgconfig/libsync\.pc"
+expect "libsync$abi" "$lib/libsync\.so\.$abi" "$lib/libsync\.so\.$abi\.[0-9.]+" "usr/share/doc/libsync$abi/copyright"
+expect libsync-dev "$lib/libsync\.so -> libsync\.so\.$abi" "$lib/libsync\.a" usr/include/sync/semaphore\.hpp \
+  usr/include/sync/export\.hpp usr/include/sync/config\.hpp "$lib/cmake/libsync/libsyncConfig\.cmake" "$lib/pkgconfig/libsync\.pc"
 expect syncbench usr/bin/syncbench usr/share/doc/syncbench/changelog\.Debian\.gz
 expect demo-server usr/bin/demo-server etc/demo-server/demo-server\.toml lib/systemd/system/demo-server\.service
 for deb in "${debs[@]}"; do
   echo "--- ${deb##*/}: $(dpkg-deb -f "$deb" Depends)"
 done
-if dpkg-deb -c "$build"/libsync0_*.deb | grep -qE '\./(usr/include|usr/bin)'; then
-  echo "package-ci: libsync0 holds more than the shared library" >&2; fail=1
+if dpkg-deb -c "$build"/libsync"$abi"_*.deb | grep -qE '\./(usr/include|usr/bin)'; then
+  echo "package-ci: libsync$abi holds more than the shared library" >&2; fail=1
 fi
 grep -q '^User=demo-server$' <(dpkg-deb --fsys-tarfile "$build"/demo-server_*.deb | tar -xO ./lib/systemd/system/demo-server.service) ||
   { echo "package-ci: the unit does not run as the demo-server user" >&2; fail=1; }
@@ -54,8 +57,8 @@ export LD_LIBRARY_PATH="$root/$lib"
 "$root/usr/bin/syncbench" --version
 "$root/usr/bin/syncbench" probe >/dev/null
 "$root/usr/bin/demo-server" --help >/dev/null
-ldd "$root/usr/bin/syncbench" | grep -q "libsync.so.0 => $root/" ||
-  { echo "package-ci: syncbench does not use the packaged libsync.so.0" >&2; fail=1; }
+ldd "$root/usr/bin/syncbench" | grep -q "libsync.so.$abi => $root/" ||
+  { echo "package-ci: syncbench does not use the packaged libsync.so.$abi" >&2; fail=1; }
 # The README example against the unpacked -dev package, through its
 # relocatable pkg-config file.
 readme_example="$root/readme_example.cpp"

@@ -42,7 +42,7 @@
 /// there, which allocates; should that fail, the operation simply runs to
 /// its normal end). A cancelled operation still completes: with
 /// -ECANCELED, or with its real result if that won the race.
-
+///
 /// A token already stopped does not keep the operation from starting (on
 /// epoll the first attempt is still made), so the result may be real.
 ///
@@ -260,7 +260,6 @@ class LIBSYNC_API Acceptor {
     /// A task destroyed while waiting stops waiting (a plain accept
     /// operation is cancelled); one destroyed after a connection was handed
     /// to it, but before it resumed, closes that connection.
-
     ~Awaiter();
     /// True (no suspension) when a connection (or error) is already queued;
     /// takes it. The stop token is not consulted then.

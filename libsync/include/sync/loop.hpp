@@ -257,7 +257,6 @@ class LIBSYNC_API Loop {
   ///         with it has run), or the backend's std::runtime_error. After a
   ///         posted function threw, the loop may be run again; its tasks
   ///         stay where they were.
-
   void run();
   /// Runs until no spawned task is left and nothing is ready (or stop()):
   /// blocks the calling thread while tasks are suspended, so a task that
@@ -377,7 +376,6 @@ struct SleepAwaiter;
 /// yields WaitStatus::cancelled early when stop is requested, from any
 /// thread: the cancellation itself runs on the task's loop, posted there
 /// (see Loop::post) when the stop comes from another thread.
-
 ///
 /// The deadline is `deadline_after(d)`, taken when sleep_for is called;
 /// nanoseconds::max() means no deadline, so only the token ends the sleep.
@@ -421,14 +419,14 @@ struct LIBSYNC_API YieldAwaiter {
   Loop* loop_ = nullptr;  // set while a resumption is queued
   std::coroutine_handle<> handle_;
 };
+
 /// `co_await yield()` gives other ready tasks on this loop a turn: the task
 /// goes to the back of the ready queue and resumes in the loop's next
 /// iteration: every other task that is ready now runs first, and timers
-/// that are due fire before it resumes. It does not
-
-/// make the loop wait for I/O, and need not make it poll (a busy loop polls
-/// the backend every few iterations, see LoopStats::polls). From a task on a
-/// Loop only; O(1), no allocation unless the ready queue grows.
+/// that are due fire before it resumes. It does not make the loop wait for
+/// I/O, and need not make it poll (a busy loop polls the backend every few
+/// iterations, see LoopStats::polls). From a task on a Loop only; O(1), no
+/// allocation unless the ready queue grows.
 inline YieldAwaiter yield() noexcept {
   return {};
 }
