@@ -12,33 +12,14 @@ namespace urls = boost::urls;
 
 namespace {
 
+bool alnum(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 // Characters that need no decoding or normalisation in a path or query.
 bool plain(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':
-    case '/':
-    case '?':
-    case '=':
-    case '&':
-    case '!':
-    case '$':
-    case '\'':
-    case '(':
-    case ')':
-    case '*':
-    case '+':
-    case ',':
-    case ';':
-    case ':':
-    case '@':
-      return true;
-    default:
-      return false;
-  }
+  constexpr std::string_view kPunctuation = "-._~/?=&!$'()*+,;:@";
+  return alnum(c) || kPunctuation.find(c) != std::string_view::npos;
 }
 
 // True when an origin-form target can be routed as sent: only plain
@@ -150,34 +131,12 @@ Target parse_target(std::string_view target, std::string& scratch) {
   return t;
 }
 
+// RFC 3986 reg-name and IP-literal characters (unreserved, sub-delims,
+// percent-encoding, ':' and brackets).
 bool valid_host(std::string_view host) noexcept {
-  for (char c : host) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) continue;
-    switch (c) {
-      case '-':
-      case '.':
-      case '_':
-      case '~':
-      case '%':
-      case '!':
-      case '$':
-      case '&':
-      case '\'':
-      case '(':
-      case ')':
-      case '*':
-      case '+':
-      case ',':
-      case ';':
-      case '=':
-      case ':':
-      case '[':
-      case ']':
-        continue;
-      default:
-        return false;
-    }
-  }
+  constexpr std::string_view kPunctuation = "-._~%!$&'()*+,;=:[]";
+  for (char c : host)
+    if (!alnum(c) && kPunctuation.find(c) == std::string_view::npos) return false;
   return true;
 }
 

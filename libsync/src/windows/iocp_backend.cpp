@@ -127,41 +127,41 @@ int errno_from_win32(DWORD e) noexcept {
 // anything else goes through RtlNtStatusToDosError.
 int errno_from_ntstatus(LONG status) noexcept {
   switch (static_cast<std::uint32_t>(status)) {
-    case 0xC0000120u:
-      return ECANCELED;  // STATUS_CANCELLED
-    case 0xC000020Du:    // STATUS_CONNECTION_RESET
-    case 0xC000013Cu:
-      return ECONNRESET;  // STATUS_REMOTE_DISCONNECT
-    case 0xC0000241u:     // STATUS_CONNECTION_ABORTED
-    case 0xC000013Bu:     // STATUS_LOCAL_DISCONNECT
-    case 0xC000020Fu:
-      return ECONNABORTED;  // STATUS_TRANSACTION_ABORTED
-    case 0xC0000236u:
-      return ECONNREFUSED;  // STATUS_CONNECTION_REFUSED
-    case 0xC00000B5u:
-      return ETIMEDOUT;  // STATUS_IO_TIMEOUT
-    case 0xC000023Cu:
-      return ENETUNREACH;  // STATUS_NETWORK_UNREACHABLE
-    case 0xC000023Du:
-      return EHOSTUNREACH;  // STATUS_HOST_UNREACHABLE
-    case 0xC0000140u:       // STATUS_INVALID_CONNECTION
-    case 0xC000023Au:
-      return ENOTCONN;  // STATUS_CONNECTION_INVALID
-    case 0xC000020Au:
-      return EADDRINUSE;  // STATUS_ADDRESS_ALREADY_EXISTS
-    case 0xC0000008u:
-      return EBADF;  // STATUS_INVALID_HANDLE
-    case 0x80000005u:
-      return EMSGSIZE;  // STATUS_BUFFER_OVERFLOW (datagram cut short)
-    case 0xC00000B0u:   // STATUS_PIPE_DISCONNECTED
-    case 0xC000014Bu:
-      return EPIPE;  // STATUS_PIPE_BROKEN
-    case 0xC000009Au:
-      return ENOBUFS;  // STATUS_INSUFFICIENT_RESOURCES
-    case 0xC0000017u:
-      return ENOMEM;  // STATUS_NO_MEMORY
-    case 0xC000000Du:
-      return EINVAL;  // STATUS_INVALID_PARAMETER
+    case 0xC0000120u:  // STATUS_CANCELLED
+      return ECANCELED;
+    case 0xC000020Du:  // STATUS_CONNECTION_RESET
+    case 0xC000013Cu:  // STATUS_REMOTE_DISCONNECT
+      return ECONNRESET;
+    case 0xC0000241u:  // STATUS_CONNECTION_ABORTED
+    case 0xC000013Bu:  // STATUS_LOCAL_DISCONNECT
+    case 0xC000020Fu:  // STATUS_TRANSACTION_ABORTED
+      return ECONNABORTED;
+    case 0xC0000236u:  // STATUS_CONNECTION_REFUSED
+      return ECONNREFUSED;
+    case 0xC00000B5u:  // STATUS_IO_TIMEOUT
+      return ETIMEDOUT;
+    case 0xC000023Cu:  // STATUS_NETWORK_UNREACHABLE
+      return ENETUNREACH;
+    case 0xC000023Du:  // STATUS_HOST_UNREACHABLE
+      return EHOSTUNREACH;
+    case 0xC0000140u:  // STATUS_INVALID_CONNECTION
+    case 0xC000023Au:  // STATUS_CONNECTION_INVALID
+      return ENOTCONN;
+    case 0xC000020Au:  // STATUS_ADDRESS_ALREADY_EXISTS
+      return EADDRINUSE;
+    case 0xC0000008u:  // STATUS_INVALID_HANDLE
+      return EBADF;
+    case 0x80000005u:  // STATUS_BUFFER_OVERFLOW (datagram cut short)
+      return EMSGSIZE;
+    case 0xC00000B0u:  // STATUS_PIPE_DISCONNECTED
+    case 0xC000014Bu:  // STATUS_PIPE_BROKEN
+      return EPIPE;
+    case 0xC000009Au:  // STATUS_INSUFFICIENT_RESOURCES
+      return ENOBUFS;
+    case 0xC0000017u:  // STATUS_NO_MEMORY
+      return ENOMEM;
+    case 0xC000000Du:  // STATUS_INVALID_PARAMETER
+      return EINVAL;
     default:
       return errno_from_win32(RtlNtStatusToDosError(status));
   }
