@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sync/detail/queue_lock.hpp>
 #include <sync/loop.hpp>
 #include <unordered_set>
 #include <vector>
@@ -117,7 +118,7 @@ class LoopCore {
   std::unordered_set<void*> tasks_;  // live spawned roots (frame addresses)
 
   // Remote queue: handles and posted functions from other threads.
-  std::mutex remote_mu_;
+  QueueLock remote_mu_;
   std::vector<std::coroutine_handle<>> remote_handles_;
   std::vector<std::function<void()>> remote_fns_;
   std::vector<std::coroutine_handle<>> remote_swap_;

@@ -5,7 +5,8 @@
 // thread blocked in a blocking variant. It lives inside the awaiter (so in the
 // coroutine frame) or on the blocked thread's stack: waiting never allocates.
 //
-// A `WaiterQueue` is an intrusive FIFO of nodes guarded by a mutex. A
+// A `WaiterQueue` is an intrusive FIFO of nodes guarded by a lock that spins
+// briefly before it sleeps (queue_lock.hpp). A
 // primitive checks its condition and enqueues under that one lock, and its
 // wakers take nodes off under the same lock, so a waiter is either satisfied
 // at once or visibly queued before any waker looks: no wake can fall between
@@ -38,7 +39,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
+#include <sync/detail/queue_lock.hpp>
 #include <sync/export.hpp>
 #include <sync/wait_status.hpp>
 
@@ -100,7 +101,7 @@ class LIBSYNC_API WaiterQueue {
   WaiterQueue(const WaiterQueue&) = delete;
   WaiterQueue& operator=(const WaiterQueue&) = delete;
 
-  std::mutex& mutex() noexcept { return mu_; }
+  QueueLock& mutex() noexcept { return mu_; }
 
   // All of these require the lock.
   void push_back(WaiterNode& n) noexcept;
@@ -113,7 +114,7 @@ class LIBSYNC_API WaiterQueue {
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:
-  std::mutex mu_;
+  QueueLock mu_;
   WaiterNode* head_ = nullptr;
   WaiterNode* tail_ = nullptr;
   std::atomic<std::size_t> size_{0};
