@@ -30,6 +30,7 @@
 #include "benches/scenarios.hpp"
 #include "environment.hpp"
 #include "exit_codes.hpp"
+#include "format.hpp"
 #include "harness.hpp"
 #include "names.hpp"
 #include "report.hpp"
@@ -55,8 +56,9 @@ namespace {
 struct BenchOptions {
   bool quick = false, full = false, list = false, wide = false;
   std::string filter, tier, backend, json, csv, html;
-  int reps = 0;       // 0: the profile's
-  double rep_ms = 0;  // 0: the profile's
+  int reps = 0;              // 0: the profile's
+  double rep_ms = 0;         // 0: the profile's
+  double idle_spin_us = -1;  // < 0: libsync's default
 };
 
 // A report named on the command line: "-" is stdout.
@@ -364,8 +366,12 @@ BenchReport empty_report(const Profile& profile, const BenchPlan& plan, std::siz
   add_method_notes(notes, counter);
   std::string pairs_text;
   for (const auto& p : report.pairs) pairs_text += (pairs_text.empty() ? "" : " ") + p;
-  report.env = collect_environment(
-      {{"profile", profile.name}, {"tiers_benchmarked", pairs_text}, {"syscall_counting", counter.status()}});
+  const auto spin = plan.pairs.empty() ? libsync::kDefaultIdleSpin : plan.pairs.front().idle_spin;
+  report.env =
+      collect_environment({{"profile", profile.name},
+                           {"tiers_benchmarked", pairs_text},
+                           {"idle_spin_us", format_number(static_cast<double>(spin.count()) / 1000.0)},
+                           {"syscall_counting", counter.status()}});
   report.notes = std::move(notes);
   return report;
 }
@@ -466,6 +472,10 @@ int run_bench(const BenchOptions& o) {
   BenchPlan plan;
   plan.full = o.full;
   plan.pairs = choose_pairs(o, notes);  // may throw TierUnavailable: exit 3
+  if (o.idle_spin_us >= 0) {
+    const auto spin = std::chrono::nanoseconds(static_cast<std::int64_t>(o.idle_spin_us * 1000.0));
+    for (TierPair& p : plan.pairs) p.idle_spin = spin;
+  }
   if (o.list) {
     for (const auto& s : all_scenarios(plan))
       std::cout << s.name << "\t[" << s.family << "] " << s.title << "\n";
@@ -526,6 +536,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   sub->add_option("--rep-ms,--rep_ms", o->rep_ms,
                   "Target duration of one repetition in ms (overrides the profile)")
       ->check(CLI::Range(0.1, 10000.0));
+  sub->add_option("--idle-spin-us,--idle_spin_us", o->idle_spin_us,
+                  "How long each libsync loop spins before it sleeps (LoopOptions::idle_spin), in "
+                  "microseconds; 0 never spins (default: libsync's, " +
+                      std::to_string(libsync::kDefaultIdleSpin.count() / 1000) + ")")
+      ->check(CLI::Range(0.0, 1000000.0));
   sub->add_flag("--wide", o->wide,
                 "Print every table column even when the terminal is narrower (output to a pipe or file "
                 "always has them all)");

@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#if defined(__linux__)
+#include <pthread.h>
+#endif
 
 #include "common/alloc_counter.hpp"
 #include "exit_codes.hpp"
@@ -30,6 +33,7 @@ libsync::LoopOptions TierPair::options() const {
   o.tier = tier;
   o.backend = backend;
   o.use_environment = false;
+  o.idle_spin = idle_spin;
   return o;
 }
 
@@ -154,6 +158,11 @@ LoopThread::LoopThread(const libsync::LoopOptions& opts) {
   std::promise<libsync::Loop*> ready;
   auto fut = ready.get_future();
   thread_ = std::thread([this, &ready, opts] {
+#if defined(__linux__)
+    // Named so that a profile (perf report --sort comm) separates the loop
+    // threads of libsync's subjects from the baselines' threads.
+    pthread_setname_np(pthread_self(), "syncbench-loop");
+#endif
     std::unique_ptr<libsync::Loop> loop;
     try {
       loop = std::make_unique<libsync::Loop>(opts);

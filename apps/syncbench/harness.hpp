@@ -63,8 +63,9 @@ void spin_for(std::uint64_t ns) noexcept;
 struct TierPair {
   libsync::Tier tier{};
   libsync::BackendKind backend{};
-  std::string label() const;             // "uring-futex/uring"
-  libsync::LoopOptions options() const;  // forced, environment ignored
+  std::chrono::nanoseconds idle_spin = libsync::kDefaultIdleSpin;  // LoopOptions::idle_spin
+  std::string label() const;                                       // "uring-futex/uring"
+  libsync::LoopOptions options() const;                            // forced, environment ignored
 };
 
 // The LoopStats counters a report shows, summed over the loops of a subject

@@ -11,13 +11,19 @@
 // ordering at least one of them sees the other, so either the loop does not
 // block or the waker pokes it.
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <sync/detail/loop_cancel.hpp>
 #include <sync/detail/waiter_queue.hpp>
+#include <thread>
 
 #include "backend.hpp"
+#include "cpu_pause.hpp"
 #include "loop_core.hpp"
 #include "selector.hpp"
 #include "wake_path.hpp"
@@ -96,6 +102,17 @@ void Loop::run_until_idle() {
   core_->run_loop(nullptr);
 }
 
+void Loop::set_idle_spin(std::chrono::nanoseconds max) noexcept {
+  core_->set_idle_spin(max);
+}
+std::chrono::nanoseconds Loop::idle_spin() const noexcept {
+  return core_->idle_spin();
+}
+IdleSpinStats Loop::idle_spin_stats() const noexcept {
+  const detail::LoopCounters& c = core_->counters();
+  return {c.idle_spins.load(std::memory_order_relaxed), c.spin_wakes.load(std::memory_order_relaxed)};
+}
+
 void Loop::check_can_run() const {
   core_->check_can_run();
 }
@@ -113,7 +130,27 @@ namespace detail {
 
 // ---- construction and teardown ----
 
+namespace {
+
+// SYNC_IDLE_SPIN_US: whole microseconds, 0 to 1,000,000.
+std::optional<std::chrono::nanoseconds> idle_spin_from_environment() {
+  const char* v = std::getenv("SYNC_IDLE_SPIN_US");
+  if (!v || !*v) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long us = std::strtoull(v, &end, 10);
+  if (*v == '-' || *v == '+' || *end != '\0' || errno == ERANGE || us > 1'000'000)
+    throw std::invalid_argument(std::string("libsync: SYNC_IDLE_SPIN_US=") + v +
+                                " is not a whole number of microseconds from 0 to 1000000");
+  return std::chrono::microseconds(us);
+}
+
+}  // namespace
+
 void LoopCore::init(const LoopOptions& opts) {
+  set_idle_spin(opts.idle_spin);
+  if (opts.use_environment)
+    if (const auto spin = idle_spin_from_environment()) set_idle_spin(*spin);
   Selection sel = select_tier(opts);
   tier_ = sel.tier;
   backend_kind_ = sel.backend;
@@ -380,16 +417,8 @@ void LoopCore::run_once(const std::atomic<bool>* done) {
 
   bool block = ready_.empty() && !stop_requested_.load(std::memory_order_relaxed) &&
                !(done && done->load(std::memory_order_acquire)) && !(idle_exit_ && tasks_.empty());
-  if (block) {
-    parked_.store(true, std::memory_order_seq_cst);
-    if (!wake_path_->prepare_sleep()) block = false;
-    if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
-    if (block) {
-      bump(counters_.waits);
-      backend_->wait(timers_.next_timeout(Clock::now()));
-    }
-    parked_.store(false, std::memory_order_relaxed);
-  }
+  if (block && spin_for_wake()) block = false;
+  if (block) block = park();
   if (!block) {
     // A busy loop hands queued SQEs over at once, but looks for completions
     // only every kBusyPollInterval iterations: checking costs a syscall, and
@@ -401,6 +430,79 @@ void LoopCore::run_once(const std::atomic<bool>* done) {
       backend_->wait(std::chrono::nanoseconds::zero());
     }
   }
+}
+
+namespace {
+
+// A spin shorter than this is not worth starting: the limit drops to zero.
+constexpr std::int64_t kMinSpinNs = 500;
+
+}  // namespace
+
+bool LoopCore::spin_for_wake() noexcept {
+  const std::int64_t max = spin_max_ns_.load(std::memory_order_relaxed);
+  if (max != spin_max_seen_ns_) spin_limit_ns_ = spin_max_seen_ns_ = max;  // set_idle_spin() was called
+  if (spin_limit_ns_ == 0) return false;
+  // Socket completions only show up by entering the kernel, and IOCP wakes
+  // never pass through the remote queue: either way spinning sees nothing.
+  if (backend_->has_outstanding() || !wake_path_->wakes_through_remote_queue()) return false;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point end = start + std::chrono::nanoseconds(spin_limit_ns_);
+  bool timer_first = false;
+  if (const auto t = timers_.next_timeout(start); t && start + *t <= end) {
+    end = start + *t;
+    timer_first = true;
+  }
+  bump(counters_.idle_spins);
+  for (unsigned i = 1;; ++i) {
+    if (remote_pending_.load(std::memory_order_acquire)) {
+      bump(counters_.spin_wakes);
+      spin_limit_ns_ = max;
+      return true;
+    }
+    cpu_pause();
+    if (i % 16 == 0) {
+      if (Clock::now() >= end) break;
+      if (i % 64 == 0) {
+        // The thread that will wake this loop may be runnable on this very
+        // CPU (a wake-up often places the woken thread beside its waker):
+        // let it run rather than spin it out.
+        std::this_thread::yield();
+        bump(counters_.syscalls);
+      }
+      if (spin_max_ns_.load(std::memory_order_relaxed) != max) {  // set_idle_spin() meanwhile
+        timer_first = false;
+        break;
+      }
+    }
+  }
+  if (timer_first) return true;  // not a miss: the loop has a timer to fire
+  spin_limit_ns_ /= 2;
+  if (spin_limit_ns_ < kMinSpinNs) spin_limit_ns_ = 0;
+  return false;
+}
+
+bool LoopCore::park() {
+  parked_.store(true, std::memory_order_seq_cst);
+  bool block = wake_path_->prepare_sleep();
+  if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
+  if (block) {
+    bump(counters_.waits);
+    const std::int64_t max = spin_max_ns_.load(std::memory_order_relaxed);
+    if (max != 0 && spin_limit_ns_ == 0) {
+      // Spinning is off for now: see whether this sleep was short enough
+      // that a full spin would have caught its wake, and if so spin again.
+      const Clock::time_point t0 = Clock::now();
+      backend_->wait(timers_.next_timeout(t0));
+      if (remote_pending_.load(std::memory_order_acquire) &&
+          Clock::now() - t0 <= std::chrono::nanoseconds(max))
+        spin_limit_ns_ = max;
+    } else {
+      backend_->wait(timers_.next_timeout(Clock::now()));
+    }
+  }
+  parked_.store(false, std::memory_order_relaxed);
+  return block;
 }
 
 void LoopCore::check_can_run() const {

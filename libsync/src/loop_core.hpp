@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -93,6 +94,12 @@ class LoopCore {
   void stop() noexcept;                 // any thread
   void run_loop(const std::atomic<bool>* done);
   void set_idle_exit(bool on) noexcept { idle_exit_ = on; }
+  void set_idle_spin(std::chrono::nanoseconds max) noexcept {
+    spin_max_ns_.store(max.count() > 0 ? max.count() : 0, std::memory_order_relaxed);
+  }
+  std::chrono::nanoseconds idle_spin() const noexcept {
+    return std::chrono::nanoseconds(spin_max_ns_.load(std::memory_order_relaxed));
+  }
   void check_can_run() const;
   void start_root(std::coroutine_handle<> root);
   void finish_root(std::coroutine_handle<> root) noexcept;
@@ -100,6 +107,14 @@ class LoopCore {
 
  private:
   void run_once(const std::atomic<bool>* done);
+  // Before parking: watches the remote queue for up to the current spin
+  // limit (see Loop::set_idle_spin). True when the loop must not park:
+  // a wake arrived, or a timer fell due.
+  bool spin_for_wake() noexcept;
+  // The handshake with wakers, then a block in the backend until a wake,
+  // a completion or the next timer; adapts the spin limit to how long it
+  // slept. False when the handshake found work, so the loop did not block.
+  bool park();
   void drain_remote();
   DeferredWake poke_locked() noexcept;
 
@@ -132,6 +147,11 @@ class LoopCore {
   bool running_loop_ = false;
   bool idle_exit_ = false;
   unsigned busy_ticks_ = 0;
+  // Idle spin: the configured maximum (any thread writes it) and the
+  // adaptive limit of the next spin (loop thread), both in nanoseconds.
+  std::atomic<std::int64_t> spin_max_ns_{kDefaultIdleSpin.count()};
+  std::int64_t spin_limit_ns_ = kDefaultIdleSpin.count();
+  std::int64_t spin_max_seen_ns_ = kDefaultIdleSpin.count();  // the maximum spin_limit_ns_ follows
 };
 
 class LoopAccess {

@@ -1,21 +1,11 @@
 // QueueLock's slow paths (sync/detail/queue_lock.hpp).
 #include <sync/detail/queue_lock.hpp>
 
-#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
-#include <immintrin.h>
-#endif
+#include "cpu_pause.hpp"
 
 namespace libsync::detail {
 
 namespace {
-
-inline void cpu_pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
-  _mm_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-  __asm__ __volatile__("yield");
-#endif
-}
 
 // Spins before sleeping: a few microseconds of pauses on current x86 cores,
 // many times the longest critical section these locks guard, so a holder

@@ -51,6 +51,11 @@ class WakePath {
   // Loop thread, every iteration: pick up wakes that arrived without a
   // notification (nodes not yet armed).
   virtual void poll() noexcept {}
+  // Whether every wake from another thread reaches this loop through its
+  // remote queue (LoopCore::schedule_remote), so that a loop spinning on
+  // that queue before it sleeps sees it. A tier whose wakes bypass the
+  // queue (IOCP's completion packets) says no, and its loops never spin.
+  virtual bool wakes_through_remote_queue() const noexcept { return true; }
   // Loop thread, right before the loop blocks. Returns false when it found
   // work, so the loop must not block.
   virtual bool prepare_sleep() noexcept { return true; }

@@ -500,6 +500,32 @@ TEST_CASE("bench rejects an unknown flag with a message and exit code 2") {
   CHECK(contains(q.err, "--full"));
 }
 
+TEST_CASE("bench --idle-spin-us sets the loops' spin, says so in the report, and refuses bad values") {
+  TempDir dir;
+  const std::string json = dir.file("spin.json");
+  ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--idle-spin-us",
+                                   "7.5", "--filter", "^cross-loop/spin-handoff$", "--json", json});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  JsonValue b = parse_json(read_file(json));
+  CHECK(b["env"]["idle_spin_us"].as_string() == "7.5");
+  bool libsync_row = false;
+  for (const JsonValue& row : b["results"].as_array())
+    if (row["subject"].as_string() == "libsync") {
+      libsync_row = true;
+      CHECK(contains(row["note"].as_string(), "idle spin 7.5 us"));
+    }
+  CHECK(libsync_row);
+
+  for (const char* bad : {"-1", "abc", "2000000"}) {
+    INFO(bad);
+    ProcessResult e = run_syncbench({"bench", "--idle-spin-us", bad});
+    CHECK(e.exit_code == 2);
+    CHECK(contains(e.err, "--idle-spin-us"));
+    CHECK(e.out.empty());
+  }
+}
+
 TEST_CASE("bench refuses an unwritable --json path before running anything") {
   const std::string path = "/nonexistent-syncbench-dir/out.json";
   ProcessResult r = run_syncbench({"bench", "--quick", "--json", path});

@@ -93,6 +93,18 @@ class LoopAccess;
 struct RootTask;
 }  // namespace detail
 
+/// What Loop::idle_spin_stats() returns: counters that only grow, like
+/// LoopStats (a separate struct so that LoopStats keeps its layout).
+struct LIBSYNC_API IdleSpinStats {
+  /// Spins begun: times the loop, about to sleep, watched its remote queue
+  /// first (LoopOptions::idle_spin).
+  std::uint64_t spins = 0;
+  /// Spins a wake from another thread ended, so the loop did not sleep (and
+  /// its waker made no syscall). spins - spin_wakes ended at their limit or
+  /// at a timer's deadline.
+  std::uint64_t spin_wakes = 0;
+};
+
 /// Counters a loop keeps about itself, as returned by Loop::stats().
 ///
 /// Each counter only grows, from 0 when the loop is made; they are updated
@@ -182,6 +194,9 @@ class LIBSYNC_API Loop {
   /// results are cached. Any thread; allocates.
   /// \throws TierUnavailable when a forced tier or backend cannot run here,
   ///         or SYNC_TIER / SYNC_BACKEND names none.
+  /// \throws std::invalid_argument when SYNC_IDLE_SPIN_US is set but not a
+  ///         whole number of microseconds from 0 to 1000000 (see
+  ///         LoopOptions::idle_spin).
   /// \throws std::runtime_error when the backend cannot be set up (the
   ///         message names the failing call and its error).
   explicit Loop(LoopOptions opts = {});
@@ -290,6 +305,17 @@ class LIBSYNC_API Loop {
   /// A copy of the loop's counters (see LoopStats). Any thread, at any time;
   /// O(1), never allocates; orders nothing.
   LoopStats stats() const noexcept;
+
+  /// Changes LoopOptions::idle_spin, the longest this loop spins before it
+  /// sleeps (zero: never). Any thread; takes effect at the loop's next sleep.
+  void set_idle_spin(std::chrono::nanoseconds max) noexcept;
+  /// The current idle spin maximum (LoopOptions::idle_spin, SYNC_IDLE_SPIN_US
+  /// or set_idle_spin()). Any thread.
+  std::chrono::nanoseconds idle_spin() const noexcept;
+  /// How often this loop spun before sleeping, and how many of those spins
+  /// a wake ended (see LoopOptions::idle_spin). Any thread; relaxed reads,
+  /// as stats().
+  IdleSpinStats idle_spin_stats() const noexcept;
 
  private:
   friend class detail::LoopAccess;  // the engine's way in (src/loop_core.hpp)

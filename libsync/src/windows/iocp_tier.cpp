@@ -73,6 +73,9 @@ class IocpWakePath final : public WakePath {
     if (prev == kWordArmed) port_.post_wake(&n);
   }
 
+  // Cross-thread wakes are completion packets on the port.
+  bool wakes_through_remote_queue() const noexcept override { return false; }
+
   void poll() noexcept override { lazy_.poll(); }
 
   bool prepare_sleep() noexcept override {

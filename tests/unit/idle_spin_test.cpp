@@ -1,0 +1,266 @@
+// The idle spin (LoopOptions::idle_spin), per tier: when a loop spins before
+// it sleeps, what ends a spin, how the spin adapts, and SYNC_IDLE_SPIN_US.
+//
+// The cases assert what the loop did (its counters), never how fast: a spin
+// long enough that no scheduler delay outlasts it makes each outcome certain.
+// On the iocp tier a loop never spins (its wakes are completion packets), and
+// the cases check exactly that.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <sync/io.hpp>
+#include <sync/loop.hpp>
+#include <sync/semaphore.hpp>
+#include <thread>
+
+#include "socket_pair.hpp"
+#include "test_util.hpp"
+
+using namespace libsync;
+using namespace libsync::test;
+
+namespace {
+
+// Spins that no scheduling delay outlasts: ended only by what a case does.
+constexpr auto kLongSpin = std::chrono::seconds(10);
+
+bool tier_spins() {
+  return tier_options().tier != Tier::iocp;
+}
+
+LoopOptions spin_options(std::chrono::nanoseconds spin) {
+  LoopOptions o = tier_options();
+  o.idle_spin = spin;
+  return o;
+}
+
+// Waits on `sem` once; another thread releases it `delay` after the task
+// started waiting. Returns how the counters moved over that one wait.
+struct WaitDelta {
+  std::uint64_t spins = 0, spin_wakes = 0, sleeps = 0, pokes = 0;
+};
+
+WaitDelta wait_for_release(Loop& loop, std::chrono::milliseconds delay) {
+  Semaphore sem{0}, started{0};
+  std::thread releaser([&] {
+    (void)started.acquire_blocking();
+    std::this_thread::sleep_for(delay);
+    sem.release();
+  });
+  const IdleSpinStats s0 = loop.idle_spin_stats();
+  const LoopStats l0 = loop.stats();
+  loop.block_on([&]() -> Task<> {
+    started.release();
+    auto r = co_await sem.acquire();
+    CHECK(r);
+  }());
+  releaser.join();
+  const IdleSpinStats s1 = loop.idle_spin_stats();
+  const LoopStats l1 = loop.stats();
+  return {s1.spins - s0.spins, s1.spin_wakes - s0.spin_wakes, l1.waits - l0.waits,
+          l1.notifier_writes - l0.notifier_writes};
+}
+
+// The tier under test, reading the environment (SYNC_TIER and SYNC_BACKEND
+// do not apply: the tier is forced).
+LoopOptions env_options() {
+  LoopOptions o = tier_options();
+  o.use_environment = true;
+  return o;
+}
+
+// A loop's first sleep in a process can come late: on uring-futex the first
+// FUTEX_WAIT settles the process's futex mode first, which may take a
+// measurement of a few hundred milliseconds. One wait before counting.
+void warm_up(Loop& loop) {
+  (void)wait_for_release(loop, 1ms);
+}
+
+#if defined(_WIN32)
+void set_env(const char* name, const char* value) {
+  _putenv_s(name, value ? value : "");
+}
+#else
+void set_env(const char* name, const char* value) {
+  if (value)
+    ::setenv(name, value, 1);
+  else
+    ::unsetenv(name);
+}
+#endif
+
+struct EnvVar {
+  const char* name;
+  EnvVar(const char* n, const char* value) : name(n) { set_env(name, value); }
+  ~EnvVar() { set_env(name, nullptr); }
+};
+
+}  // namespace
+
+TEST_CASE("a loop's idle spin is what its options say, and set_idle_spin changes it") {
+  Loop def(tier_options());
+  CHECK(def.idle_spin() == kDefaultIdleSpin);
+  Loop none(spin_options(std::chrono::nanoseconds::zero()));
+  CHECK(none.idle_spin() == std::chrono::nanoseconds::zero());
+  none.set_idle_spin(std::chrono::microseconds(7));
+  CHECK(none.idle_spin() == std::chrono::microseconds(7));
+  none.set_idle_spin(std::chrono::nanoseconds(-5));
+  CHECK(none.idle_spin() == std::chrono::nanoseconds::zero());
+}
+
+TEST_CASE("with idle_spin zero a loop never spins: it sleeps and is woken") {
+  Watchdog dog(30s, "idle_spin zero");
+  Loop loop(spin_options(std::chrono::nanoseconds::zero()));
+  warm_up(loop);
+  for (int i = 0; i < 5; ++i) {
+    const WaitDelta d = wait_for_release(loop, 5ms);
+    CHECK(d.spins == 0);
+    CHECK(d.sleeps >= 1);
+  }
+}
+
+TEST_CASE("a wake that arrives while the loop spins costs no sleep and no poke") {
+  Watchdog dog(60s, "wake during a spin");
+  Loop loop(spin_options(kLongSpin));
+  const WaitDelta d = wait_for_release(loop, 30ms);
+  if (!tier_spins()) {
+    CHECK(d.spins == 0);
+    CHECK(d.sleeps >= 1);
+    return;
+  }
+  CHECK(d.spins == 1);
+  CHECK(d.spin_wakes == 1);
+  CHECK(d.sleeps == 0);
+  CHECK(d.pokes == 0);  // the waker found the loop not parked: no syscall
+}
+
+TEST_CASE("a spin ends when a timer falls due") {
+  Watchdog dog(60s, "timer during a spin");
+  Loop loop(spin_options(kLongSpin));
+  const auto t0 = Clock::now();
+  const auto s = loop.block_on([]() -> Task<WaitStatus> { co_return co_await sleep_for(30ms); }());
+  CHECK(s == WaitStatus::acquired);
+  // Bounded by the timer, not by the spin's ten seconds.
+  CHECK(Clock::now() - t0 < kLongSpin / 2);
+  if (tier_spins()) CHECK(loop.idle_spin_stats().spins >= 1);
+}
+
+TEST_CASE("a loop with socket I/O in flight sleeps instead of spinning") {
+  Watchdog dog(60s, "I/O in flight");
+  SocketPair sp;
+  Loop loop(spin_options(kLongSpin));
+  warm_up(loop);
+  char buf[8];
+  bool got = false;
+  loop.spawn([](socket_handle s, char* b, bool& got) -> Task<> {
+    IoResult r = co_await recv(s, b, 8);
+    got = r.value == 1;
+  }(sp.a, buf, got));
+  const WaitDelta d = wait_for_release(loop, 30ms);
+  CHECK(d.spins == 0);
+  CHECK(d.sleeps >= 1);
+  // Let the recv finish so the loop tears down with nothing in flight.
+  const char one = 'x';
+  REQUIRE(plain_send(sp.b, &one, 1) == 1);
+  loop.run_until_idle();
+  CHECK(got);
+}
+
+TEST_CASE("spins that end empty shorten to none, and a sleep a spin would have covered restores them") {
+  if (!tier_spins()) {
+    Loop loop(spin_options(kLongSpin));
+    CHECK(wait_for_release(loop, 5ms).spins == 0);
+    return;
+  }
+  Watchdog dog(120s, "spin adaptation");
+  constexpr auto kSpin = std::chrono::milliseconds(50);
+  Loop loop(spin_options(kSpin));
+  // Each wake comes after twice the spin: every spin ends empty and halves
+  // the next, until spinning stops.
+  int spun = 0, waits = 0;
+  for (; waits < 40; ++waits) {
+    const WaitDelta d = wait_for_release(loop, 2 * kSpin);
+    CHECK(d.spin_wakes == 0);
+    if (d.spins == 0) break;
+    CHECK(d.spins == 1);
+    ++spun;
+  }
+  CHECK(spun >= 10);  // 50 ms halves about 17 times before it is not worth a spin
+  REQUIRE(waits < 40);
+  // Off now: long sleeps leave it off.
+  CHECK(wait_for_release(loop, 2 * kSpin).spins == 0);
+
+  // A wake sent the moment the loop has parked: that sleep lasts a wake-up,
+  // far below 50 ms, so the next idle period spins again and catches a wake
+  // sent well within the spin.
+  Semaphore sem{0};
+  const std::uint64_t w0 = loop.stats().waits;  // before the loop can park
+  std::thread releaser([&] {
+    while (loop.stats().waits == w0) std::this_thread::yield();
+    sem.release();
+  });
+  loop.block_on([&]() -> Task<> {
+    auto r = co_await sem.acquire();
+    CHECK(r);
+  }());
+  releaser.join();
+  const WaitDelta d = wait_for_release(loop, 5ms);
+  CHECK(d.spins == 1);
+  CHECK(d.spin_wakes == 1);
+  CHECK(d.sleeps == 0);
+}
+
+TEST_CASE("set_idle_spin from another thread cuts a spin short") {
+  Watchdog dog(60s, "set_idle_spin during a spin");
+  Loop loop(spin_options(kLongSpin));
+  Semaphore sem{0}, started{0};
+  std::thread other([&] {
+    (void)started.acquire_blocking();
+    std::this_thread::sleep_for(20ms);
+    loop.set_idle_spin(std::chrono::nanoseconds::zero());
+    // The loop goes to sleep now; then wake it.
+    const auto give_up = Clock::now() + 30s;
+    while (loop.stats().waits == 0 && Clock::now() < give_up) std::this_thread::yield();
+    sem.release();
+  });
+  const auto t0 = Clock::now();
+  loop.block_on([&]() -> Task<> {
+    started.release();
+    auto r = co_await sem.acquire();
+    CHECK(r);
+  }());
+  other.join();
+  CHECK(Clock::now() - t0 < kLongSpin / 2);
+  CHECK(loop.stats().waits >= 1);
+}
+
+TEST_CASE("SYNC_IDLE_SPIN_US sets the spin of loops that read the environment, and bad values are refused") {
+  {
+    EnvVar env("SYNC_IDLE_SPIN_US", "15");
+    Loop loop(env_options());
+    CHECK(loop.idle_spin() == std::chrono::microseconds(15));
+    LoopOptions o = tier_options();
+    o.use_environment = false;
+    o.idle_spin = std::chrono::microseconds(3);
+    Loop ignoring(o);
+    CHECK(ignoring.idle_spin() == std::chrono::microseconds(3));
+  }
+  {
+    EnvVar env("SYNC_IDLE_SPIN_US", "0");
+    Loop loop(env_options());
+    CHECK(loop.idle_spin() == std::chrono::nanoseconds::zero());
+  }
+  for (const char* bad : {"abc", "-1", "+5", "12us", "1000001", "99999999999999999999999"}) {
+    CAPTURE(bad);
+    EnvVar env("SYNC_IDLE_SPIN_US", bad);
+    CHECK_THROWS_WITH_AS(Loop{env_options()},
+                         (std::string("libsync: SYNC_IDLE_SPIN_US=") + bad +
+                          " is not a whole number of microseconds from 0 to 1000000")
+                             .c_str(),
+                         std::invalid_argument);
+  }
+}
