@@ -90,6 +90,7 @@ run "mutant NO_NOTIFIED_CLEAR"        safety "invalid end state"  -DNO_NOTIFIED_
 run "mutant NO_NOTIFIED"              safety "assertion violated" -DNO_NOTIFIED
 run "mutant NO_COMPARE"               safety "invalid end state"  -DNO_COMPARE
 run "mutant NO_RECHECK, after unlock" safety "invalid end state"  -DNO_RECHECK -DWAKE_AFTER_UNLOCK
+run "mutant SPIN_TAKES_PENDING"       safety "invalid end state"  -DSPIN_TAKES_PENDING
 
 if [ "$failures" -gt 0 ]; then
   echo "model-check: $failures verdict(s) not as expected" >&2

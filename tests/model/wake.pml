@@ -30,6 +30,7 @@
  *   NO_NOTIFIED_CLEAR      draining the remote list leaves notified set
  *   NO_NOTIFIED            the waker ignores notified
  *   NO_COMPARE             the kernel wait sleeps without comparing the word
+ *   SPIN_TAKES_PENDING     the idle spin clears remote_pending when it sees it
  */
 
 #ifndef WAKERS
@@ -178,6 +179,18 @@ active proctype Loop() {
         :: busy > 0 -> busy--; block = false   /* a task made another ready */
         :: true -> block = true
         fi
+     fi;
+     /* spin_for_wake(): before it publishes parked, the loop may watch
+        remote_pending for a while; a wake seen then means it does not park.
+        The spin may also end empty at any point (its limit, a due timer, or
+        no spin at all), so both branches stay open. */
+     if
+     :: block && remote_pending ->
+#ifdef SPIN_TAKES_PENDING
+        remote_pending = false;
+#endif
+        block = false
+     :: true
      fi;
      if
      :: block ->
