@@ -20,7 +20,6 @@
 #include <stdexcept>
 #include <sync/detail/loop_cancel.hpp>
 #include <sync/detail/waiter_queue.hpp>
-#include <thread>
 
 #include "backend.hpp"
 #include "cpu_pause.hpp"
@@ -454,6 +453,11 @@ bool LoopCore::spin_for_wake() noexcept {
     timer_first = true;
   }
   bump(counters_.idle_spins);
+  // Pauses only, never a yield: a spinning loop that gave its CPU to some
+  // other busy thread would see a wake or its timer only when the scheduler
+  // gave the CPU back, a time slice later, where a sleeping loop is woken
+  // ahead of that thread. Spinning costs its partner at most the spin, if
+  // both share a CPU; the halving below then shortens it.
   for (unsigned i = 1;; ++i) {
     if (remote_pending_.load(std::memory_order_acquire)) {
       bump(counters_.spin_wakes);
@@ -463,23 +467,18 @@ bool LoopCore::spin_for_wake() noexcept {
     cpu_pause();
     if (i % 16 == 0) {
       if (Clock::now() >= end) break;
-      if (i % 64 == 0) {
-        // The thread that will wake this loop may be runnable on this very
-        // CPU (a wake-up often places the woken thread beside its waker):
-        // let it run rather than spin it out.
-        std::this_thread::yield();
-        bump(counters_.syscalls);
-      }
       if (spin_max_ns_.load(std::memory_order_relaxed) != max) {  // set_idle_spin() meanwhile
         timer_first = false;
         break;
       }
     }
   }
-  if (timer_first) return true;  // not a miss: the loop has a timer to fire
+  // A spin that ended without a wake, at its limit or at a due timer, halves
+  // the next one: a loop whose timers keep falling due within the spin would
+  // otherwise never sleep.
   spin_limit_ns_ /= 2;
   if (spin_limit_ns_ < kMinSpinNs) spin_limit_ns_ = 0;
-  return false;
+  return timer_first;  // a due timer: run it now rather than park
 }
 
 bool LoopCore::park() {
@@ -489,9 +488,10 @@ bool LoopCore::park() {
   if (block) {
     bump(counters_.waits);
     const std::int64_t max = spin_max_ns_.load(std::memory_order_relaxed);
-    if (max != 0 && spin_limit_ns_ == 0) {
-      // Spinning is off for now: see whether this sleep was short enough
-      // that a full spin would have caught its wake, and if so spin again.
+    if (max != 0 && spin_limit_ns_ < max) {
+      // The spin is shortened or off: if a wake ended this sleep within the
+      // full spin length (wake-up latency included, so this errs towards
+      // not spinning), a full spin would have caught it: spin again.
       const Clock::time_point t0 = Clock::now();
       backend_->wait(timers_.next_timeout(t0));
       if (remote_pending_.load(std::memory_order_acquire) &&

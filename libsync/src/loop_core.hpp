@@ -9,6 +9,7 @@
 // the remote queue and its lock.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <coroutine>
@@ -94,8 +95,10 @@ class LoopCore {
   void stop() noexcept;                 // any thread
   void run_loop(const std::atomic<bool>* done);
   void set_idle_exit(bool on) noexcept { idle_exit_ = on; }
+  // Clamped to [0, kMaxIdleSpin].
   void set_idle_spin(std::chrono::nanoseconds max) noexcept {
-    spin_max_ns_.store(max.count() > 0 ? max.count() : 0, std::memory_order_relaxed);
+    const std::int64_t ns = std::clamp<std::int64_t>(max.count(), 0, kMaxIdleSpin.count());
+    spin_max_ns_.store(ns, std::memory_order_relaxed);
   }
   std::chrono::nanoseconds idle_spin() const noexcept {
     return std::chrono::nanoseconds(spin_max_ns_.load(std::memory_order_relaxed));

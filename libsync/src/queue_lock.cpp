@@ -2,6 +2,7 @@
 #include <sync/detail/queue_lock.hpp>
 
 #include "cpu_pause.hpp"
+#include "parker.hpp"
 
 namespace libsync::detail {
 
@@ -22,12 +23,14 @@ void QueueLock::lock_contended() noexcept {
       return;
   }
   // Taken with 2, not 1: this thread cannot know whether others sleep too,
-  // so its own unlock must wake one.
-  while (word_.exchange(2, std::memory_order_acquire) != 0) word_.wait(2, std::memory_order_relaxed);
+  // so its own unlock must wake them. The sleep is the project's parker (a
+  // futex, WaitOnAddress), not std::atomic::wait, which mingw-w64's
+  // libstdc++ 12 builds from a condition variable pool that can lose a wake.
+  while (word_.exchange(2, std::memory_order_acquire) != 0) park(word_, 2, std::nullopt);
 }
 
-void QueueLock::wake_one() noexcept {
-  word_.notify_one();
+void QueueLock::wake_sleepers(std::atomic<std::uint32_t>& word) noexcept {
+  unpark_all(word);  // a futex wake by address: harmless if the lock is gone by now
 }
 
 }  // namespace libsync::detail

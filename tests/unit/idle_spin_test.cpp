@@ -7,6 +7,7 @@
 // the cases check exactly that.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +17,12 @@
 #include <sync/loop.hpp>
 #include <sync/semaphore.hpp>
 #include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 #include "socket_pair.hpp"
 #include "test_util.hpp"
@@ -237,6 +244,90 @@ TEST_CASE("set_idle_spin from another thread cuts a spin short") {
   CHECK(Clock::now() - t0 < kLongSpin / 2);
   CHECK(loop.stats().waits >= 1);
 }
+
+#if defined(__linux__)
+TEST_CASE(
+    "a spinning loop that shares its CPU with a busy thread still fires timers and takes wakes promptly") {
+  // The loop's thread and a CPU-bound thread are pinned to one CPU. A spin
+  // that gave the CPU away (a yield) would see its timer or wake only when
+  // the scheduler gave it back, a time slice (milliseconds) later, where a
+  // sleeping loop is woken ahead of the busy thread. The bound is in
+  // milliseconds against results in microseconds, so load cannot flip it.
+  if (!tier_spins()) return;
+  const unsigned cpus = std::thread::hardware_concurrency();
+  if (cpus < 2) {
+    skip("needs two CPUs: one shared by the loop and a busy thread, one for the waker");
+    return;
+  }
+  Watchdog dog(120s, "spinning loop on a shared CPU");
+  auto pin = [](int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+  };
+  std::atomic<bool> stop{false}, pinned{true};
+  std::vector<double> timer_late_us, wake_us;
+  std::thread loop_thread([&] {
+    if (!pin(1)) {
+      pinned = false;
+      return;
+    }
+    Loop loop(spin_options(kDefaultIdleSpin));
+    std::thread busy([&] {
+      pin(1);
+      volatile unsigned long n = 0;
+      while (!stop.load(std::memory_order_relaxed)) n = n + 1;
+    });
+    loop.block_on([&]() -> Task<> {
+      for (int i = 0; i < 100; ++i) {
+        const auto due = Clock::now() + 15us;
+        (void)co_await sleep_until(due);
+        timer_late_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
+      }
+    }());
+    Semaphore sem{0};
+    std::atomic<std::int64_t> sent{0};
+    std::thread waker([&] {
+      pin(0);
+      for (int i = 0; i < 100; ++i) {
+        while (sem.waiters() == 0) std::this_thread::yield();
+        // A few microseconds into the loop's spin, well within it.
+        const auto at = Clock::now() + 5us;
+        while (Clock::now() < at) {
+        }
+        sent = Clock::now().time_since_epoch().count();
+        sem.release();
+      }
+    });
+    loop.block_on([&]() -> Task<> {
+      for (int i = 0; i < 100; ++i) {
+        auto r = co_await sem.acquire();
+        r.permit.forget();
+        const auto at = Clock::time_point(Clock::duration(sent.load()));
+        wake_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - at).count());
+      }
+    }());
+    waker.join();
+    stop = true;
+    busy.join();
+  });
+  loop_thread.join();
+  if (!pinned) {
+    skip("cannot pin threads to CPUs here (sched_setaffinity refused)");
+    return;
+  }
+  auto p50 = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double timer_p50 = p50(timer_late_us), wake_p50 = p50(wake_us);
+  MESSAGE("shared CPU: timer lateness p50 " << timer_p50 << " us, release-to-resume p50 " << wake_p50
+                                            << " us");
+  CHECK(timer_p50 < 2000);
+  CHECK(wake_p50 < 2000);
+}
+#endif
 
 TEST_CASE("SYNC_IDLE_SPIN_US sets the spin of loops that read the environment, and bad values are refused") {
   {

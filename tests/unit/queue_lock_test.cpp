@@ -60,6 +60,38 @@ TEST_CASE("QueueLock: threads that sleep on a lock held past the spin are all wo
   CHECK(got.load() == kWaiters);
 }
 
+TEST_CASE("QueueLock handed back and forth, held past the spin, never strands a sleeper") {
+  // Each of two threads holds the lock longer than the other spins, so the
+  // other sleeps on it, and the unlock must wake it. A lost wake leaves a
+  // thread in lock() for good once its partner stops: the joins below then
+  // never return and the watchdog fails the test. (std::atomic::wait lost
+  // such wakes on mingw-w64's libstdc++ 12 within seconds under Wine.)
+  libsync::test::Watchdog dog(60s, "QueueLock hand-over: a sleeper was never woken");
+  QueueLock lock;
+  std::atomic<bool> stop{false};
+  std::atomic<long> rounds{0};
+  auto worker = [&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      std::lock_guard g(lock);
+      const auto until = std::chrono::steady_clock::now() + 30us;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      rounds.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  std::thread a(worker), b(worker);
+#if defined(_WIN32)
+  std::this_thread::sleep_for(8s);  // the race took about 4 s to show under Wine
+#else
+  std::this_thread::sleep_for(1s);
+#endif
+  stop = true;
+  a.join();
+  b.join();
+  MESSAGE("QueueLock hand-over rounds: " << rounds.load());
+  CHECK(rounds.load() > 0);
+}
+
 TEST_CASE("QueueLock::try_lock takes a free lock and refuses a held one") {
   QueueLock lock;
   CHECK(lock.try_lock());

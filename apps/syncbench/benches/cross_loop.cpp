@@ -16,8 +16,9 @@
 //                            costs neither side a syscall. Whether it does
 //                            depends on where the scheduler puts the two
 //                            threads: on two CPUs the spin catches nearly
-//                            every one, on one CPU the spinner yields to its
-//                            partner and pays a context switch instead.
+//                            every one; on one CPU the spinner holds the CPU
+//                            its partner needs, and its spins shorten until
+//                            the hand-off is a sleep and a wake again.
 #include <sync/semaphore.hpp>
 
 #include "benches/scenarios.hpp"

@@ -307,7 +307,8 @@ class LIBSYNC_API Loop {
   LoopStats stats() const noexcept;
 
   /// Changes LoopOptions::idle_spin, the longest this loop spins before it
-  /// sleeps (zero: never). Any thread; takes effect at the loop's next sleep.
+  /// sleeps (zero or less: never; more than kMaxIdleSpin: kMaxIdleSpin). Any
+  /// thread; a spin under way ends, and the next one uses the new value.
   void set_idle_spin(std::chrono::nanoseconds max) noexcept;
   /// The current idle spin maximum (LoopOptions::idle_spin, SYNC_IDLE_SPIN_US
   /// or set_idle_spin()). Any thread.

@@ -124,6 +124,8 @@ struct LIBSYNC_API TierReport {
 /// long enough to cover a cross-thread hand-off and the wake-up of an idle
 /// vCPU, short enough that an idle loop spends at most twice this per sleep.
 inline constexpr std::chrono::nanoseconds kDefaultIdleSpin{std::chrono::microseconds(20)};
+/// The longest idle spin a Loop accepts; longer values are taken as this.
+inline constexpr std::chrono::nanoseconds kMaxIdleSpin{std::chrono::seconds(1)};
 
 /// How a Loop should choose its tier and backend (see select_tier()), and
 /// how it waits when idle.
@@ -131,24 +133,28 @@ struct LIBSYNC_API LoopOptions {
   Tier tier = Tier::automatic;                   ///< A tier to force, or automatic.
   BackendKind backend = BackendKind::automatic;  ///< A backend to force, or automatic.
   /// Read SYNC_TIER / SYNC_BACKEND when tier / backend are automatic, and
-  /// SYNC_IDLE_SPIN_US (whole microseconds, 0 to 1000000) in place of
-  /// idle_spin.
+  /// SYNC_IDLE_SPIN_US (whole microseconds, 0 to 1000000), which replaces
+  /// idle_spin whatever it was set to.
   bool use_environment = true;
   unsigned ring_entries = 256;  ///< io_uring submission queue size.
   /// The longest the loop spins before it sleeps, waiting for a wake from
-  /// another thread; zero: never spins.
+  /// another thread; zero: never spins; at most kMaxIdleSpin.
   ///
-  /// A loop with nothing to run but tasks waiting on primitives that another
-  /// thread may release, and no I/O in flight, watches its remote queue for
-  /// up to this long (or until a timer is due) before it blocks in the
-  /// kernel. A wake that arrives meanwhile costs the waker no syscall and
-  /// the loop no sleep, where waking a sleeping thread costs microseconds
-  /// (tens on a VM whose idle vCPU halts). The spin adapts: a spin that ends
-  /// without a wake halves the next one, down to none; a spin that catches
-  /// a wake restores the full length, and so does a sleep short enough that
-  /// such a spin would have covered it. A loop with socket I/O in flight
-  /// does not spin (its completions are seen only by entering the kernel),
-  /// nor does a loop on the iocp tier (its wakes are completion packets).
+  /// A loop with nothing to run and no I/O in flight (its tasks wait on
+  /// primitives, or it only waits for post() or stop()) watches its remote
+  /// queue for up to this long, or until a timer is due, before it blocks in
+  /// the kernel. A wake that arrives meanwhile costs the waker no syscall
+  /// and the loop no sleep, where waking a sleeping thread costs
+  /// microseconds (tens on a VM whose idle vCPU halts). The spin only
+  /// pauses, never yields: if another thread shares the CPU it waits at most
+  /// this long. The spin adapts: a spin that ends without a wake (at its
+  /// limit or at a timer) halves the next one, down to none; a spin that
+  /// catches a wake restores the full length, and so does a sleep that a
+  /// wake ended within the full length (wake-up latency included). A loop
+  /// with socket I/O in flight does not spin (its completions are seen only
+  /// by entering the kernel), nor does a loop of the iocp tier (its wakes
+  /// are completion packets); a generic-tier loop on the iocp backend does.
+  /// With use_environment, SYNC_IDLE_SPIN_US replaces this value.
   std::chrono::nanoseconds idle_spin = kDefaultIdleSpin;
 };
 

@@ -305,16 +305,7 @@ void UringBackend::enable_if_needed() {
 }
 
 void UringBackend::bind_to_current_thread() {
-  // A ring still disabled is enabled by the first thread that runs the loop
-  // (or submits to it), which becomes its issuer. Doing it when a run
-  // starts, not at the first submission, puts the one-time set-up (this
-  // thread's token and exit hook, which allocate) before any wait: a loop
-  // whose idle spin catches every wake may submit nothing for a long time.
-  if (!enabled_) {
-    enable_if_needed();
-    return;
-  }
-  if (!(setup_flags_ & IORING_SETUP_SINGLE_ISSUER)) return;
+  if (!(setup_flags_ & IORING_SETUP_SINGLE_ISSUER) || !enabled_) return;
   if (owner_ == this_thread_token()) return;  // only this thread ever sets it to itself
   std::unique_lock lk(hook_->mu);
   if (owner_ && owner_->alive.load(std::memory_order_acquire)) {
@@ -338,7 +329,6 @@ void UringBackend::bind_to_current_thread() {
 }
 
 bool UringBackend::prepare_teardown() noexcept {
-  if (!enabled_) return true;  // never ran nor submitted: nothing in flight
   try {
     bind_to_current_thread();
     return true;

@@ -6,9 +6,9 @@
 // such a lock held sleeps in the kernel at once (glibc's default mutex tries
 // only once), and being woken again costs microseconds, tens on a VM whose
 // idle vCPU halts: far more than the wait it replaced. So a contended
-// QueueLock first spins briefly on the word, and sleeps on it (std::atomic
-// wait, a futex on Linux) only when the holder keeps it longer, as when its
-// thread was preempted inside.
+// QueueLock first spins briefly on the word, and sleeps on it (a futex on
+// Linux, WaitOnAddress on Windows) only when the holder keeps it longer, as
+// when its thread was preempted inside.
 //
 // The word: 0 free, 1 held, 2 held with a sleeper possibly waiting, so that
 // an unlock with nobody asleep makes no syscall. Not recursive; any thread
@@ -38,12 +38,15 @@ class LIBSYNC_API QueueLock {
     return word_.compare_exchange_strong(free, 1, std::memory_order_acquire, std::memory_order_relaxed);
   }
   void unlock() noexcept {
-    if (word_.exchange(0, std::memory_order_release) == 2) wake_one();
+    // After the exchange another thread may take the lock and destroy it,
+    // so only the word's address is used from here on.
+    std::atomic<std::uint32_t>& word = word_;
+    if (word.exchange(0, std::memory_order_release) == 2) wake_sleepers(word);
   }
 
  private:
   void lock_contended() noexcept;
-  void wake_one() noexcept;
+  static void wake_sleepers(std::atomic<std::uint32_t>& word) noexcept;
 
   std::atomic<std::uint32_t> word_{0};
 };
