@@ -292,9 +292,12 @@ void LoopCore::unschedule(std::coroutine_handle<> h) noexcept {
 // Everything a remote waker does to this loop happens under remote_mu_, and
 // ~Loop takes remote_mu_ last: a waker that has started cannot still be
 // touching the loop (its counters, its notifier) once the woken task has
-// finished and the loop is being destroyed. The one thing a waker may do
-// after unlocking is a futex wake of a pool-owned doorbell word, which is an
-// address that stays valid whatever happens to the loop.
+// finished and the loop is being destroyed. After unlocking a waker makes at
+// most two wakes by address, and reads nothing: the lock's own (QueueLock::
+// unlock wakes its sleepers, if any, through the word's address, which may
+// be freed memory by then and at worst wakes someone spuriously), and the
+// futex wake of a pool-owned doorbell word, an address that stays valid
+// whatever happens to the loop.
 void LoopCore::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
   DeferredWake wake;
   {
@@ -416,6 +419,7 @@ void LoopCore::run_once(const std::atomic<bool>* done) {
 
   bool block = ready_.empty() && !stop_requested_.load(std::memory_order_relaxed) &&
                !(done && done->load(std::memory_order_acquire)) && !(idle_exit_ && tasks_.empty());
+  spun_ = false;
   if (block && spin_for_wake()) block = false;
   if (block) block = park();
   if (!block) {
@@ -453,6 +457,8 @@ bool LoopCore::spin_for_wake() noexcept {
     timer_first = true;
   }
   bump(counters_.idle_spins);
+  spin_started_ = start;
+  spun_ = true;
   // Pauses only, never a yield: a spinning loop that gave its CPU to some
   // other busy thread would see a wake or its timer only when the scheduler
   // gave the CPU back, a time slice later, where a sleeping loop is woken
@@ -489,13 +495,15 @@ bool LoopCore::park() {
     bump(counters_.waits);
     const std::int64_t max = spin_max_ns_.load(std::memory_order_relaxed);
     if (max != 0 && spin_limit_ns_ < max) {
-      // The spin is shortened or off: if a wake ended this sleep within the
-      // full spin length (wake-up latency included, so this errs towards
-      // not spinning), a full spin would have caught it: spin again.
+      // The spin is shortened or off: if a wake ended this idle period (the
+      // spin before this sleep included) within the full spin length, a full
+      // spin would have caught it: spin in full again. The wake-up latency
+      // counts as idle time too, so this errs towards not spinning.
       const Clock::time_point t0 = Clock::now();
+      const Clock::time_point idle_since = spun_ ? spin_started_ : t0;
       backend_->wait(timers_.next_timeout(t0));
       if (remote_pending_.load(std::memory_order_acquire) &&
-          Clock::now() - t0 <= std::chrono::nanoseconds(max))
+          Clock::now() - idle_since <= std::chrono::nanoseconds(max))
         spin_limit_ns_ = max;
     } else {
       backend_->wait(timers_.next_timeout(Clock::now()));

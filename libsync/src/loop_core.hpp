@@ -155,6 +155,8 @@ class LoopCore {
   std::atomic<std::int64_t> spin_max_ns_{kDefaultIdleSpin.count()};
   std::int64_t spin_limit_ns_ = kDefaultIdleSpin.count();
   std::int64_t spin_max_seen_ns_ = kDefaultIdleSpin.count();  // the maximum spin_limit_ns_ follows
+  bool spun_ = false;                                         // this idle period began with a spin
+  Clock::time_point spin_started_{};                          // when it did
 };
 
 class LoopAccess {

@@ -186,11 +186,14 @@ TEST_CASE("spins that end empty shorten to none, and a sleep a spin would have c
   Watchdog dog(120s, "spin adaptation");
   constexpr auto kSpin = std::chrono::milliseconds(50);
   Loop loop(spin_options(kSpin));
-  // Each wake comes after twice the spin: every spin ends empty and halves
-  // the next, until spinning stops.
+  // Each wake comes one and a half spins after the loop goes idle: every
+  // spin ends empty and halves the next, until spinning stops. The sleep
+  // after a spin is shorter than a spin, but the idle period is not, so it
+  // must not bring the spin back (counting the sleep alone did, and the spin
+  // then never shortened).
   int spun = 0, waits = 0;
   for (; waits < 40; ++waits) {
-    const WaitDelta d = wait_for_release(loop, 2 * kSpin);
+    const WaitDelta d = wait_for_release(loop, 3 * kSpin / 2);
     CHECK(d.spin_wakes == 0);
     if (d.spins == 0) break;
     CHECK(d.spins == 1);
@@ -199,7 +202,7 @@ TEST_CASE("spins that end empty shorten to none, and a sleep a spin would have c
   CHECK(spun >= 10);  // 50 ms halves about 17 times before it is not worth a spin
   REQUIRE(waits < 40);
   // Off now: long sleeps leave it off.
-  CHECK(wait_for_release(loop, 2 * kSpin).spins == 0);
+  CHECK(wait_for_release(loop, 3 * kSpin).spins == 0);
 
   // A wake sent the moment the loop has parked: that sleep lasts a wake-up,
   // far below 50 ms, so the next idle period spins again and catches a wake
@@ -254,12 +257,20 @@ TEST_CASE(
   // sleeping loop is woken ahead of the busy thread. The bound is in
   // milliseconds against results in microseconds, so load cannot flip it.
   if (!tier_spins()) return;
-  const unsigned cpus = std::thread::hardware_concurrency();
-  if (cpus < 2) {
-    skip("needs two CPUs: one shared by the loop and a busy thread, one for the waker");
+  Watchdog dog(120s, "spinning loop on a shared CPU");
+  // Two CPUs this process may use: the shared one and the waker's.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  int shared_cpu = -1, waker_cpu = -1;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+    for (int c = 0; c < CPU_SETSIZE && waker_cpu < 0; ++c)
+      if (CPU_ISSET(c, &allowed)) (shared_cpu < 0 ? shared_cpu : waker_cpu) = c;
+  if (waker_cpu < 0) {
+    skip(
+        "needs two CPUs this process may run on: one shared by the loop and a busy thread, one for the "
+        "waker");
     return;
   }
-  Watchdog dog(120s, "spinning loop on a shared CPU");
   auto pin = [](int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -269,27 +280,31 @@ TEST_CASE(
   std::atomic<bool> stop{false}, pinned{true};
   std::vector<double> timer_late_us, wake_us;
   std::thread loop_thread([&] {
-    if (!pin(1)) {
+    if (!pin(shared_cpu)) {
       pinned = false;
       return;
     }
-    Loop loop(spin_options(kDefaultIdleSpin));
     std::thread busy([&] {
-      pin(1);
+      pin(shared_cpu);
       volatile unsigned long n = 0;
       while (!stop.load(std::memory_order_relaxed)) n = n + 1;
     });
-    loop.block_on([&]() -> Task<> {
+    Loop timed(spin_options(kDefaultIdleSpin));
+    timed.block_on([&]() -> Task<> {
       for (int i = 0; i < 100; ++i) {
         const auto due = Clock::now() + 15us;
         (void)co_await sleep_until(due);
         timer_late_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
       }
     }());
+    // A fresh loop, its spin at full length: each wake comes a few
+    // microseconds into a spin.
+    Loop loop(spin_options(kDefaultIdleSpin));
     Semaphore sem{0};
     std::atomic<std::int64_t> sent{0};
+    std::atomic<bool> waker_pinned{true};
     std::thread waker([&] {
-      pin(0);
+      if (!pin(waker_cpu)) waker_pinned = false;
       for (int i = 0; i < 100; ++i) {
         while (sem.waiters() == 0) std::this_thread::yield();
         // A few microseconds into the loop's spin, well within it.
@@ -309,6 +324,7 @@ TEST_CASE(
       }
     }());
     waker.join();
+    if (!waker_pinned) pinned = false;
     stop = true;
     busy.join();
   });

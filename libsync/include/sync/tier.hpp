@@ -149,8 +149,9 @@ struct LIBSYNC_API LoopOptions {
   /// pauses, never yields: if another thread shares the CPU it waits at most
   /// this long. The spin adapts: a spin that ends without a wake (at its
   /// limit or at a timer) halves the next one, down to none; a spin that
-  /// catches a wake restores the full length, and so does a sleep that a
-  /// wake ended within the full length (wake-up latency included). A loop
+  /// catches a wake restores the full length, and so does a sleep ended by
+  /// a wake no later than the full length after the loop went idle (the
+  /// spin before the sleep and the wake-up latency count). A loop
   /// with socket I/O in flight does not spin (its completions are seen only
   /// by entering the kernel), nor does a loop of the iocp tier (its wakes
   /// are completion packets); a generic-tier loop on the iocp backend does.
