@@ -19,7 +19,10 @@ struct GoalCheck {
   std::string goal;         // "uncontended try_acquire + release: at most 1.5x the atomic floor"
   std::string compares;     // one line: which rows of which scenario it compares
   std::string measured;     // "1.12x (uring-futex/uring)"
-  std::optional<bool> met;  // nullopt: not measured in this run
+  std::optional<bool> met;  // nullopt: not measured, or not judged, in this run
+  // Non-empty when the rows were measured but their figures cannot decide
+  // the goal (a baseline that ran implausibly slow): why. `met` is then nullopt.
+  std::string not_judged;
 };
 
 struct BenchReport {

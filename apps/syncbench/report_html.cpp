@@ -403,11 +403,13 @@ void write_goals(std::ostream& o, const BenchReport& r) {
        "class=\"l\">result</th><th class=\"l\">measured</th><th class=\"l\">compares</th></tr>\n";
   for (const auto& g : r.goals)
     o << "<tr><td class=\"w\">" << esc(g.goal) << "</td><td class=\"l\">"
-      << (!g.met   ? "not measured"
-          : *g.met ? "<span class=\"met\">met</span>"
-                   : "<span class=\"miss\">not met</span>")
-      << "</td><td class=\"w\">" << esc(g.measured) << "</td><td class=\"w\">" << esc(g.compares)
-      << "</td></tr>\n";
+      << (!g.not_judged.empty() ? "not judged"
+          : !g.met              ? "not measured"
+          : *g.met              ? "<span class=\"met\">met</span>"
+                                : "<span class=\"miss\">not met</span>")
+      << "</td><td class=\"w\">" << esc(g.measured)
+      << (g.not_judged.empty() ? std::string() : "; not judged: " + esc(g.not_judged))
+      << "</td><td class=\"w\">" << esc(g.compares) << "</td></tr>\n";
   o << "</table>\n";
 }
 

@@ -97,6 +97,7 @@ void write_goals(apps::JsonWriter& j, const BenchReport& r) {
         .field("compares", g.compares)
         .field("measured", g.measured)
         .field("met", g.met)
+        .field("not_judged", g.not_judged.empty() ? std::optional<std::string>() : g.not_judged)
         .end_object();
   j.end_array();
 }
