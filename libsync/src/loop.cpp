@@ -131,16 +131,18 @@ namespace detail {
 
 namespace {
 
-// SYNC_IDLE_SPIN_US: whole microseconds, 0 to 1,000,000.
+// SYNC_IDLE_SPIN_US: whole microseconds, from 0 to kMaxIdleSpin.
 std::optional<std::chrono::nanoseconds> idle_spin_from_environment() {
+  constexpr auto kMaxUs = static_cast<unsigned long long>(
+      std::chrono::duration_cast<std::chrono::microseconds>(kMaxIdleSpin).count());
   const char* v = std::getenv("SYNC_IDLE_SPIN_US");
   if (!v || !*v) return std::nullopt;
   char* end = nullptr;
   errno = 0;
   const unsigned long long us = std::strtoull(v, &end, 10);
-  if (*v == '-' || *v == '+' || *end != '\0' || errno == ERANGE || us > 1'000'000)
+  if (*v == '-' || *v == '+' || *end != '\0' || errno == ERANGE || us > kMaxUs)
     throw std::invalid_argument(std::string("libsync: SYNC_IDLE_SPIN_US=") + v +
-                                " is not a whole number of microseconds from 0 to 1000000");
+                                " is not a whole number of microseconds from 0 to " + std::to_string(kMaxUs));
   return std::chrono::microseconds(us);
 }
 

@@ -17,5 +17,9 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           std::optional<Clock::time_point> deadline) noexcept;
 // Wakes every thread parked on `word`. Safe on memory that was reused.
 void unpark_all(std::atomic<std::uint32_t>& word) noexcept;
+// Wakes at least one thread parked on `word` (exactly one with a futex or
+// WaitOnAddress; the condition-variable fallback, whose stripes are shared
+// between words, wakes them all). Safe on memory that was reused.
+void unpark_one(std::atomic<std::uint32_t>& word) noexcept;
 
 }  // namespace libsync::detail

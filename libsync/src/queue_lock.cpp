@@ -30,7 +30,11 @@ void QueueLock::lock_contended() noexcept {
 }
 
 void QueueLock::wake_sleepers(std::atomic<std::uint32_t>& word) noexcept {
-  unpark_all(word);  // a futex wake by address: harmless if the lock is gone by now
+  // One is enough: the woken thread takes the lock with 2 (see above), so its
+  // own unlock wakes the next sleeper; a thread that barged in meanwhile
+  // finds 2 and wakes one too. Waking all would send every sleeper back to
+  // sleep but one. A wake by address is harmless if the lock is gone by now.
+  unpark_one(word);
 }
 
 }  // namespace libsync::detail

@@ -38,4 +38,10 @@ void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
   s.cv.notify_all();
 }
 
+void unpark_one(std::atomic<std::uint32_t>& word) noexcept {
+  // Other words' sleepers may wait on the same condition variable, and a
+  // notify_one could pick one of them: wake the stripe.
+  unpark_all(word);
+}
+
 }  // namespace libsync::detail

@@ -32,4 +32,8 @@ void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
   futex_wake(&word, INT_MAX);
 }
 
+void unpark_one(std::atomic<std::uint32_t>& word) noexcept {
+  futex_wake(&word, 1);
+}
+
 }  // namespace libsync::detail

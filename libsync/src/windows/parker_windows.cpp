@@ -33,4 +33,8 @@ void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
   WakeByAddressAll(reinterpret_cast<void*>(&word));
 }
 
+void unpark_one(std::atomic<std::uint32_t>& word) noexcept {
+  WakeByAddressSingle(reinterpret_cast<void*>(&word));
+}
+
 }  // namespace libsync::detail
