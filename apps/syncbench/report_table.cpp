@@ -294,12 +294,15 @@ void add_uncontended_goals(std::vector<GoalCheck>& out, const std::vector<Measur
 // The cross-loop hand-off on uring-futex against a raw futex ping-pong and
 // against the generic tier on epoll.
 //
-// A libsync hand-off between parked loops does everything the raw ping-pong
-// does (one futex wake and one sleep per hand-off) and more, so it cannot
-// really be faster. A ratio far below 1 therefore says the baseline itself
-// ran slow in this run (on some VMs a futex wake's latency flips between two
-// modes an order of magnitude apart), and such a ratio decides nothing: the
-// goal is reported as not judged, with both figures, instead of as met.
+// The raw ping-pong is the cheapest way for two threads to hand off through
+// the kernel. On VMs its median flips between two modes an order of
+// magnitude apart (a wake that crosses to an idle vCPU costs tens of
+// microseconds, one that stays on the waker's CPU about two), so a libsync
+// median far below it says the baseline ran in its slow mode: such a ratio
+// decides nothing, and both ratio goals are reported as not judged, with
+// the figures, instead of as met. Tails are another matter: the baseline
+// sleeps on every hand-off where a loop often finds its work before it
+// parks, so a p99 below the baseline's alone is not suspect.
 constexpr double kImplausiblyFastRatio = 0.8;
 
 void add_cross_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
@@ -320,8 +323,8 @@ void add_cross_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measure
                    (raw ? " against " + format_ns(raw->median_ns) : std::string()) + ")";
     if (*uf->ratio < kImplausiblyFastRatio) {
       med.not_judged =
-          "the raw-futex baseline ran slower than libsync's hand-off, which does more work, so "
-          "it was in a slow mode this run; run again";
+          "the raw-futex baseline's median is far above libsync's: it ran in its slow mode "
+          "(wakes crossing to an idle CPU) this run; run again";
     } else {
       med.met = *uf->ratio <= 1.15;
     }
@@ -329,7 +332,7 @@ void add_cross_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measure
   if (uf && uf->baseline == "raw-futex" && uf->p99_ratio && uf->p99_ns) {
     p99.measured = fx(*uf->p99_ratio) + " (" + format_ns(*uf->p99_ns) +
                    (raw && raw->p99_ns ? " against " + format_ns(*raw->p99_ns) : std::string()) + ")";
-    if (!med.not_judged.empty() || *uf->p99_ratio < kImplausiblyFastRatio)
+    if (!med.not_judged.empty())
       p99.not_judged = "the raw-futex baseline ran in a slow mode this run (see the median goal); run again";
     else
       p99.met = *uf->p99_ratio <= 1.5;
