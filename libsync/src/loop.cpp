@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <sync/detail/loop_cancel.hpp>
 #include <sync/detail/waiter_queue.hpp>
+#include <thread>
 
 #include "backend.hpp"
 #include "cpu_pause.hpp"
@@ -201,9 +202,25 @@ void LoopCore::teardown() noexcept {
   // Tearing tasks down can wake waiters elsewhere (permits handed back); a
   // wake queued as an SQE on this ring must reach the kernel before it closes.
   if (backend_->needs_flush()) backend_->wait(std::chrono::nanoseconds::zero());
-  std::lock_guard lk(remote_mu_);
-  remote_handles_.clear();
-  remote_fns_.clear();
+  {
+    std::lock_guard lk(remote_mu_);
+    remote_handles_.clear();
+    remote_fns_.clear();
+  }
+  // A waker that poked this loop under the lock may still be writing its
+  // notifier: the backend (and the descriptor) must outlive that write.
+  // Each is one syscall away from done; no new one can start now.
+  while (notifies_in_flight_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+}
+
+void LoopCore::finish_notify() noexcept {
+  backend_->notify();
+  notifies_in_flight_.fetch_sub(1, std::memory_order_release);  // the last touch of this loop
+}
+
+void DeferredWake::operator()() const noexcept {
+  if (fn) fn(word);
+  if (notify) notify->finish_notify();
 }
 
 LoopStats LoopCore::stats() const noexcept {
@@ -295,11 +312,12 @@ void LoopCore::unschedule(std::coroutine_handle<> h) noexcept {
 // ~Loop takes remote_mu_ last: a waker that has started cannot still be
 // touching the loop (its counters, its notifier) once the woken task has
 // finished and the loop is being destroyed. After unlocking a waker makes at
-// most two wakes by address, and reads nothing: the lock's own (QueueLock::
-// unlock wakes its sleepers, if any, through the word's address, which may
-// be freed memory by then and at worst wakes someone spuriously), and the
+// most two wakes, and reads nothing else: the lock's own (QueueLock::unlock
+// wakes its sleepers, if any, through the word's address, which may be freed
+// memory by then and at worst wakes someone spuriously), and either the
 // futex wake of a pool-owned doorbell word, an address that stays valid
-// whatever happens to the loop.
+// whatever happens to the loop, or a write to the loop's backend notifier,
+// which teardown waits for (begin_notify).
 void LoopCore::schedule_remote(std::coroutine_handle<> h, std::atomic<std::uint32_t>* woken) noexcept {
   DeferredWake wake;
   {

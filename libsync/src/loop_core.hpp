@@ -121,6 +121,21 @@ class LoopCore {
   void drain_remote();
   DeferredWake poke_locked() noexcept;
 
+ public:
+  // Under remote_mu_: a write to the backend's notifier that the caller
+  // makes once it has dropped the lock (DeferredWake::notify). Waking the
+  // loop while still holding its lock would let the woken loop run into
+  // that lock at once (on one CPU it preempts the waker, spins in vain and
+  // sleeps), and the notifier stays open until every such write is done:
+  // teardown waits for them.
+  DeferredWake begin_notify() noexcept {
+    notifies_in_flight_.fetch_add(1, std::memory_order_relaxed);
+    return DeferredWake{nullptr, nullptr, this};
+  }
+  // After the lock: the write, then the last touch of this loop.
+  void finish_notify() noexcept;
+
+ private:
   Loop& self_;
   Tier tier_{};
   BackendKind backend_kind_{};
@@ -142,7 +157,8 @@ class LoopCore {
   std::vector<std::coroutine_handle<>> remote_swap_;
   std::vector<std::function<void()>> remote_fns_swap_;
   std::atomic<bool> remote_pending_{false};
-  bool notified_ = false;  // guarded by remote_mu_
+  bool notified_ = false;                             // guarded by remote_mu_
+  std::atomic<std::uint32_t> notifies_in_flight_{0};  // see begin_notify
   bool tearing_down_ = false;
   std::size_t run_pos_ = 0;  // index in running_ of the task being resumed
   std::atomic<bool> parked_{false};

@@ -12,15 +12,20 @@
 
 namespace libsync::detail {
 
-// A wake to make after the remote lock is dropped: a plain function and an
-// address that stay valid whatever happens to the loop meanwhile (the caller
-// must not touch the loop any more by then).
+class LoopCore;
+
+// A wake to make after the remote lock is dropped, in one of two forms:
+// - a plain function and an address that stay valid whatever happens to the
+//   loop meanwhile (a pool-owned futex word);
+// - `notify`: a write to that loop's backend notifier (eventfd, completion
+//   port), which the loop's teardown waits for (LoopCore::begin_notify), so
+//   the notifier is still open when it is written.
+// Either way the caller must not touch the loop itself any more.
 struct DeferredWake {
   void (*fn)(const std::atomic<std::uint32_t>* word) noexcept = nullptr;
   const std::atomic<std::uint32_t>* word = nullptr;
-  void operator()() const noexcept {
-    if (fn) fn(word);
-  }
+  LoopCore* notify = nullptr;
+  void operator()() const noexcept;
 };
 
 class WakePath {

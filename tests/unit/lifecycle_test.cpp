@@ -191,6 +191,34 @@ TEST_CASE(
   CHECK(sem.available() == 1);
 }
 
+TEST_CASE(
+    "a loop destroyed the moment its task is woken from another thread outlives the waker's notification") {
+  // The waker pokes a parked loop under the loop's lock but writes its
+  // notifier (or futex word) after dropping it. The loop can see the wake in
+  // its own re-check, finish, and be destroyed inside that gap; ~Loop must
+  // not free the notifier until the write is done (ASan reports the
+  // backend's use after free otherwise). Many rounds, to land in the gap.
+  Watchdog dog(120s, "destroy right after a remote wake");
+  constexpr int kRounds = 2000;
+  for (int round = 0; round < kRounds; ++round) {
+    Semaphore sem(0);
+    std::atomic<bool> waiting{false};
+    std::thread b_thread([&] {
+      Loop b(tier_options());
+      b.block_on([&]() -> Task<> {
+        auto r = sem.acquire();
+        waiting.store(true, std::memory_order_release);
+        auto p = co_await r;
+        CHECK(p);
+      }());
+      // ~Loop here, racing the waker's notification.
+    });
+    while (!waiting.load(std::memory_order_acquire) || sem.waiters() == 0) std::this_thread::yield();
+    sem.release(1);
+    b_thread.join();
+  }
+}
+
 TEST_CASE("destroying a task whose timer fired but which has not resumed does not resume it") {
   bool resumed = false;
   run([&]() -> Task<> {

@@ -34,9 +34,10 @@ class GenericWakePath final : public WakePath {
     detail::core(*first.loop).schedule_remote_run(first, count);
   }
 
-  void notify_loop() noexcept override {
+  // The write itself happens after the remote lock is dropped.
+  DeferredWake notify_loop_locked() noexcept override {
     bump(detail::core(loop_).counters().notifier_writes);
-    detail::core(loop_).backend().notify();
+    return detail::core(loop_).begin_notify();
   }
 
  private:
