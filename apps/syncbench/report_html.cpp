@@ -403,7 +403,7 @@ void write_goals(std::ostream& o, const BenchReport& r) {
        "class=\"l\">result</th><th class=\"l\">measured</th><th class=\"l\">compares</th></tr>\n";
   for (const auto& g : r.goals)
     o << "<tr><td class=\"w\">" << esc(g.goal) << "</td><td class=\"l\">"
-      << (!g.not_judged.empty() ? "not judged"
+      << (!g.not_judged.empty() ? "unjudged"
           : !g.met              ? "not measured"
           : *g.met              ? "<span class=\"met\">met</span>"
                                 : "<span class=\"miss\">not met</span>")

@@ -218,9 +218,8 @@ void LoopCore::finish_notify() noexcept {
   notifies_in_flight_.fetch_sub(1, std::memory_order_release);  // the last touch of this loop
 }
 
-void DeferredWake::operator()() const noexcept {
-  if (fn) fn(word);
-  if (notify) notify->finish_notify();
+void finish_deferred_notify(LoopCore* core) noexcept {
+  core->finish_notify();
 }
 
 LoopStats LoopCore::stats() const noexcept {

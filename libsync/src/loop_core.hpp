@@ -108,20 +108,6 @@ class LoopCore {
   void finish_root(std::coroutine_handle<> root) noexcept;
   void abandon_root(std::coroutine_handle<> root) noexcept;
 
- private:
-  void run_once(const std::atomic<bool>* done);
-  // Before parking: watches the remote queue for up to the current spin
-  // limit (see Loop::set_idle_spin). True when the loop must not park:
-  // a wake arrived, or a timer fell due.
-  bool spin_for_wake() noexcept;
-  // The handshake with wakers, then a block in the backend until a wake,
-  // a completion or the next timer; adapts the spin limit to how long it
-  // slept. False when the handshake found work, so the loop did not block.
-  bool park();
-  void drain_remote();
-  DeferredWake poke_locked() noexcept;
-
- public:
   // Under remote_mu_: a write to the backend's notifier that the caller
   // makes once it has dropped the lock (DeferredWake::notify). Waking the
   // loop while still holding its lock would let the woken loop run into
@@ -136,6 +122,18 @@ class LoopCore {
   void finish_notify() noexcept;
 
  private:
+  void run_once(const std::atomic<bool>* done);
+  // Before parking: watches the remote queue for up to the current spin
+  // limit (see Loop::set_idle_spin). True when the loop must not park:
+  // a wake arrived, or a timer fell due.
+  bool spin_for_wake() noexcept;
+  // The handshake with wakers, then a block in the backend until a wake,
+  // a completion or the next timer; adapts the spin limit to how long it
+  // slept. False when the handshake found work, so the loop did not block.
+  bool park();
+  void drain_remote();
+  DeferredWake poke_locked() noexcept;
+
   Loop& self_;
   Tier tier_{};
   BackendKind backend_kind_{};

@@ -13,6 +13,8 @@
 namespace libsync::detail {
 
 class LoopCore;
+// DeferredWake::notify's write and release (LoopCore::finish_notify).
+void finish_deferred_notify(LoopCore* core) noexcept;
 
 // A wake to make after the remote lock is dropped, in one of two forms:
 // - a plain function and an address that stay valid whatever happens to the
@@ -25,7 +27,10 @@ struct DeferredWake {
   void (*fn)(const std::atomic<std::uint32_t>* word) noexcept = nullptr;
   const std::atomic<std::uint32_t>* word = nullptr;
   LoopCore* notify = nullptr;
-  void operator()() const noexcept;
+  void operator()() const noexcept {
+    if (fn) fn(word);
+    if (notify) finish_deferred_notify(notify);
+  }
 };
 
 class WakePath {
