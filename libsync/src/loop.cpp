@@ -454,22 +454,15 @@ void LoopCore::run_once(const std::atomic<bool>* done) {
   }
 }
 
-namespace {
-
-// A spin shorter than this is not worth starting: the limit drops to zero.
-constexpr std::int64_t kMinSpinNs = 500;
-
-}  // namespace
-
 bool LoopCore::spin_for_wake() noexcept {
   const std::int64_t max = spin_max_ns_.load(std::memory_order_relaxed);
-  if (max != spin_max_seen_ns_) spin_limit_ns_ = spin_max_seen_ns_ = max;  // set_idle_spin() was called
-  if (spin_limit_ns_ == 0) return false;
+  if (max != spin_.max_ns()) spin_.reset(max);  // set_idle_spin() was called
+  if (spin_.limit_ns() == 0) return false;
   // Socket completions only show up by entering the kernel, and IOCP wakes
   // never pass through the remote queue: either way spinning sees nothing.
   if (backend_->has_outstanding() || !wake_path_->wakes_through_remote_queue()) return false;
   const Clock::time_point start = Clock::now();
-  Clock::time_point end = start + std::chrono::nanoseconds(spin_limit_ns_);
+  Clock::time_point end = start + std::chrono::nanoseconds(spin_.limit_ns());
   bool timer_first = false;
   if (const auto t = timers_.next_timeout(start); t && start + *t <= end) {
     end = start + *t;
@@ -481,12 +474,12 @@ bool LoopCore::spin_for_wake() noexcept {
   // Pauses only, never a yield: a spinning loop that gave its CPU to some
   // other busy thread would see a wake or its timer only when the scheduler
   // gave the CPU back, a time slice later, where a sleeping loop is woken
-  // ahead of that thread. Spinning costs its partner at most the spin, if
-  // both share a CPU; the halving below then shortens it.
+  // ahead of that thread. Spinning costs a partner on the same CPU at most
+  // the spin, and IdleSpinPolicy soon stops it.
   for (unsigned i = 1;; ++i) {
     if (remote_pending_.load(std::memory_order_acquire)) {
       bump(counters_.spin_wakes);
-      spin_limit_ns_ = max;
+      spin_.on_caught();
       return true;
     }
     cpu_pause();
@@ -498,11 +491,10 @@ bool LoopCore::spin_for_wake() noexcept {
       }
     }
   }
-  // A spin that ended without a wake, at its limit or at a due timer, halves
-  // the next one: a loop whose timers keep falling due within the spin would
-  // otherwise never sleep.
-  spin_limit_ns_ /= 2;
-  if (spin_limit_ns_ < kMinSpinNs) spin_limit_ns_ = 0;
+  if (timer_first)
+    spin_.on_timer();
+  else
+    spin_.on_empty();
   return timer_first;  // a due timer: run it now rather than park
 }
 
@@ -512,18 +504,17 @@ bool LoopCore::park() {
   if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
   if (block) {
     bump(counters_.waits);
-    const std::int64_t max = spin_max_ns_.load(std::memory_order_relaxed);
-    if (max != 0 && spin_limit_ns_ < max) {
-      // The spin is shortened or off: if a wake ended this idle period (the
-      // spin before this sleep included) within the full spin length, a full
-      // spin would have caught it: spin in full again. The wake-up latency
-      // counts as idle time too, so this errs towards not spinning.
+    if (spin_.wants_sleep_lengths()) {
+      // The spin is shortened or off: tell the policy how long after the
+      // loop went idle (the spin before this sleep included) a wake ended
+      // the sleep. The wake-up latency counts as idle time too, so this
+      // errs towards not spinning.
       const Clock::time_point t0 = Clock::now();
       const Clock::time_point idle_since = spun_ ? spin_started_ : t0;
       backend_->wait(timers_.next_timeout(t0));
-      if (remote_pending_.load(std::memory_order_acquire) &&
-          Clock::now() - idle_since <= std::chrono::nanoseconds(max))
-        spin_limit_ns_ = max;
+      if (remote_pending_.load(std::memory_order_acquire))
+        spin_.on_woken_after(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - idle_since).count());
     } else {
       backend_->wait(timers_.next_timeout(Clock::now()));
     }

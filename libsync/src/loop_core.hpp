@@ -26,6 +26,7 @@
 
 #include "backend.hpp"
 #include "cancel_table.hpp"
+#include "idle_spin_policy.hpp"
 #include "loop_counters.hpp"
 #include "timer_heap.hpp"
 #include "wake_path.hpp"
@@ -167,10 +168,9 @@ class LoopCore {
   // Idle spin: the configured maximum (any thread writes it) and the
   // adaptive limit of the next spin (loop thread), both in nanoseconds.
   std::atomic<std::int64_t> spin_max_ns_{kDefaultIdleSpin.count()};
-  std::int64_t spin_limit_ns_ = kDefaultIdleSpin.count();
-  std::int64_t spin_max_seen_ns_ = kDefaultIdleSpin.count();  // the maximum spin_limit_ns_ follows
-  bool spun_ = false;                                         // this idle period began with a spin
-  Clock::time_point spin_started_{};                          // when it did
+  IdleSpinPolicy spin_{kDefaultIdleSpin.count()};  // follows spin_max_ns_
+  bool spun_ = false;                              // this idle period began with a spin
+  Clock::time_point spin_started_{};               // when it did
 };
 
 class LoopAccess {

@@ -224,6 +224,138 @@ TEST_CASE("spins that end empty shorten to none, and a sleep a spin would have c
   CHECK(d.sleeps == 0);
 }
 
+#if defined(__linux__)
+namespace {
+
+// The CPUs this process may run on.
+std::vector<int> allowed_cpus() {
+  std::vector<int> out;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &allowed)) out.push_back(c);
+  return out;
+}
+
+bool pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+
+// Loops A and B pass a token back and forth, each round trip one idle
+// period of each. A stays on `cpu_a`; B starts on `cpu_a` too and moves to
+// `b_later` (if not -1) after `rounds_shared` round trips, then runs
+// `rounds_apart` more. Returns both loops' spin counters at the move and at
+// the end; false if a thread could not be pinned.
+struct PingPongSpins {
+  IdleSpinStats a_shared{}, b_shared{}, a_end{}, b_end{};
+};
+bool ping_pong_pinned(int cpu_a, int b_later, int rounds_shared, int rounds_apart,
+                      std::chrono::nanoseconds spin, PingPongSpins& out) {
+  Semaphore to_a{0}, to_b{0};
+  std::atomic<bool> pinned{true};
+  const int rounds = rounds_shared + rounds_apart;
+  std::thread a_thread([&] {
+    if (!pin_to(cpu_a)) {
+      pinned = false;
+      return;
+    }
+    Loop a(spin_options(spin));
+    std::thread b_thread([&] {
+      if (!pin_to(cpu_a)) pinned = false;
+      Loop b(spin_options(spin));
+      b.block_on([&]() -> Task<> {
+        for (int i = 0; i < rounds; ++i) {
+          if (i == rounds_shared) {
+            out.b_shared = b.idle_spin_stats();
+            if (b_later >= 0 && !pin_to(b_later)) pinned = false;
+          }
+          auto r = co_await to_b.acquire();
+          r.permit.forget();
+          to_a.release();
+        }
+      }());
+      out.b_end = b.idle_spin_stats();
+    });
+    a.block_on([&]() -> Task<> {
+      for (int i = 0; i < rounds; ++i) {
+        if (i == rounds_shared) out.a_shared = a.idle_spin_stats();
+        to_b.release();
+        auto r = co_await to_a.acquire();
+        r.permit.forget();
+      }
+    }());
+    b_thread.join();
+    out.a_end = a.idle_spin_stats();
+  });
+  a_thread.join();
+  return pinned;
+}
+
+}  // namespace
+
+TEST_CASE("two loops that share one CPU soon stop spinning for each other's wakes") {
+  // A loop's partner on its own CPU cannot run while the loop spins, so no
+  // spin can catch its wake: each one ends empty, the loop sleeps, and the
+  // partner's answer wakes it just after. Those short sleeps once restored
+  // the full spin every time, so most idle periods spun in vain (about 2 of
+  // 3 here) and each hand-off cost most of a spin. A spin restored that way
+  // is now a trial, and failed trials back off.
+  if (!tier_spins()) return;
+  Watchdog dog(120s, "loops sharing a CPU");
+  const std::vector<int> cpus = allowed_cpus();
+  constexpr int kRounds = 400;
+  // Long enough that a time slice rarely ends inside a spin, short enough
+  // that the old behaviour costs well under a second.
+  constexpr auto kSpin = std::chrono::microseconds(100);
+  PingPongSpins s;
+  if (cpus.empty() || !ping_pong_pinned(cpus[0], -1, kRounds, 0, kSpin, s)) {
+    skip("cannot pin threads to a CPU here (sched_setaffinity refused)");
+    return;
+  }
+  const std::uint64_t empty = (s.a_end.spins - s.a_end.spin_wakes) + (s.b_end.spins - s.b_end.spin_wakes);
+  MESSAGE("one CPU, " << kRounds << " round trips: A spun " << s.a_end.spins << " times ("
+                      << s.a_end.spin_wakes << " caught a wake), B " << s.b_end.spins << " ("
+                      << s.b_end.spin_wakes << ")");
+  // 2 * kRounds idle periods. A trial per doubling of the gap, the halving
+  // after a spin that did catch a wake (a time slice can end in a spin and
+  // let the partner answer), and the first spins: far below one in four.
+  CHECK(empty <= kRounds / 2);
+}
+
+TEST_CASE("when its partner moves to another CPU, a loop that stopped spinning spins again") {
+  // After the shared-CPU phase spinning is off and trials are far apart.
+  // Once B runs on its own CPU a full spin catches its answers: the backing
+  // off must not keep the loops from trying again, and then spinning must
+  // stay on. The spin is long enough to cover a wake-up from a sleep, even
+  // of an idle vCPU, so the sleeps that earn trials look short.
+  if (!tier_spins()) return;
+  Watchdog dog(120s, "partner moving to another CPU");
+  const std::vector<int> cpus = allowed_cpus();
+  if (cpus.size() < 2) {
+    skip("needs two CPUs this process may run on, to move a loop's partner to the other one");
+    return;
+  }
+  constexpr auto kSpin = std::chrono::microseconds(100);
+  PingPongSpins s;
+  if (!ping_pong_pinned(cpus[0], cpus[1], 400, 2000, kSpin, s)) {
+    skip("cannot pin threads to CPUs here (sched_setaffinity refused)");
+    return;
+  }
+  const std::uint64_t caught_apart =
+      (s.a_end.spin_wakes - s.a_shared.spin_wakes) + (s.b_end.spin_wakes - s.b_shared.spin_wakes);
+  const std::uint64_t spins_apart = (s.a_end.spins - s.a_shared.spins) + (s.b_end.spins - s.b_shared.spins);
+  MESSAGE("two CPUs, 2000 round trips after the move: " << spins_apart << " spins, " << caught_apart
+                                                        << " caught a wake");
+  // 4000 idle periods: at most a few hundred sleeps before a trial, and
+  // then spins that catch. Half is a wide margin.
+  CHECK(caught_apart >= 2000);
+}
+#endif
+
 TEST_CASE("set_idle_spin from another thread cuts a spin short") {
   Watchdog dog(60s, "set_idle_spin during a spin");
   Loop loop(spin_options(kLongSpin));
