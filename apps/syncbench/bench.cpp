@@ -340,8 +340,10 @@ void add_method_notes(std::vector<std::string>& notes, const SyscallCounter& cou
       "loop counters = LoopStats::syscalls + notifier_writes of the loops a subject runs; they do not "
       "see plain threads (plain-thread rows) or other libraries");
   notes.push_back(
-      "sleeps/op = times a loop blocked in the kernel (LoopStats::waits); fx-arm/op = FUTEX_WAIT SQEs armed "
-      "(futex_waits_armed, uring-futex only); wakes/op = futex wakes sent as SQEs or syscalls plus eventfd / "
+      "sleeps/op = times a loop blocked in the kernel (LoopStats::waits); fx-arm/op = futex waits on a "
+      "loop's "
+      "doorbell (futex_waits_armed, uring-futex only: FUTEX_WAIT SQEs with I/O in flight, futex(2) without); "
+      "wakes/op = futex wakes sent as SQEs or syscalls plus eventfd / "
       "doorbell writes (futex_wake_sqes + futex_wake_syscalls + notifier_writes); all per operation over the "
       "timed repetitions, libsync rows only");
   notes.push_back(

@@ -511,16 +511,20 @@ bool LoopCore::park() {
       // errs towards not spinning.
       const Clock::time_point t0 = Clock::now();
       const Clock::time_point idle_since = spun_ ? spin_started_ : t0;
-      backend_->wait(timers_.next_timeout(t0));
+      sleep_until_woken(timers_.next_timeout(t0));
       if (remote_pending_.load(std::memory_order_acquire))
         spin_.on_woken_after(
             std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - idle_since).count());
     } else {
-      backend_->wait(timers_.next_timeout(Clock::now()));
+      sleep_until_woken(timers_.next_timeout(Clock::now()));
     }
   }
   parked_.store(false, std::memory_order_relaxed);
   return block;
+}
+
+void LoopCore::sleep_until_woken(std::optional<std::chrono::nanoseconds> timeout) {
+  if (!wake_path_->sleep(timeout)) backend_->wait(timeout);
 }
 
 void LoopCore::check_can_run() const {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sync/detail/queue_lock.hpp>
 #include <sync/loop.hpp>
@@ -132,6 +133,9 @@ class LoopCore {
   // a completion or the next timer; adapts the spin limit to how long it
   // slept. False when the handshake found work, so the loop did not block.
   bool park();
+  // park()'s sleep: the tier's own if it has one for this period
+  // (WakePath::sleep), else the backend's wait.
+  void sleep_until_woken(std::optional<std::chrono::nanoseconds> timeout);
   void drain_remote();
   DeferredWake poke_locked() noexcept;
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <sync/detail/waiter_queue.hpp>
 #include <sync/loop.hpp>
 
@@ -69,6 +71,14 @@ class WakePath {
   // Loop thread, right before the loop blocks. Returns false when it found
   // work, so the loop must not block.
   virtual bool prepare_sleep() noexcept { return true; }
+  // Loop thread, once prepare_sleep() let the loop block: a tier that can
+  // put this loop to sleep more cheaply than its backend's blocking wait
+  // does so here, until a wake or `timeout` (none: no limit), and returns
+  // true; the backend then has nothing to reap. False: the backend waits.
+  virtual bool sleep(std::optional<std::chrono::nanoseconds> /*timeout*/) noexcept { return false; }
+  // Whether sleep() may be taken at all (on by default). The tier's
+  // self-test turns it off for half its wakes, to test both ways to sleep.
+  virtual void allow_direct_sleep(bool) noexcept {}
   // Any thread, under the loop's remote lock, at most once per parked
   // period: the loop's remote queue has something; make sure a blocked loop
   // wakes up. A tier whose wake is a syscall on an address that stays valid

@@ -13,10 +13,12 @@
 #include <string>
 #include <sync/capabilities.hpp>
 #include <sync/event.hpp>
+#include <sync/io.hpp>
 #include <sync/semaphore.hpp>
 #include <sync/tier.hpp>
 #include <thread>
 
+#include "socket_pair.hpp"
 #include "test_util.hpp"
 
 using namespace libsync;
@@ -66,7 +68,13 @@ TEST_CASE("a futex wait armed while single-threaded is still woken after the fir
   std::uint64_t cqes_before_wake = 0, cqes_at_resume = 0;
   std::thread waker;
 
+  // A recv that stays pending the whole time: with I/O in flight the loop
+  // sleeps in its ring, as the FUTEX_WAIT this test is about (with nothing
+  // in flight it would sleep in a plain futex wait instead).
+  SocketPair sp;
+  char byte = 0;
   loop.block_on([&]() -> Task<> {
+    loop.spawn([](socket_handle fd, char* b) -> Task<> { (void)co_await recv(fd, b, 1); }(sp.a, &byte));
     loop.spawn([](Semaphore& s, Loop& l, bool& woke, std::uint64_t& cqes, Event& done) -> Task<> {
       auto p = co_await s.acquire();
       cqes = l.stats().futex_wait_cqes;
@@ -88,6 +96,7 @@ TEST_CASE("a futex wait armed while single-threaded is still woken after the fir
     // A deadline, so that a lost wake ends the test instead of hanging it:
     // when it expires the loop finds the queued wake by itself.
     [[maybe_unused]] auto r = co_await done.wait_for(demonstration ? 1500ms : 10s);
+    REQUIRE(plain_send(sp.b, "x", 1) == 1);  // ends the recv
   }());
   waker.join();
   loop.run_until_idle();

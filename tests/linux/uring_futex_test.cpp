@@ -129,6 +129,59 @@ TEST_CASE(
   CHECK(count_eventfds() == eventfds_before);
 }
 
+TEST_CASE("a loop with no I/O in flight sleeps in a futex wait on its doorbell, and with I/O in its ring") {
+  // Nothing in the ring: the ring has nothing to unify, so the loop waits on
+  // its doorbell with futex(2), the same word and the same wake, and no
+  // completion comes back. Then a recv is in flight: the next sleep is the
+  // ring's FUTEX_WAIT again, and the wake arrives as its completion.
+  REQUIRE_FUTEX_TIER();
+  LoopOptions o = futex_options();
+  o.idle_spin = std::chrono::nanoseconds::zero();  // every wake finds the loop asleep
+  Loop loop(o);
+  Watchdog dog(20s, "futex sleep without I/O");
+  SocketPair sp;
+  Semaphore sem(0);
+  // Releases once the loop has slept `n` times in all.
+  auto release_after_sleep = [&](std::uint64_t n) {
+    return std::thread([&loop, &sem, n] {
+      while (loop.stats().waits < n) std::this_thread::sleep_for(1ms);
+      std::this_thread::sleep_for(10ms);
+      sem.release(1);
+    });
+  };
+  std::string received;
+  loop.block_on([&]() -> Task<> {
+    const LoopStats s0 = loop.stats();
+    std::thread t1 = release_after_sleep(s0.waits + 1);
+    auto p1 = co_await sem.acquire();
+    t1.join();
+    const LoopStats s1 = loop.stats();
+    REQUIRE(p1);
+    CHECK(s1.waits > s0.waits);
+    CHECK(s1.futex_waits_armed - s0.futex_waits_armed == s1.waits - s0.waits);  // every sleep a futex wait
+    CHECK(s1.futex_wait_cqes == s0.futex_wait_cqes);                            // none of them in the ring
+    CHECK(s1.notifier_writes - s0.notifier_writes == 1);
+
+    loop.spawn([](int fd, std::string& out) -> Task<> {
+      char buf[16];
+      auto r = co_await libsync::recv(fd, buf, sizeof buf);
+      REQUIRE(r.value > 0);
+      out.assign(buf, static_cast<std::size_t>(r.value));
+    }(sp.fd[0], received));
+    std::thread t2 = release_after_sleep(s1.waits + 1);
+    auto p2 = co_await sem.acquire();
+    t2.join();
+    const LoopStats s2 = loop.stats();
+    REQUIRE(p2);
+    CHECK(s2.futex_wait_cqes >= s1.futex_wait_cqes + 1);  // this wake came through the ring
+    CHECK(s2.futex_waits_armed - s1.futex_waits_armed <= 1);
+    auto w = co_await libsync::send(sp.fd[1], "io", 2);
+    REQUIRE(w.value == 2);
+    co_await until([&] { return !received.empty(); });
+  }());
+  CHECK(received == "io");
+}
+
 TEST_CASE("the generic tier on the uring backend does use an eventfd (the control)") {
   if (!capabilities().io_uring.setup_ok) {
     skip("io_uring unavailable: " + capabilities().io_uring.setup_error);

@@ -127,7 +127,8 @@ struct LIBSYNC_API LoopStats {
   /// wakes that arrive as completion packets of their own.
   std::uint64_t remote_wakes = 0;
   /// Times the loop blocked in its backend (epoll_wait, io_uring_enter with a
-  /// wait, GetQueuedCompletionStatusEx) because it had nothing to run.
+  /// wait, GetQueuedCompletionStatusEx, or on the uring-futex tier with no
+  /// I/O in flight a futex wait on its doorbell) because it had nothing to run.
   std::uint64_t waits = 0;
   /// Non-blocking backend polls made by a busy loop: at once when work is
   /// queued for the kernel (io_uring submissions), otherwise every 8th busy
@@ -142,11 +143,13 @@ struct LIBSYNC_API LoopStats {
   /// Notifier wakes this loop consumed: eventfd reads (generic tier on
   /// Linux, epoll and uring backends) and notify packets (IOCP).
   std::uint64_t notifier_reads = 0;
-  /// FUTEX_WAIT submissions for this loop's doorbell (uring-futex tier): at
-  /// most one per parked period; 0 on other tiers.
+  /// Futex waits on this loop's doorbell (uring-futex tier), at most one per
+  /// parked period: FUTEX_WAIT submissions on its ring while it has I/O in
+  /// flight, futex(2) waits while it has none; 0 on other tiers.
   std::uint64_t futex_waits_armed = 0;
   /// Doorbell FUTEX_WAIT completions (uring-futex tier): wakes that arrived
-  /// as completions on the loop's ring; 0 on other tiers.
+  /// as completions on the loop's ring; 0 on other tiers. A futex(2) wait
+  /// (no I/O in flight) has no completion and is not counted here.
   std::uint64_t futex_wait_cqes = 0;
   /// Always 0 in this version. It counted FUTEX_WAKE submissions this loop
   /// made for other loops' waiters; a loop is now woken through its single
