@@ -5,21 +5,20 @@
 // The evidence a loop has after each idle period:
 //   - its spin caught a wake: spinning pays, spin in full;
 //   - its spin ended empty (at its limit, or at a due timer): spin less;
-//   - it slept, and a wake ended the sleep within the full spin length of the
-//     loop going idle: a longer spin might have caught that wake.
-// The last one is ambiguous. A waker on another CPU that answers in 12 us
-// would be caught by a full 20 us spin. A waker that shares the loop's CPU
-// cannot run while the loop spins, so it always answers just after the spin
-// gives up; restoring the spin on that evidence made such loops pay a full
-// spin on nearly every idle period. So a restore is only a probe: a probe
-// that ends empty turns the spin off at once, and each failed probe doubles
-// how many such short sleeps the next probe waits for (up to kMaxProbeGap).
-// A caught wake clears all of that.
-//
-// A sleep longer than the full spin says nothing either way: the time to
-// wake a sleeping thread counts, and on a VM an idle vCPU can take longer to
-// wake than the whole spin, so a partner on another CPU can look slow from
-// here. Such a loop keeps the spin it has.
+//   - it slept (spinning short or not at all), and a wake ended the sleep:
+//     perhaps a full spin would have caught that wake.
+// The last one is ambiguous, whatever the sleep's length. A partner on its
+// own CPU that answers within the spin is caught by a full spin, even when a
+// wake from a sleep takes longer than the whole spin (an idle vCPU can take
+// 30 us to wake, against a 20 us spin). A partner that shares the loop's CPU
+// cannot run while the loop spins at all, so it always answers just after
+// the spin gives up. Restoring the spin on every such sleep made those loops
+// pay a full spin on nearly every idle period; never restoring it after a
+// long sleep left loops with a busy partner on another CPU sleeping for good
+// once a few spins had missed. So such a sleep earns a trial: after
+// probe_gap_ of them the loop spins in full once. A trial that catches a wake
+// restores spinning; one that ends empty turns it off at once and doubles
+// probe_gap_ (up to kMaxProbeGap). A caught wake resets all of that.
 #pragma once
 
 #include <algorithm>
@@ -31,9 +30,9 @@ class IdleSpinPolicy {
  public:
   // A spin shorter than this is not worth starting: the limit drops to zero.
   static constexpr std::int64_t kMinSpinNs = 500;
-  // After failed probes, the most short sleeps a loop waits for before it
-  // probes again (a power of two): at a 20 us spin, a loop whose waker
-  // shares its CPU wastes 20 us per 256 idle periods at worst.
+  // After failed trials, the most wake-ended sleeps a loop waits for before
+  // the next (a power of two): at a 20 us spin, a loop whose partner shares
+  // its CPU wastes 20 us per 256 idle periods at worst.
   static constexpr unsigned kMaxProbeGap = 256;
 
   explicit IdleSpinPolicy(std::int64_t max_ns) noexcept { reset(max_ns); }
@@ -41,35 +40,32 @@ class IdleSpinPolicy {
   // A new maximum (set_idle_spin): forget what was learnt, spin in full.
   void reset(std::int64_t max_ns) noexcept {
     max_ns_ = std::max<std::int64_t>(max_ns, 0);
-    limit_ns_ = max_ns_;
-    probe_gap_ = 1;
-    short_sleeps_ = 0;
-    probing_ = false;
+    on_caught();
   }
 
   std::int64_t max_ns() const noexcept { return max_ns_; }
   // How long the next spin may last; zero: do not spin.
   std::int64_t limit_ns() const noexcept { return limit_ns_; }
-  // Whether a sleep's length is worth reporting (on_woken_after): only
-  // while the spin is shorter than its maximum.
-  bool wants_sleep_lengths() const noexcept { return max_ns_ != 0 && limit_ns_ < max_ns_; }
+  // Whether on_woken() has anything to learn: only while the spin is
+  // shorter than its maximum.
+  bool learning() const noexcept { return max_ns_ != 0 && limit_ns_ < max_ns_; }
 
   // The spin caught a wake.
   void on_caught() noexcept {
     limit_ns_ = max_ns_;
     probe_gap_ = 1;
-    short_sleeps_ = 0;
-    probing_ = false;
+    sleeps_ = 0;
+    trial_ = false;
   }
 
   // The spin reached its limit without a wake.
   void on_empty() noexcept {
-    if (probing_) {
-      // A restored spin that caught nothing: the short sleeps that brought
-      // it back were not spinning's to catch.
+    if (trial_) {
+      // A trial that caught nothing: the sleeps that earned it were not
+      // spinning's to catch.
       limit_ns_ = 0;
       probe_gap_ = std::min(probe_gap_ * 2, kMaxProbeGap);
-      probing_ = false;
+      trial_ = false;
     } else {
       halve();
     }
@@ -79,18 +75,16 @@ class IdleSpinPolicy {
   // but a loop whose timers keep falling due within the spin would otherwise
   // never sleep.
   void on_timer() noexcept {
-    probing_ = false;
+    trial_ = false;
     halve();
   }
 
-  // A wake ended a sleep `idle_ns` after the loop went idle (the spin before
-  // the sleep and the wake-up latency included).
-  void on_woken_after(std::int64_t idle_ns) noexcept {
-    if (!wants_sleep_lengths()) return;
-    if (idle_ns > max_ns_ || ++short_sleeps_ < probe_gap_) return;
-    short_sleeps_ = 0;
+  // A wake ended a sleep.
+  void on_woken() noexcept {
+    if (!learning() || ++sleeps_ < probe_gap_) return;
+    sleeps_ = 0;
     limit_ns_ = max_ns_;
-    probing_ = true;
+    trial_ = true;
   }
 
  private:
@@ -101,9 +95,9 @@ class IdleSpinPolicy {
 
   std::int64_t max_ns_ = 0;
   std::int64_t limit_ns_ = 0;
-  unsigned probe_gap_ = 1;     // short sleeps needed before the next probe
-  unsigned short_sleeps_ = 0;  // wake-ended sleeps within max_ns_ of going idle, since the last probe
-  bool probing_ = false;       // the spin was restored by a short sleep and has caught nothing since
+  unsigned probe_gap_ = 1;  // wake-ended sleeps that earn the next trial
+  unsigned sleeps_ = 0;     // counted towards it so far
+  bool trial_ = false;      // the next spin is a trial
 };
 
 }  // namespace libsync::detail

@@ -438,7 +438,6 @@ void LoopCore::run_once(const std::atomic<bool>* done) {
 
   bool block = ready_.empty() && !stop_requested_.load(std::memory_order_relaxed) &&
                !(done && done->load(std::memory_order_acquire)) && !(idle_exit_ && tasks_.empty());
-  spun_ = false;
   if (block && spin_for_wake()) block = false;
   if (block) block = park();
   if (!block) {
@@ -469,8 +468,6 @@ bool LoopCore::spin_for_wake() noexcept {
     timer_first = true;
   }
   bump(counters_.idle_spins);
-  spin_started_ = start;
-  spun_ = true;
   // Pauses only, never a yield: a spinning loop that gave its CPU to some
   // other busy thread would see a wake or its timer only when the scheduler
   // gave the CPU back, a time slice later, where a sleeping loop is woken
@@ -504,20 +501,8 @@ bool LoopCore::park() {
   if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
   if (block) {
     bump(counters_.waits);
-    if (spin_.wants_sleep_lengths()) {
-      // The spin is shortened or off: tell the policy how long after the
-      // loop went idle (the spin before this sleep included) a wake ended
-      // the sleep. The wake-up latency counts as idle time too, so this
-      // errs towards not spinning.
-      const Clock::time_point t0 = Clock::now();
-      const Clock::time_point idle_since = spun_ ? spin_started_ : t0;
-      sleep_until_woken(timers_.next_timeout(t0));
-      if (remote_pending_.load(std::memory_order_acquire))
-        spin_.on_woken_after(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - idle_since).count());
-    } else {
-      sleep_until_woken(timers_.next_timeout(Clock::now()));
-    }
+    sleep_until_woken(timers_.next_timeout(Clock::now()));
+    if (remote_pending_.load(std::memory_order_acquire)) spin_.on_woken();
   }
   parked_.store(false, std::memory_order_relaxed);
   return block;

@@ -130,8 +130,9 @@ class LoopCore {
   // a wake arrived, or a timer fell due.
   bool spin_for_wake() noexcept;
   // The handshake with wakers, then a block in the backend until a wake,
-  // a completion or the next timer; adapts the spin limit to how long it
-  // slept. False when the handshake found work, so the loop did not block.
+  // a completion or the next timer; tells the spin policy whether a wake
+  // ended the sleep. False when the handshake found work, so the loop did
+  // not block.
   bool park();
   // park()'s sleep: the tier's own if it has one for this period
   // (WakePath::sleep), else the backend's wait.
@@ -173,8 +174,6 @@ class LoopCore {
   // adaptive limit of the next spin (loop thread), both in nanoseconds.
   std::atomic<std::int64_t> spin_max_ns_{kDefaultIdleSpin.count()};
   IdleSpinPolicy spin_{kDefaultIdleSpin.count()};  // follows spin_max_ns_
-  bool spun_ = false;                              // this idle period began with a spin
-  Clock::time_point spin_started_{};               // when it did
 };
 
 class LoopAccess {

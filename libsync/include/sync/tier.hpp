@@ -149,13 +149,15 @@ struct LIBSYNC_API LoopOptions {
   /// pauses, never yields: if another thread shares the CPU it waits at most
   /// this long. The spin adapts: a spin that ends without a wake (at its
   /// limit or at a timer) halves the next one, down to none; a spin that
-  /// catches a wake restores the full length. A sleep ended by a wake no
-  /// later than the full length after the loop went idle (the spin before
-  /// the sleep and the wake-up latency count) restores it on trial: if that
-  /// spin catches nothing, spinning stops at once and the next trial waits
-  /// for twice as many such sleeps (at most 256). A waker sharing the loop's
-  /// CPU cannot run during a spin, so its wakes always come just after one
-  /// ends; the trials keep such a loop from spinning in vain. A loop
+  /// catches a wake restores the full length. While the spin is short or
+  /// off, sleeps that a wake ended earn a trial: one full spin after one
+  /// such sleep, then, each time a trial catches nothing, after twice as
+  /// many (at most 256); a trial that catches a wake restores spinning. A
+  /// partner sharing the loop's CPU cannot run during a spin, so its wakes
+  /// always come just after one ends: the trials keep such a loop from
+  /// spinning in vain, and bring spinning back for a partner on another CPU
+  /// whose wakes only looked slow (waking a sleeping thread takes time). A
+  /// loop
   /// with socket I/O in flight does not spin (its completions are seen only
   /// by entering the kernel), nor does a loop of the iocp tier (its wakes
   /// are completion packets); a generic-tier loop on the iocp backend does.
