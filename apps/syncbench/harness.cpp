@@ -344,13 +344,19 @@ void timed_repetition(const Scenario& sc, Live& l) {
   ++l.m.reps;
 }
 
-// Timed repetitions, interleaved across subjects (rotating the order so
-// that no subject always runs right after the same neighbour).
+// Timed repetitions, interleaved across subjects, rotating the order so that
+// no subject always runs right after the same neighbour. With fewer
+// repetitions than subjects the rotation steps by size / reps subjects, so
+// that over the repetitions the first place goes round the whole list rather
+// than staying near its start (where a subject may run slower: a warming
+// machine favours whoever runs later).
 void run_repetitions(const Scenario& sc, const Profile& profile, std::vector<Live>& live,
                      StepProgress& progress) {
+  const std::size_t reps = static_cast<std::size_t>(std::max(profile.reps, 1));
+  const std::size_t stride = std::max<std::size_t>(1, live.size() / reps);
   for (int rep = 0; rep < profile.reps; ++rep) {
     for (std::size_t k = 0; k < live.size(); ++k) {
-      Live& l = live[(k + static_cast<std::size_t>(rep)) % live.size()];
+      Live& l = live[(k + static_cast<std::size_t>(rep) * stride) % live.size()];
       if (!l.subject) continue;
       progress(what(sc, *l.spec) + "  rep " + std::to_string(rep + 1) + "/" + std::to_string(profile.reps));
       try {

@@ -2,9 +2,9 @@
 // of spin outcomes in, the next spin's limit out. No loop, no clock, no
 // threads, so every case is exact. How a loop acts on the rules, on real
 // threads and CPUs, is idle_spin_test.cpp.
-#include <doctest/doctest.h>
-
 #include "idle_spin_policy.hpp"
+
+#include <doctest/doctest.h>
 
 using libsync::detail::IdleSpinPolicy;
 

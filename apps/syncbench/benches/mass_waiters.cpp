@@ -123,9 +123,13 @@ void add_mass_waiter_scenarios(std::vector<Scenario>& out, const BenchPlan& plan
     // although every repetition starts from a fresh loop: without it the
     // first subject to run also pays for faulting in the process's heap
     // (100 000 task frames), which made whichever tier came first look 2-4x
-    // slower in a one-repetition run. No extra counted repetition: the loop
-    // counters of the timed ones are reported.
-    sc.max_reps = plan.full ? 3 : 1;
+    // slower in a one-repetition run. Even after it, the later a subject
+    // runs the faster it is (on one VM, N = 100 000 took ~800 ns per waiter
+    // first in the order and ~500 ns third, whatever the tier): so three
+    // repetitions, each in an order that puts another tier first (the
+    // harness rotates by whole tiers here), and the median. No extra counted
+    // repetition: the loop counters of the timed ones are reported.
+    sc.max_reps = 3;
     sc.warmups = 1;
     sc.counted_rep = false;
     sc.watchdog_seconds = 300;
