@@ -6,6 +6,9 @@
 #   demo-uring   demo-server on the auto tier (uring-futex where the kernel has it)
 #   demo-epoll   demo-server forced to the generic tier on epoll
 #   asio         bench/asio_reference.cpp: the same routes on plain Boost.Asio + Beast
+#   floor        bench/uring_floor.cpp: one recv and one send per request on
+#                io_uring, a canned answer, no parser: what the kernel alone
+#                costs per request here, the floor for any server
 #   nginx        Debian's nginx, 1 worker, `return 200` (no gate: the ungated ceiling)
 # on /healthz and on the gated /work?ms=0 (8 permits), at 64 and 256
 # connections, and prints req/s, p50, p99, server CPU µs per request (utime +
@@ -17,8 +20,8 @@
 #   apps/demo-server/bench/run.sh [--build-dir build/release] [--rounds 4] [--duration 3]
 #                                 [--server-cpu 0] [--client-cpu 1] [--out results.tsv]
 #
-# Needs: wrk, nginx (nginx-light), taskset; demo-server and
-# demo-asio-reference built in the build dir (Release for numbers that mean
+# Needs: wrk, nginx (nginx-light), taskset; demo-server, demo-asio-reference
+# and demo-uring-floor built in the build dir (Release for numbers that mean
 # something). Traffic stays on 127.0.0.1; every process it starts is stopped
 # on exit.
 set -euo pipefail
@@ -46,8 +49,9 @@ done
 
 demo="$build_dir/apps/demo-server/demo-server"
 asio="$build_dir/apps/demo-server/demo-asio-reference"
+floor="$build_dir/apps/demo-server/demo-uring-floor"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-for tool in wrk taskset "$nginx_bin" "$demo" "$asio"; do
+for tool in wrk taskset "$nginx_bin" "$demo" "$asio" "$floor"; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "$tool" ] || { echo "run.sh: missing $tool" >&2; exit 2; }
 done
 
@@ -103,6 +107,8 @@ start_listening demo-epoll "$demo" "${demo_flags[@]}" --tier generic --backend e
 demo_epoll_pid=$last_pid demo_epoll_port=$last_port
 start_listening asio "$asio" --port 0 --permits 8
 asio_pid=$last_pid asio_port=$last_port
+start_listening floor "$floor" --port 0
+floor_pid=$last_pid floor_port=$last_port
 
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -140,6 +146,7 @@ server_pids() {
     demo-uring) echo "$demo_uring_pid" ;;
     demo-epoll) echo "$demo_epoll_pid" ;;
     asio) echo "$asio_pid" ;;
+    floor) echo "$floor_pid" ;;
     nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
   esac
 }
@@ -148,6 +155,7 @@ server_port() {
     demo-uring) echo "$demo_uring_port" ;;
     demo-epoll) echo "$demo_epoll_port" ;;
     asio) echo "$asio_port" ;;
+    floor) echo "$floor_port" ;;
     nginx) echo "$nginx_port" ;;
   esac
 }
@@ -167,7 +175,7 @@ to_us() {  # wrk latency ("812.00us", "1.23ms", "2.00s") -> microseconds
     else print v }'
 }
 
-servers=(nginx asio demo-epoll demo-uring)
+servers=(nginx asio floor demo-epoll demo-uring)
 routes=("/healthz" "/work?ms=0")
 conns=(64 256)
 hz=$(getconf CLK_TCK)
@@ -228,11 +236,11 @@ function put(key, v) { vals[key, ++cnt[key]] = v }
   seen_route[route] = 1; seen_c[c] = 1; seen_s[s] = 1
 }
 END {
-  split("nginx asio demo-epoll demo-uring", order, " ")
+  ns = split("nginx asio floor demo-epoll demo-uring", order, " ")
   split("/healthz /work?ms=0", rorder, " ")
   split("64 256", corder, " ")
   for (r = 1; r <= rounds; r++)
-    for (ri = 1; ri <= 2; ri++) for (ci = 1; ci <= 2; ci++) for (si = 1; si <= 4; si++) {
+    for (ri = 1; ri <= 2; ri++) for (ci = 1; ci <= 2; ci++) for (si = 1; si <= ns; si++) {
       route = rorder[ri]; c = corder[ci]; s = order[si]; k = route SUBSEP c SUBSEP s
       put(k SUBSEP "rps", rps[r, route, c, s]); put(k SUBSEP "p50", p50[r, route, c, s])
       put(k SUBSEP "p99", p99[r, route, c, s]); put(k SUBSEP "cpu", cpu[r, route, c, s])
@@ -240,6 +248,7 @@ END {
       put(k SUBSEP "xa", rps[r, route, c, s] / rps[r, route, c, "asio"])
       put(k SUBSEP "cn", cpu[r, route, c, s] / cpu[r, route, c, "nginx"])
       put(k SUBSEP "ca", cpu[r, route, c, s] / cpu[r, route, c, "asio"])
+      put(k SUBSEP "cf", cpu[r, route, c, s] / cpu[r, route, c, "floor"])
       if (route == "/work?ms=0") {
         put(k SUBSEP "gate", rps[r, route, c, s] / rps[r, "/healthz", c, s])
         put(k SUBSEP "gatecpu", cpu[r, "/healthz", c, s] / cpu[r, route, c, s])
@@ -247,21 +256,23 @@ END {
     }
   printf "\nMedians over %d interleaved rounds (ratios taken within each round).\n", rounds
   printf "x nginx / x asio: req/s ratio; cpu x: server CPU per request ratio (lower is better);\n"
+  printf "floor: a canned answer per request on io_uring, no parser (the least any server can spend here);\n"
   printf "gated/ungated: /work?ms=0 against /healthz on the same server, by req/s and by CPU per request\n"
   printf "(healthz CPU / work CPU), both higher-is-better.\n\n"
-  printf "| route | conns | server | req/s | p50 | p99 | CPU us/req | x nginx | x asio | cpu x nginx | cpu x asio | gated/ungated req/s, cpu | non-2xx |\n"
-  printf "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-  for (ri = 1; ri <= 2; ri++) for (ci = 1; ci <= 2; ci++) for (si = 1; si <= 4; si++) {
+  printf "| route | conns | server | req/s | p50 | p99 | CPU us/req | x nginx | x asio | cpu x nginx | cpu x asio | cpu x floor | gated/ungated req/s, cpu | non-2xx |\n"
+  printf "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+  for (ri = 1; ri <= 2; ri++) for (ci = 1; ci <= 2; ci++) for (si = 1; si <= ns; si++) {
     route = rorder[ri]; c = corder[ci]; s = order[si]; k = route SUBSEP c SUBSEP s
     gate = route == "/work?ms=0" ? sprintf("%.2f, %.2f", median(k SUBSEP "gate"), median(k SUBSEP "gatecpu")) : ""
-    printf "| %s | %s | %s | %.0f | %.0f us | %.0f us | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %d |\n",
+    printf "| %s | %s | %s | %.0f | %.0f us | %.0f us | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %d |\n",
       route, c, s, median(k SUBSEP "rps"), median(k SUBSEP "p50"), median(k SUBSEP "p99"),
       median(k SUBSEP "cpu"), median(k SUBSEP "xn"), median(k SUBSEP "xa"), median(k SUBSEP "cn"),
-      median(k SUBSEP "ca"), gate, err[route, c, s]
+      median(k SUBSEP "ca"), median(k SUBSEP "cf"), gate, err[route, c, s]
   }
 }' "$results"
 echo
-echo "nginx answers /work?ms=0 ungated (return 200): its row is the ungated ceiling."
+echo "nginx answers /work?ms=0 ungated (return 200): its row is the ungated ceiling; floor answers"
+echo "every request alike, so its /work?ms=0 row is the same canned answer."
 if [ -n "$out_file" ]; then
   printf 'round\troute\tconns\tserver\treq_s\tp50_us\tp99_us\tcpu_us_per_req\tnon2xx\n' >"$out_file"
   cat "$results" >>"$out_file"
