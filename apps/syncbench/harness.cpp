@@ -493,8 +493,7 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
                                       const Progress& report_progress) {
   const Profile profile = scenario_profile(sc, base_profile);
   StepProgress progress(report_progress,
-                        static_cast<double>(sc.subjects.size()) *
-                            (profile.reps + (sc.counted_rep ? 3 : 2) + (sc.settle_round ? 1 : 0)));
+                        static_cast<double>(sc.subjects.size()) * (profile.reps + (sc.counted_rep ? 3 : 2)));
   std::vector<Live> live = set_up_subjects(sc, progress);
   for (Live& l : live) {
     if (!l.subject) continue;
@@ -505,18 +504,6 @@ std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_pr
       fail(l, e);
     }
   }
-  if (sc.settle_round)
-    for (Live& l : live) {
-      if (!l.subject) continue;
-      progress("settling " + what(sc, *l.spec));
-      try {
-        std::vector<std::uint64_t> scratch;
-        scratch.reserve(l.ops + 16);
-        guarded_run(sc, l, l.ops, scratch);
-      } catch (const std::exception& e) {
-        fail(l, e);
-      }
-    }
   run_repetitions(sc, profile, live, progress);
   for (Live& l : live) {
     if (!l.subject || !sc.counted_rep) continue;

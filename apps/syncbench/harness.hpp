@@ -138,11 +138,6 @@ struct Scenario {
   int warmups = -1;           // -1 = the profile's
   int watchdog_seconds = 60;  // one repetition longer than this is a hang
   bool counted_rep = true;    // run the extra repetition that counts syscalls and allocations
-  // One untimed pass over every subject, in the order of the first timed
-  // one, between the warm-ups and the timed repetitions: for scenarios with
-  // so few repetitions that the first timed run of the scenario, slower
-  // whichever subject it is, would decide a median.
-  bool settle_round = false;
   // Ratios against the baseline subject on the same tier/backend, instead
   // of one baseline row for the whole scenario.
   bool baseline_per_pair = false;

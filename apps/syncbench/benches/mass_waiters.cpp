@@ -127,14 +127,10 @@ void add_mass_waiter_scenarios(std::vector<Scenario>& out, const BenchPlan& plan
     // runs the faster it is (on one VM, N = 100 000 took ~800 ns per waiter
     // first in the order and ~500 ns third, whatever the tier): so three
     // repetitions, each in an order that puts another tier first (the
-    // harness rotates by whole tiers here), and the median; before them an
-    // untimed pass over all subjects, since the first timed run of the
-    // scenario was slow too (uring-futex, always first, read ~820 ns in it
-    // where its other repetitions read ~520). No extra counted repetition:
-    // the loop counters of the timed ones are reported.
+    // harness rotates by whole tiers here), and the median. No extra counted
+    // repetition: the loop counters of the timed ones are reported.
     sc.max_reps = 3;
     sc.warmups = 1;
-    sc.settle_round = true;
     sc.counted_rep = false;
     sc.watchdog_seconds = 300;
     for (const TierPair& p : plan.pairs)
