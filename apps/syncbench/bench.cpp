@@ -342,7 +342,8 @@ void add_method_notes(std::vector<std::string>& notes, const SyscallCounter& cou
   notes.push_back(
       "sleeps/op = times a loop blocked in the kernel (LoopStats::waits); fx-arm/op = futex waits on a "
       "loop's "
-      "doorbell (futex_waits_armed, uring-futex only: FUTEX_WAIT SQEs with I/O in flight, futex(2) without); "
+      "doorbell (futex_waits_armed, uring-futex only: FUTEX_WAIT SQEs with I/O in flight or a timer, "
+      "futex(2) without); "
       "wakes/op = futex wakes sent as SQEs or syscalls plus eventfd / "
       "doorbell writes (futex_wake_sqes + futex_wake_syscalls + notifier_writes); all per operation over the "
       "timed repetitions, libsync rows only");

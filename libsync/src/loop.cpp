@@ -497,11 +497,12 @@ bool LoopCore::spin_for_wake() noexcept {
 
 bool LoopCore::park() {
   parked_.store(true, std::memory_order_seq_cst);
-  bool block = wake_path_->prepare_sleep();
+  const std::optional<std::chrono::nanoseconds> timeout = timers_.next_timeout(Clock::now());
+  bool block = wake_path_->prepare_sleep(timeout.has_value());
   if (remote_pending_.load(std::memory_order_seq_cst)) block = false;
   if (block) {
     bump(counters_.waits);
-    sleep_until_woken(timers_.next_timeout(Clock::now()));
+    sleep_until_woken(timeout);
     if (remote_pending_.load(std::memory_order_acquire)) spin_.on_woken();
   }
   parked_.store(false, std::memory_order_relaxed);

@@ -49,7 +49,8 @@ SelfTestResult run_self_test(Tier tier, BackendKind backend, unsigned wakes) {
       for (unsigned i = 0; i < n; ++i) {
         // The first half of the wakes find the loop asleep the way it sleeps
         // with I/O in flight (uring-futex: in its ring), the rest the way it
-        // sleeps with none (a plain futex wait), where the tier has two ways.
+        // sleeps with neither I/O nor a timer (a plain futex wait), where the
+        // tier has two ways.
         if (i == 0 || i == n / 2) detail::core(*l).wake_path().allow_direct_sleep(i != 0);
         auto p = co_await s->sem.acquire();
         if (!p) co_return;  // closed: the test gave up

@@ -68,9 +68,10 @@ class WakePath {
   // that queue before it sleeps sees it. A tier whose wakes bypass the
   // queue (IOCP's completion packets) says no, and its loops never spin.
   virtual bool wakes_through_remote_queue() const noexcept { return true; }
-  // Loop thread, right before the loop blocks. Returns false when it found
-  // work, so the loop must not block.
-  virtual bool prepare_sleep() noexcept { return true; }
+  // Loop thread, right before the loop blocks; `timed`: the sleep has a
+  // deadline (a timer is pending). Returns false when it found work, so the
+  // loop must not block.
+  virtual bool prepare_sleep(bool /*timed*/) noexcept { return true; }
   // Loop thread, once prepare_sleep() let the loop block: a tier that can
   // put this loop to sleep more cheaply than its backend's blocking wait
   // does so here, until a wake or `timeout` (none: no limit), and returns

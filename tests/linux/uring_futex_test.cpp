@@ -182,6 +182,37 @@ TEST_CASE("a loop with no I/O in flight sleeps in a futex wait on its doorbell, 
   CHECK(received == "io");
 }
 
+TEST_CASE("a loop with a timer pending sleeps in its ring even with no I/O in flight") {
+  // A futex(2) timeout gets the thread's timer slack (50 us by default), the
+  // ring's wait does not: a loop whose sleep has a deadline sleeps in its
+  // ring, so its timers are as prompt as with I/O in flight. Here a timer
+  // far off is pending while a release from another thread wakes the loop:
+  // the wake must arrive as the ring's FUTEX_WAIT completion.
+  REQUIRE_FUTEX_TIER();
+  LoopOptions o = futex_options();
+  o.idle_spin = std::chrono::nanoseconds::zero();
+  Loop loop(o);
+  Watchdog dog(20s, "timed sleep in the ring");
+  Semaphore sem(0);
+  std::stop_source stop_timer;
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](std::stop_token t) -> Task<> { (void)co_await sleep_for(60s, t); }(stop_timer.get_token()));
+    const LoopStats s0 = loop.stats();
+    std::thread releaser([&loop, &sem, n = s0.waits + 1] {
+      while (loop.stats().waits < n) std::this_thread::sleep_for(1ms);
+      std::this_thread::sleep_for(10ms);
+      sem.release(1);
+    });
+    auto p = co_await sem.acquire();
+    releaser.join();
+    const LoopStats s1 = loop.stats();
+    REQUIRE(p);
+    CHECK(s1.futex_wait_cqes >= s0.futex_wait_cqes + 1);
+    stop_timer.request_stop();
+  }());
+  loop.run_until_idle();
+}
+
 TEST_CASE("the generic tier on the uring backend does use an eventfd (the control)") {
   if (!capabilities().io_uring.setup_ok) {
     skip("io_uring unavailable: " + capabilities().io_uring.setup_error);

@@ -128,7 +128,8 @@ struct LIBSYNC_API LoopStats {
   std::uint64_t remote_wakes = 0;
   /// Times the loop blocked in its backend (epoll_wait, io_uring_enter with a
   /// wait, GetQueuedCompletionStatusEx, or on the uring-futex tier with no
-  /// I/O in flight a futex wait on its doorbell) because it had nothing to run.
+  /// I/O in flight and no timer a futex wait on its doorbell) because it had
+  /// nothing to run.
   std::uint64_t waits = 0;
   /// Non-blocking backend polls made by a busy loop: at once when work is
   /// queued for the kernel (io_uring submissions), otherwise every 8th busy
@@ -145,11 +146,11 @@ struct LIBSYNC_API LoopStats {
   std::uint64_t notifier_reads = 0;
   /// Futex waits on this loop's doorbell (uring-futex tier), at most one per
   /// parked period: FUTEX_WAIT submissions on its ring while it has I/O in
-  /// flight, futex(2) waits while it has none; 0 on other tiers.
+  /// flight or a timer pending, futex(2) waits otherwise; 0 on other tiers.
   std::uint64_t futex_waits_armed = 0;
   /// Doorbell FUTEX_WAIT completions (uring-futex tier): wakes that arrived
   /// as completions on the loop's ring; 0 on other tiers. A futex(2) wait
-  /// (no I/O in flight) has no completion and is not counted here.
+  /// (no I/O in flight, no timer) has no completion and is not counted here.
   std::uint64_t futex_wait_cqes = 0;
   /// Always 0 in this version. It counted FUTEX_WAKE submissions this loop
   /// made for other loops' waiters; a loop is now woken through its single

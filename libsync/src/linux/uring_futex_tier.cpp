@@ -24,7 +24,9 @@
 // wakes there. The protocol is model-checked (tests/model).
 //
 // A loop with nothing in its ring (no socket I/O in flight, no doorbell wait
-// still armed) has nothing for the ring to unify: it sleeps on the same
+// still armed) and no timer pending has nothing for the ring to unify, and
+// no deadline that futex(2) would keep late (the kernel adds the thread's
+// timer slack, 50 us by default, to a futex timeout): it sleeps on the same
 // doorbell with the futex syscall instead, the same compare-and-sleep on the
 // same word, woken by the same futex wake. That sleep is cheaper: on Linux
 // 6.18 a same-CPU ping-pong costs about 1.9 us per hand-off with futex(2) and
@@ -75,9 +77,12 @@ class FutexWakePath final : public WakePath {
     detail::core(*first.loop).schedule_remote_run(first, count);
   }
 
-  bool prepare_sleep() noexcept override {
+  bool prepare_sleep(bool timed) noexcept override {
     ring_.doorbell().store(0, std::memory_order_seq_cst);
-    direct_ = direct_allowed_ && ring_.ring_is_idle();
+    // Only an untimed sleep goes direct: the kernel adds the thread's timer
+    // slack (50 us by default) to a futex timeout, not to the ring's, so a
+    // loop waiting for a timer sleeps in its ring and its timers stay prompt.
+    direct_ = direct_allowed_ && !timed && ring_.ring_is_idle();
     if (direct_) return true;
     try {
       ring_.arm_doorbell();

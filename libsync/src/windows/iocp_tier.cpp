@@ -78,7 +78,7 @@ class IocpWakePath final : public WakePath {
 
   void poll() noexcept override { lazy_.poll(); }
 
-  bool prepare_sleep() noexcept override {
+  bool prepare_sleep(bool) noexcept override {
     return lazy_.arm_all([](WaiterNode& w) { set_iocp_armed(w, true); });
   }
 
