@@ -75,6 +75,10 @@ class IdleSpinPolicy {
   // but a loop whose timers keep falling due within the spin would otherwise
   // never sleep.
   void on_timer() noexcept {
+    // A trial cut short by a timer did not catch its wake either: it counts
+    // as failed, or a loop whose timer keeps falling due within the spin
+    // would earn a full trial after every sleep for good.
+    if (trial_) probe_gap_ = std::min(probe_gap_ * 2, kMaxProbeGap);
     trial_ = false;
     halve();
   }

@@ -460,6 +460,9 @@ bool LoopCore::spin_for_wake() noexcept {
   // Socket completions only show up by entering the kernel, and IOCP wakes
   // never pass through the remote queue: either way spinning sees nothing.
   if (backend_->has_outstanding() || !wake_path_->wakes_through_remote_queue()) return false;
+  // A wake already queued says nothing about whether spinning pays: the
+  // loop takes it without counting a spin or telling the policy.
+  if (remote_pending_.load(std::memory_order_acquire)) return true;
   const Clock::time_point start = Clock::now();
   Clock::time_point end = start + std::chrono::nanoseconds(spin_.limit_ns());
   bool timer_first = false;

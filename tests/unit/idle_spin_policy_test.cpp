@@ -103,3 +103,32 @@ TEST_CASE("a new maximum resets what was learnt, and a zero maximum never spins"
   p.reset(-5);
   CHECK(p.max_ns() == 0);
 }
+
+TEST_CASE("a trial that a due timer cuts short counts as failed") {
+  // A loop whose timer keeps falling due within the spin, with a partner it
+  // never catches: without this, every sleep a wake ended earned another full
+  // trial, and the loop spun on most idle periods for good.
+  IdleSpinPolicy p(kMax);
+  p.on_empty();
+  p.on_woken();  // a trial
+  REQUIRE(p.limit_ns() == kMax);
+  p.on_timer();  // cut short by a timer
+  CHECK(p.limit_ns() == kMax / 2);
+  p.on_empty();  // the shortened spin, not a trial: halves
+  p.on_woken();  // one sleep is no longer enough for the next trial
+  CHECK(p.limit_ns() < kMax);
+  p.on_woken();
+  CHECK(p.limit_ns() == kMax);
+  // The same cycle many times over: trials grow rare.
+  int trials = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (p.limit_ns() == kMax) {
+      ++trials;
+      p.on_timer();
+    } else if (p.limit_ns() > 0) {
+      p.on_empty();
+    }
+    p.on_woken();
+  }
+  CHECK(trials <= 12);  // gaps 4, 8, ... 256, then one per 256
+}

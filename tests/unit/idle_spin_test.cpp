@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <sync/event.hpp>
 #include <sync/io.hpp>
 #include <sync/loop.hpp>
 #include <sync/semaphore.hpp>
@@ -143,6 +144,37 @@ TEST_CASE("a wake that arrives while the loop spins costs no sleep and no poke")
   CHECK(d.spin_wakes == 1);
   CHECK(d.sleeps == 0);
   CHECK(d.pokes == 0);  // the waker found the loop not parked: no syscall
+}
+
+TEST_CASE("a wake queued while the loop was busy is taken without a spin") {
+  // The wake lands while a task runs; when the loop then runs out of work it
+  // finds the wake already queued. That is not a spin that caught a wake (it
+  // says nothing about whether spinning pays), so neither counter moves.
+  Watchdog dog(60s, "wake queued while busy");
+  Loop loop(spin_options(kLongSpin));
+  warm_up(loop);
+  Semaphore sem{0};
+  Event got;
+  std::atomic<bool> released{false};
+  const IdleSpinStats s0 = loop.idle_spin_stats();
+  loop.block_on([&]() -> Task<> {
+    loop.spawn([](Semaphore& s, Event& e) -> Task<> {
+      auto r = co_await s.acquire();
+      CHECK(r);
+      e.set();
+    }(sem, got));
+    co_await yield();  // the waiter is queued now
+    std::thread releaser([&] {
+      sem.release();
+      released = true;
+    });
+    while (!released.load()) std::this_thread::yield();  // busy while the wake arrives
+    releaser.join();
+    co_await got.wait();  // the loop runs out of work with the wake queued
+  }());
+  const IdleSpinStats s1 = loop.idle_spin_stats();
+  CHECK(s1.spins == s0.spins);
+  CHECK(s1.spin_wakes == s0.spin_wakes);
 }
 
 TEST_CASE("a spin ends when a timer falls due") {
