@@ -71,13 +71,11 @@ class IdleSpinPolicy {
     }
   }
 
-  // The spin ended at a due timer, without a wake. Says nothing about wakes,
-  // but a loop whose timers keep falling due within the spin would otherwise
-  // never sleep.
+  // The spin ended at a due timer, without a wake: it halves, or a loop
+  // whose timers keep falling due within the spin would never sleep, and a
+  // trial cut short so counts as failed, or such a loop would earn a full
+  // trial after every sleep for good.
   void on_timer() noexcept {
-    // A trial cut short by a timer did not catch its wake either: it counts
-    // as failed, or a loop whose timer keeps falling due within the spin
-    // would earn a full trial after every sleep for good.
     if (trial_) probe_gap_ = std::min(probe_gap_ * 2, kMaxProbeGap);
     trial_ = false;
     halve();

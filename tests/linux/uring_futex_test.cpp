@@ -58,6 +58,16 @@ LoopOptions futex_options() {
   return o;
 }
 
+// A thread that releases one permit of `sem` once `loop` has slept `n`
+// times in all, and a little longer: the release then finds it asleep.
+std::thread release_after_sleeps(Loop& loop, Semaphore& sem, std::uint64_t n) {
+  return std::thread([&loop, &sem, n] {
+    while (loop.stats().waits < n) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(10ms);
+    sem.release(1);
+  });
+}
+
 struct SocketPair {
   int fd[2] = {-1, -1};
   SocketPair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fd) == 0); }
@@ -141,18 +151,10 @@ TEST_CASE("a loop with no I/O in flight sleeps in a futex wait on its doorbell, 
   Watchdog dog(20s, "futex sleep without I/O");
   SocketPair sp;
   Semaphore sem(0);
-  // Releases once the loop has slept `n` times in all.
-  auto release_after_sleep = [&](std::uint64_t n) {
-    return std::thread([&loop, &sem, n] {
-      while (loop.stats().waits < n) std::this_thread::sleep_for(1ms);
-      std::this_thread::sleep_for(10ms);
-      sem.release(1);
-    });
-  };
   std::string received;
   loop.block_on([&]() -> Task<> {
     const LoopStats s0 = loop.stats();
-    std::thread t1 = release_after_sleep(s0.waits + 1);
+    std::thread t1 = release_after_sleeps(loop, sem, s0.waits + 1);
     auto p1 = co_await sem.acquire();
     t1.join();
     const LoopStats s1 = loop.stats();
@@ -168,7 +170,7 @@ TEST_CASE("a loop with no I/O in flight sleeps in a futex wait on its doorbell, 
       REQUIRE(r.value > 0);
       out.assign(buf, static_cast<std::size_t>(r.value));
     }(sp.fd[0], received));
-    std::thread t2 = release_after_sleep(s1.waits + 1);
+    std::thread t2 = release_after_sleeps(loop, sem, s1.waits + 1);
     auto p2 = co_await sem.acquire();
     t2.join();
     const LoopStats s2 = loop.stats();
@@ -198,11 +200,7 @@ TEST_CASE("a loop with a timer pending sleeps in its ring even with no I/O in fl
   loop.block_on([&]() -> Task<> {
     loop.spawn([](std::stop_token t) -> Task<> { (void)co_await sleep_for(60s, t); }(stop_timer.get_token()));
     const LoopStats s0 = loop.stats();
-    std::thread releaser([&loop, &sem, n = s0.waits + 1] {
-      while (loop.stats().waits < n) std::this_thread::sleep_for(1ms);
-      std::this_thread::sleep_for(10ms);
-      sem.release(1);
-    });
+    std::thread releaser = release_after_sleeps(loop, sem, s0.waits + 1);
     auto p = co_await sem.acquire();
     releaser.join();
     const LoopStats s1 = loop.stats();
