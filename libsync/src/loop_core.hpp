@@ -154,22 +154,28 @@ class LoopCore {
   CancelTable cancels_;
   std::unordered_set<void*> tasks_;  // live spawned roots (frame addresses)
 
-  // Remote queue: handles and posted functions from other threads.
-  QueueLock remote_mu_;
-  std::vector<std::coroutine_handle<>> remote_handles_;
-  std::vector<std::function<void()>> remote_fns_;
-  std::vector<std::coroutine_handle<>> remote_swap_;
-  std::vector<std::function<void()>> remote_fns_swap_;
-  std::atomic<bool> remote_pending_{false};
-  bool notified_ = false;                             // guarded by remote_mu_
-  std::atomic<std::uint32_t> notifies_in_flight_{0};  // see begin_notify
+  // Loop-thread state written on every iteration: kept off the lines other
+  // threads touch to wake the loop (below), so a waker's read of parked_
+  // does not pull a line the loop is writing on every resume.
   bool tearing_down_ = false;
   std::size_t run_pos_ = 0;  // index in running_ of the task being resumed
-  std::atomic<bool> parked_{false};
-  std::atomic<bool> stop_requested_{false};
   bool running_loop_ = false;
   bool idle_exit_ = false;
   unsigned busy_ticks_ = 0;
+
+  // Remote queue: handles and posted functions from other threads. What a
+  // waker touches (the lock, the pending and parked flags, the handle
+  // vector) starts on its own cache line.
+  alignas(64) QueueLock remote_mu_;
+  std::atomic<bool> remote_pending_{false};
+  std::atomic<bool> parked_{false};
+  bool notified_ = false;  // guarded by remote_mu_
+  std::atomic<bool> stop_requested_{false};
+  std::vector<std::coroutine_handle<>> remote_handles_;
+  std::atomic<std::uint32_t> notifies_in_flight_{0};  // see begin_notify
+  std::vector<std::function<void()>> remote_fns_;
+  alignas(64) std::vector<std::coroutine_handle<>> remote_swap_;
+  std::vector<std::function<void()>> remote_fns_swap_;
   // Idle spin: the configured maximum (any thread writes it) and the
   // adaptive limit of the next spin (loop thread), both in nanoseconds.
   std::atomic<std::int64_t> spin_max_ns_{kDefaultIdleSpin.count()};

@@ -38,15 +38,22 @@ void WaiterQueue::push_back(WaiterNode& n) noexcept {
   size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
+// The head's `prev` is left stale: taking the head, the common case, then
+// writes only the queue and the node itself, not the node behind it (which
+// lives in some other task's frame, often on another CPU's cache). Every
+// other node's `prev` is exact: nothing is ever linked in front of the head,
+// and unlinking a node that is not the head fixes its successor's `prev`.
 void WaiterQueue::erase(WaiterNode& n) noexcept {
-  if (n.prev)
-    n.prev->next = n.next;
-  else
+  if (&n == head_) {
     head_ = n.next;
-  if (n.next)
-    n.next->prev = n.prev;
-  else
-    tail_ = n.prev;
+    if (!n.next) tail_ = nullptr;
+  } else {
+    n.prev->next = n.next;
+    if (n.next)
+      n.next->prev = n.prev;
+    else
+      tail_ = n.prev;
+  }
   n.prev = n.next = nullptr;
   n.queued = false;
   size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);

@@ -217,8 +217,11 @@ using OwnedAcquireResult = BasicAcquireResult<OwnedPermit>;
 /// waits (`acquire*`) are for tasks running on a Loop; the blocking waits
 /// (`acquire_blocking*`) are for plain threads. \note Waits are served in
 /// FIFO order, tasks and threads alike, and a larger request at the head
-/// holds back smaller ones behind it.
-class LIBSYNC_API Semaphore final : private detail::Waitable {
+/// holds back smaller ones behind it. A Semaphore fills one 64-byte cache
+/// line of its own: the state word, the queue lock and the queue's ends,
+/// which every contended acquire and release touches, then move between
+/// CPUs as one line, and no neighbouring object's writes move it.
+class alignas(64) LIBSYNC_API Semaphore final : private detail::Waitable {
  public:
   /// The largest count a semaphore can hold: 2^61 - 1 with a 64-bit size_t
   /// (2^29 - 1 with a 32-bit one).

@@ -493,8 +493,8 @@ void UringBackend::abandon(IoOp& op) noexcept {
 
 bool UringBackend::has_outstanding() const noexcept {
   // The doorbell's wait and the eventfd read are not work: a busy loop that
-  // has only those has nothing to poll for.
-  return ops_in_flight_ != 0 || io_uring_sq_ready(&ring_) != 0;
+  // has only those has nothing to poll for. needs_flush() explains the SQ check.
+  return ops_in_flight_ != 0 || needs_flush();
 }
 
 void UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {

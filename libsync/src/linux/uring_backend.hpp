@@ -55,7 +55,14 @@ class UringBackend final : public Backend {
   void abandon(IoOp& op) noexcept override;
   void wait(std::optional<std::chrono::nanoseconds> timeout) override;
   bool has_outstanding() const noexcept override;
-  bool needs_flush() const noexcept override { return io_uring_sq_ready(&ring_) != 0; }
+  // SQEs prepared since the last io_uring_enter. Read from liburing's own
+  // copies (sqe_tail, sqe_head) rather than the kernel's head in the shared
+  // ring: a busy loop asks on every iteration, and the same-loop hand-off
+  // ran 5-10% slower on this backend than on epoll with the shared-ring
+  // load. SQEs an interrupted enter left in the ring are not seen here; the
+  // next enter submits them, and ring_is_idle() (the check before a sleep
+  // that bypasses the ring) still reads the kernel's head.
+  bool needs_flush() const noexcept override { return ring_.sq.sqe_tail != ring_.sq.sqe_head; }
   void notify() noexcept override;
   bool start_multishot_accept(MultishotAccept& ms) override;
   void stop_multishot_accept(MultishotAccept& ms) noexcept override;
