@@ -48,6 +48,7 @@
 #define SYNCBENCH_ACCESS access
 #define SYNCBENCH_W_OK W_OK
 #endif
+#include "placement.hpp"
 #include "table.hpp"
 
 namespace syncbench {
@@ -59,6 +60,7 @@ struct BenchOptions {
   int reps = 0;              // 0: the profile's
   double rep_ms = 0;         // 0: the profile's
   double idle_spin_us = -1;  // < 0: libsync's default
+  std::string placement = "spread";
 };
 
 // A report named on the command line: "-" is stdout.
@@ -222,7 +224,7 @@ struct UsageError {
 };
 
 Profile bench_profile(const BenchOptions& o) {
-  Profile profile = o.full ? Profile{"full", 25, 50, 2} : Profile{"quick", 7, 10, 1};
+  Profile profile = o.full ? Profile{"full", 25, 50, 2} : Profile{"quick", 15, 5, 1};
   if (o.reps > 0) profile.reps = o.reps;
   if (o.rep_ms > 0) profile.rep_ms = o.rep_ms;
   return profile;
@@ -374,6 +376,7 @@ BenchReport empty_report(const Profile& profile, const BenchPlan& plan, std::siz
       collect_environment({{"profile", profile.name},
                            {"tiers_benchmarked", pairs_text},
                            {"idle_spin_us", format_number(static_cast<double>(spin.count()) / 1000.0)},
+                           {"placement", placement_text()},
                            {"syscall_counting", counter.status()}});
   report.notes = std::move(notes);
   return report;
@@ -492,6 +495,9 @@ int run_bench(const BenchOptions& o) {
     return kExitUsage;
   }
 
+  set_placement(o.placement == "packed" ? Placement::packed
+                : o.placement == "free" ? Placement::free
+                                        : Placement::spread);
   ProgressLine line(scenarios, profile, wall0);
   BenchReport report = empty_report(profile, plan, scenarios.size(), std::move(notes));
   write_table_header(human, report);
@@ -544,6 +550,11 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                   "microseconds; 0 never spins (default: libsync's, " +
                       std::to_string(libsync::kDefaultIdleSpin.count() / 1000) + ")")
       ->check(CLI::Range(0.0, 1000000.0));
+  sub->add_option("--placement", o->placement,
+                  "Where the threads doing the measured work run: spread (default) pins partners to "
+                  "different CPUs, packed puts every thread on one CPU, free leaves placement to the "
+                  "scheduler; every subject of a run is placed alike")
+      ->check(CLI::IsMember(placement_names()));
   sub->add_flag("--wide", o->wide,
                 "Print every table column even when the terminal is narrower (output to a pipe or file "
                 "always has them all)");
@@ -551,6 +562,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
                           "  syncbench bench                                  quick run of every scenario\n"
                           "  syncbench bench --filter cross-loop --tier uring-futex\n"
                           "  syncbench bench --full --json run.json --html run.html\n"
+                          "  syncbench bench --placement packed              every thread on one CPU\n"
                           "  syncbench bench --json - | jq '.results[] | {scenario, subject, median_ns}'\n"
                           "  syncbench compare before.json after.json        did anything get slower?\n"
                           "\n"

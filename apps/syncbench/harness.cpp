@@ -15,6 +15,7 @@
 
 #include "common/alloc_counter.hpp"
 #include "exit_codes.hpp"
+#include "placement.hpp"
 #include "syscall_counter.hpp"
 
 namespace syncbench {
@@ -157,7 +158,7 @@ void Watchdog::disarm() {
 LoopThread::LoopThread(const libsync::LoopOptions& opts) {
   std::promise<libsync::Loop*> ready;
   auto fut = ready.get_future();
-  thread_ = std::thread([this, &ready, opts] {
+  thread_ = placed_thread([this, &ready, opts] {
 #if defined(__linux__)
     // Named so that a profile (perf report --sort comm) separates the loop
     // threads of libsync's subjects from the baselines' threads.
@@ -287,6 +288,7 @@ std::vector<Live> set_up_subjects(const Scenario& sc, StepProgress& progress) {
     l.spec = &spec;
     l.m = row_for(sc, spec);
     progress("setting up " + what(sc, spec));
+    placement_begin_subject();
     try {
       l.subject = spec.make();
     } catch (const std::exception& e) {
@@ -297,11 +299,24 @@ std::vector<Live> set_up_subjects(const Scenario& sc, StepProgress& progress) {
   return live;
 }
 
+// Per-op scenarios time single operations, and the first one after another
+// subject's repetition pays for what that subject evicted: on a 1024-waiter
+// fan-out it took 5-10x the median here, and with a few rounds per
+// repetition that one sample moved the median. One untimed operation first
+// re-warms the subject, so every timed one starts from its own steady state.
+void settle(const Scenario& sc, Live& l) {
+  if (sc.basis != StatBasis::per_op) return;
+  std::vector<std::uint64_t> scratch;
+  scratch.reserve(16);
+  guarded_run(sc, l, 1, scratch);
+}
+
 // Grows the operation count until one repetition takes about the target
 // time, and returns the count that should take it.
 std::uint64_t calibrated_ops(const Scenario& sc, Live& l, double target_ns) {
   std::uint64_t ops = std::max<std::uint64_t>(sc.min_ops, 1);
   double per_op = 0;
+  settle(sc, l);  // a subject's first operation may include its own one-off setup
   for (int attempt = 0; attempt < 16; ++attempt) {
     l.latencies.clear();
     l.latencies.reserve(ops + 16);
@@ -332,6 +347,7 @@ void calibrate(const Scenario& sc, const Profile& profile, Live& l) {
 }
 
 void timed_repetition(const Scenario& sc, Live& l) {
+  settle(sc, l);
   RepResult r = guarded_run(sc, l, l.ops, l.latencies);
   if (r.ops == 0) throw std::runtime_error("a repetition completed no operations");
   l.total_ops += r.ops;

@@ -68,6 +68,8 @@ void write_table_header(std::ostream& out, const BenchReport& r) {
   for (std::size_t i = 0; i < r.pairs.size(); ++i) out << (i ? ", " : "") << r.pairs[i];
   out << (r.pairs.empty() ? "none (baselines only)" : "") << "; auto picks " << r.env.get("auto_tier") << "/"
       << r.env.get("auto_backend") << "\n";
+  if (const std::string placement = r.env.get("placement"); !placement.empty())
+    out << "threads: " << placement << "\n";
 }
 
 namespace {
@@ -360,6 +362,74 @@ void add_same_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurem
       }));
 }
 
+// The unified tier against the portable one, scenario by scenario: the
+// uring-futex row's median beside every generic row of the same scenario
+// and subject. Within 5% is a tie (one run's noise on this kind of VM).
+void add_tier_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
+  constexpr double kTie = 1.05;
+  GoalCheck every{"every scenario: uring-futex's median at most generic's (within 5%), on each backend",
+                  "each scenario: the libsync uring-futex/uring row against the generic rows of the same "
+                  "subject",
+                  "", std::nullopt, ""};
+  std::size_t compared = 0;
+  double worst = 0;
+  std::string worst_what, misses;
+  for (const auto& uf : rs) {
+    if (uf.tier != "uring-futex" || uf.reps == 0 || !uf.error.empty() || uf.median_ns <= 0) continue;
+    for (const auto& g : rs) {
+      if (g.tier != "generic" || g.scenario != uf.scenario || g.subject != uf.subject || g.reps == 0 ||
+          !g.error.empty() || g.median_ns <= 0)
+        continue;
+      const double r = uf.median_ns / g.median_ns;
+      const std::string name =
+          uf.scenario + (uf.subject == "libsync" ? "" : " [" + uf.subject + "]") + " vs generic/" + g.backend;
+      ++compared;
+      if (r > worst) {
+        worst = r;
+        worst_what = name;
+      }
+      if (r > kTie) misses += (misses.empty() ? "" : "; ") + name + " " + fx(r);
+    }
+  }
+  if (compared) {
+    every.met = misses.empty();
+    every.measured = std::to_string(compared) + " comparisons, worst " + fx(worst) + " (" + worst_what + ")" +
+                     (misses.empty() ? "" : "; over 1.05x: " + misses);
+    out.push_back(std::move(every));
+  }
+
+  // A wake of n waiters on another loop: the time stays near generic's, and
+  // the kernel wakes stay O(1) per round (one to the waiters' loop, one
+  // back to the waker), where a wake per waiter would show ~n.
+  for (const char* sc : {"fan-out/release/N=1024", "fan-out/notify_all/N=1024"}) {
+    const Measurement* uf = find(rs, sc, "libsync", "uring-futex", "uring");
+    if (!uf) continue;
+    GoalCheck g{std::string(sc) + ": uring-futex within 1.2x of generic, at most 4 kernel wakes per round",
+                std::string(sc) +
+                    ": libsync uring-futex/uring median against each generic row; its loops' "
+                    "futex wakes and doorbell writes per round",
+                "", std::nullopt, ""};
+    bool ok = true;
+    for (const auto& m : rs) {
+      if (m.scenario != sc || m.tier != "generic" || m.reps == 0 || !m.error.empty() || m.median_ns <= 0)
+        continue;
+      const double r = uf->median_ns / m.median_ns;
+      ok = ok && r <= 1.2;
+      g.measured += (g.measured.empty() ? "" : ", ") + fx(r) + " vs generic/" + m.backend;
+    }
+    if (uf->loop_per_op) {
+      const auto& l = *uf->loop_per_op;
+      const double wakes = l.futex_wake_sqes + l.futex_wake_syscalls + l.notifier_writes;
+      ok = ok && wakes <= 4;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.2f", wakes);
+      g.measured += std::string("; ") + buf + " wakes per round";
+    }
+    g.met = ok;
+    out.push_back(std::move(g));
+  }
+}
+
 }  // namespace
 
 std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
@@ -367,6 +437,7 @@ std::vector<GoalCheck> evaluate_goals(const std::vector<Measurement>& rs) {
   add_uncontended_goals(out, rs);
   add_cross_loop_goals(out, rs);
   add_same_loop_goals(out, rs);
+  add_tier_goals(out, rs);
   // Drop goals whose scenario was filtered out (or did not produce rows).
   std::vector<GoalCheck> kept;
   for (auto& g : out)

@@ -108,3 +108,83 @@ TEST_CASE("a p99 below the baseline's is judged when the medians are normal") {
 TEST_CASE("goals of scenarios that did not run are dropped") {
   CHECK(evaluate_goals({}).empty());
 }
+
+namespace {
+
+Measurement tier_row(std::string scenario, std::string tier, std::string backend, double median_ns) {
+  Measurement m = row("libsync", median_ns, 0, std::move(tier), std::move(backend));
+  m.scenario = std::move(scenario);
+  m.p99_ns.reset();
+  return m;
+}
+
+const char* const kEvery = "every scenario: uring-futex's median at most generic's";
+
+}  // namespace
+
+TEST_CASE("the tier goal is met within 5% of generic and names each row beyond it") {
+  std::vector<Measurement> rs = {tier_row("same-loop/handoff", "uring-futex", "uring", 104),
+                                 tier_row("same-loop/handoff", "generic", "uring", 100),
+                                 tier_row("same-loop/handoff", "generic", "epoll", 110)};
+  {
+    const auto gs = evaluate_goals(rs);
+    const GoalCheck& g = goal(gs, kEvery);
+    REQUIRE(g.met.has_value());
+    CHECK(*g.met);
+    CHECK(g.measured.find("2 comparisons") != std::string::npos);
+  }
+  rs.push_back(tier_row("contended/throughput", "uring-futex", "uring", 220));
+  rs.push_back(tier_row("contended/throughput", "generic", "epoll", 200));
+  const auto gs = evaluate_goals(rs);
+  const GoalCheck& g = goal(gs, kEvery);
+  REQUIRE(g.met.has_value());
+  CHECK_FALSE(*g.met);
+  CHECK(g.measured.find("contended/throughput vs generic/epoll 1.10x") != std::string::npos);
+  CHECK(g.measured.find("worst 1.10x (contended/throughput vs generic/epoll)") != std::string::npos);
+  CHECK(g.measured.find("same-loop") == std::string::npos);  // rows within 5% are not listed
+}
+
+TEST_CASE("the tier goal compares rows of the same subject only") {
+  std::vector<Measurement> rs = {tier_row("mass-waiters/timeout", "uring-futex", "uring", 100),
+                                 tier_row("mass-waiters/timeout", "generic", "uring", 100)};
+  rs[0].subject = rs[1].subject = "libsync N=10000";
+  rs.push_back(tier_row("mass-waiters/timeout", "generic", "uring", 50));
+  rs.back().subject = "libsync N=100000";  // another size: never compared with N=10000
+  const auto gs = evaluate_goals(rs);
+  const GoalCheck& g = goal(gs, kEvery);
+  REQUIRE(g.met.has_value());
+  CHECK(*g.met);
+  CHECK(g.measured.find("1 comparisons") != std::string::npos);
+}
+
+TEST_CASE("a 1024-waiter fan-out is judged on time against generic and on wakes per round") {
+  const std::string sc = "fan-out/release/N=1024";
+  auto run = [&](double uf_median, double wakes) {
+    Measurement uf = tier_row(sc, "uring-futex", "uring", uf_median);
+    uf.loop_per_op = Measurement::LoopRates{};
+    uf.loop_per_op->notifier_writes = wakes;
+    return evaluate_goals(
+        {uf, tier_row(sc, "generic", "uring", 100000), tier_row(sc, "generic", "epoll", 90000)});
+  };
+  const std::string name = sc + ": uring-futex within 1.2x";
+  {
+    const auto gs = run(95000, 2);
+    const GoalCheck& g = goal(gs, name);
+    REQUIRE(g.met.has_value());
+    CHECK(*g.met);
+    CHECK(g.measured.find("2.00 wakes per round") != std::string::npos);
+  }
+  {
+    const auto gs = run(95000, 1024);  // a wake per waiter
+    const GoalCheck& g = goal(gs, name);
+    REQUIRE(g.met.has_value());
+    CHECK_FALSE(*g.met);
+  }
+  {
+    const auto gs = run(120000, 2);  // 1.33x generic/epoll
+    const GoalCheck& g = goal(gs, name);
+    REQUIRE(g.met.has_value());
+    CHECK_FALSE(*g.met);
+    CHECK(g.measured.find("1.33x vs generic/epoll") != std::string::npos);
+  }
+}

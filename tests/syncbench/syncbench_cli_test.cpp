@@ -4,6 +4,8 @@
 // CMake) in a child process. Nothing here looks at how fast anything is.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -175,7 +177,7 @@ TEST_CASE("bench --quick --json on one small scenario writes the documented resu
   JsonValue b = parse_json(read_file(json));
   CHECK(b["interrupted"].as_bool() == false);
   REQUIRE(b["env"].is_object());
-  for (const char* k : {"kernel", "cpu_model", "build_type", "git_commit", "auto_tier"}) {
+  for (const char* k : {"kernel", "cpu_model", "build_type", "git_commit", "auto_tier", "placement"}) {
     INFO("env key " << k);
     CHECK(b["env"][k].is_string());
   }
@@ -500,7 +502,7 @@ TEST_CASE("bench rejects an unknown flag with a message and exit code 2") {
   CHECK(contains(q.err, "--full"));
 }
 
-TEST_CASE("bench --idle-spin-us sets the loops' spin, says so in the report, and refuses bad values") {
+TEST_CASE("bench --idle-spin-us sets the loops' spin and says so in the report and refuses bad values") {
   TempDir dir;
   const std::string json = dir.file("spin.json");
   ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--idle-spin-us",
@@ -524,6 +526,54 @@ TEST_CASE("bench --idle-spin-us sets the loops' spin, says so in the report, and
     CHECK(contains(e.err, "--idle-spin-us"));
     CHECK(e.out.empty());
   }
+}
+
+// Whether this process may pin a thread to the first CPU it is allowed on:
+// what the placement test expects syncbench to manage too.
+bool can_pin_threads(int& first_cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return false;
+  first_cpu = -1;
+  for (int i = 0; i < CPU_SETSIZE && first_cpu < 0; ++i)
+    if (CPU_ISSET(i, &set)) first_cpu = i;
+  if (first_cpu < 0) return false;
+  bool ok = false;
+  std::thread([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first_cpu, &one);
+    ok = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+  }).join();
+  return ok;
+}
+
+TEST_CASE("bench --placement places the measured threads as asked and says so and refuses unknown values") {
+  int first = -1;
+  const bool pin = can_pin_threads(first);
+  for (const char* mode : {"spread", "packed", "free"}) {
+    INFO(mode);
+    ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--placement", mode,
+                                     "--filter", "^cross-loop/handoff$", "--json", "-"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const std::string text = parse_json(r.out)["env"]["placement"].as_string();
+    INFO(text);
+    if (std::string(mode) == "free") {
+      CHECK(text == "free (threads not pinned)");
+    } else if (!pin) {
+      CHECK(contains(text, std::string("free (") + mode + " unavailable: "));
+    } else if (std::string(mode) == "packed") {
+      CHECK(text == "packed: every thread on CPU " + std::to_string(first));
+    } else {
+      CHECK(contains(text, "spread over CPUs " + std::to_string(first)));
+      CHECK(contains(text, "(main thread on CPU " + std::to_string(first)));
+    }
+    CHECK(contains(r.err, "threads: " + text));  // the table header says it too
+  }
+  ProcessResult e = run_syncbench({"bench", "--placement", "sideways"});
+  CHECK(e.exit_code == 2);
+  CHECK(contains(e.err, "--placement"));
+  CHECK(e.out.empty());
 }
 
 TEST_CASE("bench refuses an unwritable --json path before running anything") {

@@ -33,7 +33,7 @@ using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
 // An io_context run by its own thread until destroyed.
 class ContextThread {
  public:
-  ContextThread() : guard_(ctx_.get_executor()), thread_([this] { ctx_.run(); }) {}
+  ContextThread() : guard_(ctx_.get_executor()), thread_(placed_thread([this] { ctx_.run(); })) {}
   ~ContextThread() {
     guard_.reset();
     ctx_.stop();

@@ -71,7 +71,7 @@ class StdContended final : public Subject {
  public:
   StdContended() {
     for (unsigned i = 0; i < kStdThreads; ++i)
-      threads_.emplace_back([this] {
+      threads_.push_back(placed_thread([this] {
         for (;;) {
           start_.acquire();
           if (stop_.load()) return;
@@ -83,7 +83,7 @@ class StdContended final : public Subject {
           }
           if (remaining_.fetch_sub(1) == 1) done_.set();
         }
-      });
+      }));
   }
   ~StdContended() override {
     stop_.store(true);

@@ -149,7 +149,7 @@ class StdSemaphoreFanOut final : public Subject {
   explicit StdSemaphoreFanOut(unsigned n) : n_(n) {
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i)
-      threads_.emplace_back([this] {
+      threads_.push_back(placed_thread([this] {
         std::uint32_t round = 0;
         for (;;) {
           armed_.fetch_add(1);
@@ -163,7 +163,7 @@ class StdSemaphoreFanOut final : public Subject {
           for (std::uint32_t r = round_.load(); r == round; r = round_.load()) round_.wait(r);
           ++round;
         }
-      });
+      }));
   }
   ~StdSemaphoreFanOut() override {
     stop_.store(true);
@@ -209,7 +209,7 @@ class StdCondvarFanOut final : public Subject {
   explicit StdCondvarFanOut(unsigned n) : n_(n) {
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i)
-      threads_.emplace_back([this] {
+      threads_.push_back(placed_thread([this] {
         std::unique_lock lk(mu_);
         std::uint64_t seen = gen_;
         for (;;) {
@@ -223,7 +223,7 @@ class StdCondvarFanOut final : public Subject {
             round_done_.release();
           }
         }
-      });
+      }));
   }
   ~StdCondvarFanOut() override {
     {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "placement.hpp"
 
 namespace syncbench {
 

@@ -42,7 +42,7 @@ long futex(std::atomic<std::uint32_t>& w, int op, std::uint32_t val) {
 class RawFutexPingPong final : public PingPong<RawFutexPingPong> {
  public:
   RawFutexPingPong() {
-    partner_ = std::thread([this] {
+    partner_ = placed_thread([this] {
       for (;;) {
         while (ping_.load(std::memory_order_acquire) == 0) futex(ping_, FUTEX_WAIT_PRIVATE, 0);
         ping_.store(0, std::memory_order_relaxed);
@@ -76,7 +76,7 @@ class RawFutexPingPong final : public PingPong<RawFutexPingPong> {
 class BinarySemaphorePingPong final : public PingPong<BinarySemaphorePingPong> {
  public:
   BinarySemaphorePingPong() {
-    partner_ = std::thread([this] {
+    partner_ = placed_thread([this] {
       for (;;) {
         ping_.acquire();
         if (stop_.load(std::memory_order_relaxed)) return;
@@ -103,7 +103,7 @@ class BinarySemaphorePingPong final : public PingPong<BinarySemaphorePingPong> {
 class MutexCondvarPingPong final : public PingPong<MutexCondvarPingPong> {
  public:
   MutexCondvarPingPong() {
-    partner_ = std::thread([this] {
+    partner_ = placed_thread([this] {
       std::unique_lock lk(mu_);
       for (;;) {
         to_partner_.wait(lk, [this] { return turn_ == 1; });

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "harness.hpp"
+#include "placement.hpp"
 
 namespace syncbench {
 

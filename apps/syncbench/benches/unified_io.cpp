@@ -152,7 +152,7 @@ class ThreadsUnifiedIo final : public Subject {
     for (unsigned i = 0; i < kClients; ++i) {
       pairs_.push_back(std::make_unique<SocketPair>(false));
       int fd = pairs_.back()->fd[1];
-      threads_.emplace_back([fd] {
+      threads_.push_back(placed_thread([fd] {
         char buf[kMessage];
         for (;;) {
           ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -164,11 +164,11 @@ class ThreadsUnifiedIo final : public Subject {
             sent += w;
           }
         }
-      });
+      }));
     }
     for (unsigned i = 0; i < kClients; ++i) {
       int fd = pairs_[i]->fd[0];
-      threads_.emplace_back([this, fd] {
+      threads_.push_back(placed_thread([this, fd] {
         char out[kMessage], in[kMessage];
         std::memset(out, 'x', sizeof out);
         for (;;) {
@@ -192,9 +192,9 @@ class ThreadsUnifiedIo final : public Subject {
           }
           if (remaining_.fetch_sub(1) == 1) done_.set();
         }
-      });
+      }));
     }
-    threads_.emplace_back([this] {
+    threads_.push_back(placed_thread([this] {
       for (;;) {
         releaser_start_.acquire();
         if (stop_.load()) return;
@@ -204,7 +204,7 @@ class ThreadsUnifiedIo final : public Subject {
           gate_.release();
         }
       }
-    });
+    }));
   }
   ~ThreadsUnifiedIo() override {
     stop_.store(true);

@@ -1,0 +1,65 @@
+// Where the benchmark's threads run.
+//
+// Unpinned, the scheduler decides per repetition whether two threads that
+// hand work to each other share a CPU or not, and on a VM the two cases
+// differ by an order of magnitude (a wake that crosses to an idle vCPU costs
+// tens of microseconds, one that stays on the waker's CPU a couple). A
+// scenario's rows then compare placements as much as implementations. So by
+// default every thread a subject starts is pinned, the same way for every
+// subject of a run:
+//
+//   spread  the main thread on the first allowed CPU, and the k-th thread a
+//           subject starts (k = 1, 2, ...) on allowed CPU k mod n: two
+//           partners always run on different CPUs (when there are two)
+//   packed  every thread on the first allowed CPU: partners share it
+//   free    nothing is pinned; the scheduler places threads as it likes
+//
+// Only the threads that do the measured work are placed (loop threads,
+// baseline threads, the main thread); the watchdog and signal threads sleep.
+#pragma once
+
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace syncbench {
+
+enum class Placement { spread, packed, free };
+
+// "spread", "packed", "free".
+const char* to_string(Placement p) noexcept;
+std::vector<std::string> placement_names();
+
+// Chooses the placement for the rest of the process and pins the calling
+// (main) thread accordingly. Where this system cannot pin threads, or the
+// first attempt fails, the placement falls back to free and the reason is
+// kept for placement_text(). Call once, before any subject is set up.
+void set_placement(Placement p);
+
+// What the reports print: the placement in effect and the CPUs it uses,
+// e.g. "spread over CPUs 0,1 (main thread on CPU 0)".
+std::string placement_text();
+Placement placement_in_effect() noexcept;
+
+// The runner calls this before setting up each subject: the subject's
+// threads are numbered from 1 again, so every subject is placed alike.
+void placement_begin_subject() noexcept;
+
+// The slot of the next thread the current subject starts, taken on the
+// creating thread (so that the numbering follows creation order), and the
+// call that pins the calling thread to the CPU of a slot.
+int placement_next_slot() noexcept;
+void place_current_thread(int slot) noexcept;
+
+// std::thread whose body first pins itself to the next slot's CPU.
+template <class F>
+std::thread placed_thread(F&& f) {
+  const int slot = placement_next_slot();
+  return std::thread([slot, f = std::forward<F>(f)]() mutable {
+    place_current_thread(slot);
+    f();
+  });
+}
+
+}  // namespace syncbench
