@@ -125,11 +125,13 @@ void add_mass_waiter_scenarios(std::vector<Scenario>& out, const BenchPlan& plan
     // (100 000 task frames), which made whichever tier came first look 2-4x
     // slower in a one-repetition run. Even after it, the later a subject
     // runs the faster it is (on one VM, N = 100 000 took ~800 ns per waiter
-    // first in the order and ~500 ns third, whatever the tier): so three
-    // repetitions, each in an order that puts another tier first (the
-    // harness rotates by whole tiers here), and the median. No extra counted
-    // repetition: the loop counters of the timed ones are reported.
-    sc.max_reps = 3;
+    // first in the order and ~500 ns third, whatever the tier), and single
+    // repetitions swing by +-30% (heap growth, page faults): so seven
+    // repetitions, in orders that put each subject first in turn, and the
+    // median (three left the same code on two tiers 20% apart in a third of
+    // the runs; the scenario takes ~8 s). No extra counted repetition: the
+    // loop counters of the timed ones are reported.
+    sc.max_reps = 7;
     sc.warmups = 1;
     sc.counted_rep = false;
     sc.watchdog_seconds = 300;
