@@ -21,8 +21,8 @@
 
 namespace libsync {
 
-// The hot fields share one cache line (see the class comment); a new member
-// that pushes the object onto a second line should be a deliberate choice.
+// The hot fields fit one cache line (see the class comment); a new member
+// that pushes the object past it should be a deliberate choice.
 static_assert(sizeof(void*) != 8 || sizeof(Semaphore) == 64, "Semaphore no longer fits one cache line");
 
 // ---- Permit ----

@@ -61,7 +61,7 @@ class LibsyncContended final : public Subject {
     if (remaining_.fetch_sub(1) == 1) done_.set();
   }
 
-  libsync::Semaphore sem_{kPermits};
+  alignas(64) libsync::Semaphore sem_{kPermits};  // one cache line of its own (see its class comment)
   std::atomic<unsigned> remaining_{0};
   DoneFlag done_;
   std::vector<std::unique_ptr<LoopThread>> loops_;

@@ -217,11 +217,15 @@ using OwnedAcquireResult = BasicAcquireResult<OwnedPermit>;
 /// waits (`acquire*`) are for tasks running on a Loop; the blocking waits
 /// (`acquire_blocking*`) are for plain threads. \note Waits are served in
 /// FIFO order, tasks and threads alike, and a larger request at the head
-/// holds back smaller ones behind it. A Semaphore fills one 64-byte cache
-/// line of its own: the state word, the queue lock and the queue's ends,
-/// which every contended acquire and release touches, then move between
-/// CPUs as one line, and no neighbouring object's writes move it.
-class alignas(64) LIBSYNC_API Semaphore final : private detail::Waitable {
+/// holds back smaller ones behind it. A Semaphore is 64 bytes on 64-bit
+/// systems: declared `alignas(64)` where that alignment is honoured (a
+/// static, a heap object or a member of one), its state word, queue lock and
+/// queue ends, which every contended acquire and release touches, move
+/// between CPUs as one cache line. The class does not demand the alignment
+/// itself: built with GCC 12, a libsync task's frame did not put an
+/// over-aligned local on a 64-byte boundary, and code compiled for the
+/// stricter type may rely on it.
+class LIBSYNC_API Semaphore final : private detail::Waitable {
  public:
   /// The largest count a semaphore can hold: 2^61 - 1 with a 64-bit size_t
   /// (2^29 - 1 with a 32-bit one).
