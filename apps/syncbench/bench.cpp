@@ -495,6 +495,7 @@ int run_bench(const BenchOptions& o) {
     return kExitUsage;
   }
 
+  Watchdog::instance();  // its thread starts before the main thread is pinned, and keeps every CPU
   set_placement(o.placement == "packed" ? Placement::packed
                 : o.placement == "free" ? Placement::free
                                         : Placement::spread);

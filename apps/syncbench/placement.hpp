@@ -14,8 +14,16 @@
 //   packed  every thread on the first allowed CPU: partners share it
 //   free    nothing is pinned; the scheduler places threads as it likes
 //
+// A subject whose threads do not pair up in creation order names the slot
+// instead (placed_thread_at), so that its layout mirrors libsync's subject
+// in the same scenario: the fan-out baselines put every waiter thread on
+// slot 1, where libsync's waiter loop runs, and the threads version of the
+// gated echo puts its socket threads on slot 0 with loop A's work and its
+// releaser on slot 1 with loop B.
+//
 // Only the threads that do the measured work are placed (loop threads,
-// baseline threads, the main thread); the watchdog and signal threads sleep.
+// baseline threads, the main thread); the watchdog and signal threads are
+// started before the main thread is pinned and keep the process's CPUs.
 #pragma once
 
 #include <string>
@@ -52,14 +60,18 @@ void placement_begin_subject() noexcept;
 int placement_next_slot() noexcept;
 void place_current_thread(int slot) noexcept;
 
-// std::thread whose body first pins itself to the next slot's CPU.
+// std::thread whose body first pins itself to a slot's CPU: the given one,
+// or the subject's next.
 template <class F>
-std::thread placed_thread(F&& f) {
-  const int slot = placement_next_slot();
+std::thread placed_thread_at(int slot, F&& f) {
   return std::thread([slot, f = std::forward<F>(f)]() mutable {
     place_current_thread(slot);
     f();
   });
+}
+template <class F>
+std::thread placed_thread(F&& f) {
+  return placed_thread_at(placement_next_slot(), std::forward<F>(f));
 }
 
 }  // namespace syncbench

@@ -181,6 +181,10 @@ TEST_CASE("a 1024-waiter fan-out is judged on time against generic and on wakes 
     CHECK_FALSE(*g.met);
   }
   {
+    Measurement alone = tier_row(sc, "uring-futex", "uring", 95000);  // --tier uring-futex: no generic row
+    for (const auto& g : evaluate_goals({alone})) CHECK(g.goal.rfind(name, 0) != 0);
+  }
+  {
     const auto gs = run(120000, 2);  // 1.33x generic/epoll
     const GoalCheck& g = goal(gs, name);
     REQUIRE(g.met.has_value());

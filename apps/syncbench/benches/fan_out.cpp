@@ -149,7 +149,7 @@ class StdSemaphoreFanOut final : public Subject {
   explicit StdSemaphoreFanOut(unsigned n) : n_(n) {
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i)
-      threads_.push_back(placed_thread([this] {
+      threads_.push_back(placed_thread_at(1, [this] {  // with libsync's waiter loop
         std::uint32_t round = 0;
         for (;;) {
           armed_.fetch_add(1);
@@ -209,7 +209,7 @@ class StdCondvarFanOut final : public Subject {
   explicit StdCondvarFanOut(unsigned n) : n_(n) {
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i)
-      threads_.push_back(placed_thread([this] {
+      threads_.push_back(placed_thread_at(1, [this] {  // with libsync's waiter loop
         std::unique_lock lk(mu_);
         std::uint64_t seen = gen_;
         for (;;) {

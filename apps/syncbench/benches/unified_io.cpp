@@ -152,7 +152,7 @@ class ThreadsUnifiedIo final : public Subject {
     for (unsigned i = 0; i < kClients; ++i) {
       pairs_.push_back(std::make_unique<SocketPair>(false));
       int fd = pairs_.back()->fd[1];
-      threads_.push_back(placed_thread([fd] {
+      threads_.push_back(placed_thread_at(0, [fd] {  // socket work where loop A runs it
         char buf[kMessage];
         for (;;) {
           ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -168,7 +168,7 @@ class ThreadsUnifiedIo final : public Subject {
     }
     for (unsigned i = 0; i < kClients; ++i) {
       int fd = pairs_[i]->fd[0];
-      threads_.push_back(placed_thread([this, fd] {
+      threads_.push_back(placed_thread_at(0, [this, fd] {
         char out[kMessage], in[kMessage];
         std::memset(out, 'x', sizeof out);
         for (;;) {
@@ -194,7 +194,7 @@ class ThreadsUnifiedIo final : public Subject {
         }
       }));
     }
-    threads_.push_back(placed_thread([this] {
+    threads_.push_back(placed_thread_at(1, [this] {  // the releaser, where loop B runs
       for (;;) {
         releaser_start_.acquire();
         if (stop_.load()) return;

@@ -59,9 +59,11 @@ class UringBackend final : public Backend {
   // copies (sqe_tail, sqe_head) rather than the kernel's head in the shared
   // ring: a busy loop asks on every iteration, and the same-loop hand-off
   // ran 5-10% slower on this backend than on epoll with the shared-ring
-  // load. SQEs an interrupted enter left in the ring are not seen here; the
-  // next enter submits them, and ring_is_idle() (the check before a sleep
-  // that bypasses the ring) still reads the kernel's head.
+  // load. SQEs a short submission left in the ring (the kernel took fewer
+  // than were flushed) are not seen here: an I/O one still counts in
+  // ops_in_flight_ and goes at the next poll, any other at the next enter,
+  // and ring_is_idle() (the check before a sleep that bypasses the ring)
+  // still reads the kernel's head.
   bool needs_flush() const noexcept override { return ring_.sq.sqe_tail != ring_.sq.sqe_head; }
   void notify() noexcept override;
   bool start_multishot_accept(MultishotAccept& ms) override;
