@@ -216,6 +216,7 @@ struct Live {
   std::uint64_t total_ops = 0, total_ns = 0;
   LoopCounts loop;
   bool has_loop = false;
+  int placement_id = 0;
   Measurement m;
 };
 
@@ -288,7 +289,7 @@ std::vector<Live> set_up_subjects(const Scenario& sc, StepProgress& progress) {
     l.spec = &spec;
     l.m = row_for(sc, spec);
     progress("setting up " + what(sc, spec));
-    placement_begin_subject();
+    l.placement_id = placement_begin_subject();
     try {
       l.subject = spec.make();
     } catch (const std::exception& e) {
@@ -474,6 +475,7 @@ void syscall_rates(const Live& l, Measurement& m) {
 // The row's statistics, for a subject that finished at least one repetition.
 Measurement statistics(const Scenario& sc, Live& l) {
   Measurement& m = l.m;
+  m.thread_cpus = placement_cpus_of(l.placement_id);
   if (m.error.empty() && m.reps > 0) {
     std::vector<double> dist = distribution(sc, l);
     keep_samples(m, dist);

@@ -193,6 +193,9 @@ struct Measurement {
   std::uint64_t ops_per_rep = 0, samples = 0;
   // (quantile, ns) pairs of the distribution the statistics came from.
   std::vector<std::pair<double, double>> quantiles;
+  // The CPUs the subject's own threads ran on once pinned ("1", "0,1");
+  // empty when threads were not pinned. See placement.hpp.
+  std::string thread_cpus;
   std::string error;  // non-empty: the subject failed and has no numbers
 };
 

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -20,6 +23,9 @@ Placement g_placement = Placement::free;
 std::vector<int> g_cpus;  // the CPUs threads are pinned to, in order
 std::string g_fallback;   // why the placement asked for is not in effect
 std::atomic<int> g_next_slot{1};
+std::atomic<int> g_subject{0};
+std::mutex g_seen_mu;
+std::map<int, std::set<int>> g_seen;  // subject -> CPUs its pinned threads ran on
 
 // The CPUs this process may run on, lowest first; empty where unknown.
 std::vector<int> allowed_cpus(std::string& why) {
@@ -45,6 +51,17 @@ std::vector<int> allowed_cpus(std::string& why) {
   why = "this system offers no thread pinning syncbench knows of";
 #endif
   return cpus;
+}
+
+// The CPU the calling thread runs on now, or -1 where the system cannot say.
+int current_cpu() noexcept {
+#if defined(_WIN32)
+  return static_cast<int>(GetCurrentProcessorNumber());
+#elif defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
 }
 
 // Pins the calling thread to one CPU; false (with the reason) if it cannot.
@@ -132,19 +149,45 @@ std::string placement_text() {
          ", a subject's k-th thread on the k-th next)";
 }
 
-void placement_begin_subject() noexcept {
+int placement_begin_subject() noexcept {
   g_next_slot.store(1, std::memory_order_relaxed);
+  return g_subject.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+int placement_current_subject() noexcept {
+  return g_subject.load(std::memory_order_relaxed);
+}
+
+std::string placement_cpus_of(int subject) {
+  std::lock_guard lk(g_seen_mu);
+  const auto it = g_seen.find(subject);
+  if (it == g_seen.end()) return "";
+  std::string out;
+  for (int c : it->second) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(c);
+  }
+  return out;
 }
 
 int placement_next_slot() noexcept {
   return g_next_slot.fetch_add(1, std::memory_order_relaxed);
 }
 
-void place_current_thread(int slot) noexcept {
+void place_current_thread(int subject, int slot) noexcept {
   const int cpu = cpu_for_slot(slot);
   if (cpu < 0) return;
   std::string ignored;  // the main thread's pin succeeded; a later failure leaves this one unpinned
-  pin_to(cpu, ignored);
+  if (!pin_to(cpu, ignored)) return;
+  // Where it actually runs now, which the report shows beside the plan.
+  const int on = current_cpu();
+  if (on < 0) return;
+  try {
+    std::lock_guard lk(g_seen_mu);
+    g_seen[subject].insert(on);
+  } catch (...) {
+    // Out of memory recording it: the row just shows no CPUs.
+  }
 }
 
 }  // namespace syncbench

@@ -51,21 +51,29 @@ std::string placement_text();
 Placement placement_in_effect() noexcept;
 
 // The runner calls this before setting up each subject: the subject's
-// threads are numbered from 1 again, so every subject is placed alike.
-void placement_begin_subject() noexcept;
+// threads are numbered from 1 again, so every subject is placed alike. It
+// returns the subject's id for placement_cpus_of().
+int placement_begin_subject() noexcept;
+
+// The CPUs the threads of a subject were found running on right after they
+// pinned themselves ("1", "0,1"), lowest first; empty when nothing was
+// pinned (free) or the system cannot say which CPU a thread is on. The main
+// thread is not included: it is always on the first CPU of the placement.
+std::string placement_cpus_of(int subject);
 
 // The slot of the next thread the current subject starts, taken on the
 // creating thread (so that the numbering follows creation order), and the
 // call that pins the calling thread to the CPU of a slot.
 int placement_next_slot() noexcept;
-void place_current_thread(int slot) noexcept;
+int placement_current_subject() noexcept;
+void place_current_thread(int subject, int slot) noexcept;
 
 // std::thread whose body first pins itself to a slot's CPU: the given one,
 // or the subject's next.
 template <class F>
 std::thread placed_thread_at(int slot, F&& f) {
-  return std::thread([slot, f = std::forward<F>(f)]() mutable {
-    place_current_thread(slot);
+  return std::thread([subject = placement_current_subject(), slot, f = std::forward<F>(f)]() mutable {
+    place_current_thread(subject, slot);
     f();
   });
 }

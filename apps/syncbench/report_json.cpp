@@ -47,6 +47,7 @@ void write_result(apps::JsonWriter& j, const Measurement& m) {
   j.field("scenario", m.scenario).field("family", m.family);
   j.field("tier", tier_or_null(m.tier)).field("backend", tier_or_null(m.backend));
   j.field("subject", m.subject).field("note", m.note);
+  j.field("thread_cpus", m.thread_cpus.empty() ? std::optional<std::string>() : m.thread_cpus);
   j.field("op_unit", m.op_unit).field("stat_basis", basis_name(m.basis));
   j.field("median_ns", num(m.median_ns)).field("p99_ns", ok ? m.p99_ns : std::nullopt);
   j.field("min_ns", num(m.min_ns)).field("max_ns", num(m.max_ns));

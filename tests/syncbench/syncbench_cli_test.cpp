@@ -530,13 +530,13 @@ TEST_CASE("bench --idle-spin-us sets the loops' spin and says so in the report a
 
 // Whether this process may pin a thread to the first CPU it is allowed on:
 // what the placement test expects syncbench to manage too.
-bool can_pin_threads(int& first_cpu) {
+bool can_pin_threads(int& first_cpu, int& second_cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) != 0) return false;
-  first_cpu = -1;
-  for (int i = 0; i < CPU_SETSIZE && first_cpu < 0; ++i)
-    if (CPU_ISSET(i, &set)) first_cpu = i;
+  first_cpu = second_cpu = -1;
+  for (int i = 0; i < CPU_SETSIZE && second_cpu < 0; ++i)
+    if (CPU_ISSET(i, &set)) (first_cpu < 0 ? first_cpu : second_cpu) = i;
   if (first_cpu < 0) return false;
   bool ok = false;
   std::thread([&] {
@@ -549,15 +549,32 @@ bool can_pin_threads(int& first_cpu) {
 }
 
 TEST_CASE("bench --placement places the measured threads as asked and says so and refuses unknown values") {
-  int first = -1;
-  const bool pin = can_pin_threads(first);
+  int first = -1, second = -1;
+  const bool pin = can_pin_threads(first, second);
   for (const char* mode : {"spread", "packed", "free"}) {
     INFO(mode);
     ProcessResult r = run_syncbench({"bench", "--quick", "--reps", "2", "--rep-ms", "1", "--placement", mode,
                                      "--filter", "^cross-loop/handoff$", "--json", "-"});
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    const std::string text = parse_json(r.out)["env"]["placement"].as_string();
+    const JsonValue report = parse_json(r.out);
+    const std::string text = report["env"]["placement"].as_string();
     INFO(text);
+    // Where the subjects' own threads were found running: libsync's loop B
+    // and the raw futex partner are each their subject's first thread.
+    std::string want_cpus;  // empty: not pinned, null in the report
+    if (pin && std::string(mode) == "packed") want_cpus = std::to_string(first);
+    if (pin && std::string(mode) == "spread") want_cpus = std::to_string(second >= 0 ? second : first);
+    std::size_t rows = 0;
+    for (const JsonValue& row : report["results"].as_array()) {
+      if (row["subject"].as_string() != "libsync" && row["subject"].as_string() != "raw-futex") continue;
+      ++rows;
+      INFO(row["subject"].as_string());
+      if (want_cpus.empty())
+        CHECK(row["thread_cpus"].is_null());
+      else
+        CHECK(row["thread_cpus"].as_string() == want_cpus);
+    }
+    CHECK(rows >= 2);
     if (std::string(mode) == "free") {
       CHECK(text == "free (threads not pinned)");
     } else if (!pin) {
