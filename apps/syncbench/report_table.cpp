@@ -362,18 +362,36 @@ void add_same_loop_goals(std::vector<GoalCheck>& out, const std::vector<Measurem
       }));
 }
 
+// Whether `a` is slower than `b` beyond the rows' own noise: the 95%
+// intervals of their repetition means do not overlap (what `compare`
+// judges by). A row without the repetition means to tell counts as beyond.
+bool slower_beyond_noise(const Measurement& a, const Measurement& b) {
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return s / static_cast<double>(v.size());
+  };
+  if (a.rep_means_ns.size() < 2 || b.rep_means_ns.size() < 2) return true;
+  return mean(a.rep_means_ns) - a.rep_mean_ci95_ns > mean(b.rep_means_ns) + b.rep_mean_ci95_ns;
+}
+
 // The unified tier against the portable one, scenario by scenario: the
 // uring-futex row's median beside every generic row of the same scenario
-// and subject. Within 5% is a tie (one run's noise on this kind of VM).
+// and subject. Within 5% is a tie (one run's noise on this kind of VM), and
+// so is a larger gap that the rows' own repetitions cannot tell from noise:
+// rows where both tiers run the same code (uncontended, same-loop) swing by
+// 10-30% between repetitions on a busy VM.
 void add_tier_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
   constexpr double kTie = 1.05;
-  GoalCheck every{"every scenario: uring-futex's median at most generic's (within 5%), on each backend",
-                  "each scenario: the libsync uring-futex/uring row against the generic rows of the same "
-                  "subject",
-                  "", std::nullopt, ""};
+  GoalCheck every{
+      "every scenario: uring-futex's median at most generic's (within 5% or within noise), on "
+      "each backend",
+      "each scenario: the libsync uring-futex/uring row against the generic rows of the same "
+      "subject",
+      "", std::nullopt, ""};
   std::size_t compared = 0;
   double worst = 0;
-  std::string worst_what, misses;
+  std::string worst_what, misses, noisy;
   for (const auto& uf : rs) {
     if (uf.tier != "uring-futex" || uf.reps == 0 || !uf.error.empty() || uf.median_ns <= 0) continue;
     for (const auto& g : rs) {
@@ -388,13 +406,16 @@ void add_tier_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>&
         worst = r;
         worst_what = name;
       }
-      if (r > kTie) misses += (misses.empty() ? "" : "; ") + name + " " + fx(r);
+      if (r <= kTie) continue;
+      std::string& list = slower_beyond_noise(uf, g) ? misses : noisy;
+      list += (list.empty() ? "" : "; ") + name + " " + fx(r);
     }
   }
   if (compared) {
     every.met = misses.empty();
     every.measured = std::to_string(compared) + " comparisons, worst " + fx(worst) + " (" + worst_what + ")" +
-                     (misses.empty() ? "" : "; over 1.05x: " + misses);
+                     (misses.empty() ? "" : "; over 1.05x beyond noise: " + misses) +
+                     (noisy.empty() ? "" : "; over 1.05x within noise: " + noisy);
     out.push_back(std::move(every));
   }
 

@@ -139,7 +139,7 @@ TEST_CASE("the tier goal is met within 5% of generic and names each row beyond i
   const GoalCheck& g = goal(gs, kEvery);
   REQUIRE(g.met.has_value());
   CHECK_FALSE(*g.met);
-  CHECK(g.measured.find("contended/throughput vs generic/epoll 1.10x") != std::string::npos);
+  CHECK(g.measured.find("beyond noise: contended/throughput vs generic/epoll 1.10x") != std::string::npos);
   CHECK(g.measured.find("worst 1.10x (contended/throughput vs generic/epoll)") != std::string::npos);
   CHECK(g.measured.find("same-loop") == std::string::npos);  // rows within 5% are not listed
 }
@@ -190,5 +190,37 @@ TEST_CASE("a 1024-waiter fan-out is judged on time against generic and on wakes 
     REQUIRE(g.met.has_value());
     CHECK_FALSE(*g.met);
     CHECK(g.measured.find("1.33x vs generic/epoll") != std::string::npos);
+  }
+}
+
+TEST_CASE("a gap over 5% that the rows' repetitions cannot tell from noise is a tie, and says so") {
+  auto with_reps = [](Measurement m, std::vector<double> reps, double ci) {
+    m.rep_means_ns = std::move(reps);
+    m.rep_mean_ci95_ns = ci;
+    return m;
+  };
+  const Measurement gen =
+      with_reps(tier_row("uncontended/acquire", "generic", "epoll", 7.0), {6.7, 7.0, 10.0}, 3.0);
+  {
+    // 9.3 against 7.0 ns, but the intervals (about 6-12 and 5-11) overlap.
+    const Measurement uf =
+        with_reps(tier_row("uncontended/acquire", "uring-futex", "uring", 9.3), {6.7, 9.3, 10.2}, 3.0);
+    const auto gs = evaluate_goals({uf, gen});
+    const GoalCheck& g = goal(gs, kEvery);
+    REQUIRE(g.met.has_value());
+    CHECK(*g.met);
+    CHECK(g.measured.find("within noise: uncontended/acquire vs generic/epoll 1.33x") != std::string::npos);
+  }
+  {
+    // The same medians with tight intervals: a real gap.
+    const Measurement tight_gen =
+        with_reps(tier_row("uncontended/acquire", "generic", "epoll", 7.0), {6.9, 7.0, 7.1}, 0.2);
+    const Measurement uf =
+        with_reps(tier_row("uncontended/acquire", "uring-futex", "uring", 9.3), {9.2, 9.3, 9.4}, 0.2);
+    const auto gs = evaluate_goals({uf, tight_gen});
+    const GoalCheck& g = goal(gs, kEvery);
+    REQUIRE(g.met.has_value());
+    CHECK_FALSE(*g.met);
+    CHECK(g.measured.find("beyond noise: uncontended/acquire vs generic/epoll 1.33x") != std::string::npos);
   }
 }
