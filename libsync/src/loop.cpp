@@ -25,6 +25,7 @@
 #include "backend.hpp"
 #include "cpu_pause.hpp"
 #include "loop_core.hpp"
+#include "parker.hpp"
 #include "selector.hpp"
 #include "wake_path.hpp"
 
@@ -47,6 +48,7 @@ Loop* Loop::current() noexcept {
 // ---- Loop: what users call ----
 
 Loop::Loop(LoopOptions opts) : core_(std::make_unique<detail::LoopCore>(*this)) {
+  detail::prepare_parking();
   core_->init(opts);
 }
 

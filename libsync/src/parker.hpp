@@ -15,6 +15,11 @@ namespace libsync::detail {
 // spuriously; the caller re-checks.
 void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           std::optional<Clock::time_point> deadline) noexcept;
+// Makes the one-time choices park and unpark rest on now (Linux: the futex
+// mode, whose decision asks the kernel for a global futex hash, may probe it
+// and allocates its description). Every Loop calls it as it is built, so a
+// loop thread's first contended queue lock neither allocates nor probes.
+void prepare_parking() noexcept;
 // Wakes every thread parked on `word`. Safe on memory that was reused.
 void unpark_all(std::atomic<std::uint32_t>& word) noexcept;
 // Wakes at least one thread parked on `word` (exactly one with a futex or

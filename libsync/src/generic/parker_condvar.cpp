@@ -32,6 +32,8 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
     s.cv.wait(lk);
 }
 
+void prepare_parking() noexcept {}  // the stripes are built on first use, without allocating
+
 void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
   Stripe& s = stripe_for(&word);
   std::lock_guard lk(s.mu);

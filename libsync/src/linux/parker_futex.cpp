@@ -28,6 +28,10 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
           FUTEX_BITSET_MATCH_ANY);
 }
 
+void prepare_parking() noexcept {
+  (void)futex_mode();
+}
+
 void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
   futex_wake(&word, INT_MAX);
 }

@@ -29,6 +29,8 @@ void park(std::atomic<std::uint32_t>& word, std::uint32_t expected,
   WaitOnAddress(reinterpret_cast<volatile void*>(&word), &expected, sizeof expected, ms);
 }
 
+void prepare_parking() noexcept {}  // WaitOnAddress needs no set-up
+
 void unpark_all(std::atomic<std::uint32_t>& word) noexcept {
   WakeByAddressAll(reinterpret_cast<void*>(&word));
 }
