@@ -88,6 +88,17 @@ bool pin_to(int cpu, std::string& why) {
 #endif
 }
 
+// "0,1": CPU numbers in the container's order.
+template <class Cpus>
+std::string cpu_list(const Cpus& cpus) {
+  std::string out;
+  for (int c : cpus) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(c);
+  }
+  return out;
+}
+
 int cpu_for_slot(int slot) noexcept {
   if (g_cpus.empty()) return -1;
   if (g_placement == Placement::packed) return g_cpus.front();
@@ -138,14 +149,9 @@ Placement placement_in_effect() noexcept {
 std::string placement_text() {
   if (g_placement == Placement::free)
     return g_fallback.empty() ? "free (threads not pinned)" : "free (" + g_fallback + ")";
-  std::string list;
-  for (int c : g_cpus) {
-    if (!list.empty()) list += ',';
-    list += std::to_string(c);
-  }
   if (g_placement == Placement::packed)
     return "packed: every thread on CPU " + std::to_string(g_cpus.front());
-  return "spread over CPUs " + list + " (main thread on CPU " + std::to_string(g_cpus.front()) +
+  return "spread over CPUs " + cpu_list(g_cpus) + " (main thread on CPU " + std::to_string(g_cpus.front()) +
          ", a subject's k-th thread on the k-th next)";
 }
 
@@ -161,13 +167,7 @@ int placement_current_subject() noexcept {
 std::string placement_cpus_of(int subject) {
   std::lock_guard lk(g_seen_mu);
   const auto it = g_seen.find(subject);
-  if (it == g_seen.end()) return "";
-  std::string out;
-  for (int c : it->second) {
-    if (!out.empty()) out += ',';
-    out += std::to_string(c);
-  }
-  return out;
+  return it == g_seen.end() ? std::string() : cpu_list(it->second);
 }
 
 int placement_next_slot() noexcept {
