@@ -82,15 +82,12 @@ class WakePath {
   virtual void allow_direct_sleep(bool) noexcept {}
   // Any thread, under the loop's remote lock, at most once per parked
   // period: the loop's remote queue has something; make sure a blocked loop
-  // wakes up. A tier whose wake is a syscall on an address that stays valid
-  // (a pool-owned futex word) returns it as a DeferredWake instead of making
-  // the call, and the caller makes it once it has dropped the lock, so other
-  // wakers are not held up behind the syscall.
-  virtual void notify_loop() noexcept {}
-  virtual DeferredWake notify_loop_locked() noexcept {
-    notify_loop();
-    return {};
-  }
+  // wakes up. No tier makes the wake here: each returns it as a
+  // DeferredWake (a futex wake on a pool-owned word, or a write to the
+  // backend's notifier through LoopCore::begin_notify), which the caller
+  // makes once it has dropped the lock, so that neither other wakers nor
+  // the woken loop wait behind the syscall.
+  virtual DeferredWake notify_loop_locked() noexcept = 0;
 };
 
 }  // namespace libsync::detail

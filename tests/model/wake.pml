@@ -101,7 +101,7 @@ inline futex_wake() {
   }
 }
 
-/* Loop::poke_locked + notify_loop, called with remote_mu_ held. `ring` is
+/* Loop::poke_locked + notify_loop_locked, called with remote_mu_ held. `ring` is
  * the waker's local: whether to make the futex_wake syscall. */
 inline poke_locked(ring) {
   if

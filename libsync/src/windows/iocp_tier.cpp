@@ -90,9 +90,12 @@ class IocpWakePath final : public WakePath {
     port_.drain_wake(n);
   }
 
-  void notify_loop() noexcept override {
+  // A loop parked in its port is woken by a packet posted after the remote
+  // lock is dropped (LoopCore::begin_notify): posted under the lock, the
+  // packet can wake the loop, on another CPU, straight into that lock.
+  DeferredWake notify_loop_locked() noexcept override {
     bump(detail::core(loop_).counters().notifier_writes);
-    port_.notify();
+    return detail::core(loop_).begin_notify();
   }
 
  private:
