@@ -386,8 +386,10 @@ void run_repetitions(const Scenario& sc, const Profile& profile, std::vector<Liv
 }
 
 // One more repetition under the kernel syscall counters (if available) and
-// the allocation counter.
+// the allocation counter, settled first like a timed one, so its per-op
+// counts do not include re-warming after the previous subject.
 void counted_repetition(const Scenario& sc, Live& l) {
+  settle(sc, l);
   SyscallCounter& counter = SyscallCounter::instance();
   std::vector<std::uint64_t> scratch;
   scratch.reserve(l.ops + 16);
