@@ -109,8 +109,8 @@ constexpr unsigned kTasks = 1000, kPermits = 10, kContexts = 2;
 
 class AsioContended final : public Subject {
  public:
-  AsioContended() {
-    for (unsigned i = 0; i < kContexts; ++i) ctx_.push_back(std::make_unique<ContextThread>());
+  explicit AsioContended(unsigned contexts) {
+    for (unsigned i = 0; i < contexts; ++i) ctx_.push_back(std::make_unique<ContextThread>());
     sem_.emplace(ctx_[0]->context().get_executor(), kPermits);
   }
   ~AsioContended() override {
@@ -126,7 +126,7 @@ class AsioContended final : public Subject {
     done_.reset();
     const std::uint64_t t0 = now_ns();
     for (unsigned i = 0; i < kTasks; ++i)
-      asio::co_spawn(ctx_[i % kContexts]->context(), worker(per_task), [this](std::exception_ptr e) {
+      asio::co_spawn(ctx_[i % ctx_.size()]->context(), worker(per_task), [this](std::exception_ptr e) {
         errors_(e);
         if (remaining_.fetch_sub(1) == 1) done_.set();
       });
@@ -161,12 +161,15 @@ void add_asio_baselines(std::vector<Scenario>& out, const BenchPlan&) {
       sc.subjects.insert(sc.subjects.begin() + 1,
                          {"asio-channel", std::nullopt, "2 io_contexts, 2 threads, concurrent_channel",
                           [] { return std::make_unique<AsioPingPong>(); }, ""});
-    if (sc.name == kContendedScenario)
+    if (sc.name == kContendedScenario || sc.name == kContendedOneLoopScenario) {
+      const unsigned contexts = sc.name == kContendedScenario ? kContexts : 1;
       sc.subjects.insert(sc.subjects.begin() + 1,
                          {"asio-channel", std::nullopt,
-                          std::to_string(kTasks) + " coroutines / " + std::to_string(kContexts) +
-                              " io_contexts, channel of capacity " + std::to_string(kPermits),
-                          [] { return std::make_unique<AsioContended>(); }, ""});
+                          std::to_string(kTasks) + " coroutines / " + std::to_string(contexts) +
+                              (contexts == 1 ? " io_context" : " io_contexts") + ", channel of capacity " +
+                              std::to_string(kPermits),
+                          [contexts] { return std::make_unique<AsioContended>(contexts); }, ""});
+    }
   }
 }
 

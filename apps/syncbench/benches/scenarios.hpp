@@ -40,5 +40,6 @@ void add_asio_baselines(std::vector<Scenario>& out, const BenchPlan& plan);
 // extends.
 inline constexpr const char* kCrossLoopScenario = "cross-loop/handoff";
 inline constexpr const char* kContendedScenario = "contended/throughput";
+inline constexpr const char* kContendedOneLoopScenario = "contended/one-loop";
 
 }  // namespace syncbench
