@@ -8,33 +8,77 @@
 // thread-local destruction, while it may still use the ring) and cancels and
 // reaps what is still in flight. After that `alive` reads false, and another
 // thread can take the loop over.
+//
+// The hooks form an intrusive list, so registering one allocates nothing
+// (a loop registers at its first wait, which must not allocate) and a
+// backend takes its hook out again when it is destroyed or changes owner: a
+// thread that runs a million loops one after another holds one hook, not a
+// million.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <vector>
 
 namespace libsync::detail {
 
+struct ThreadToken;
+
 // What a backend leaves with its owner's token. `run` is called with `mu`
 // held, on the exiting owner thread; the backend clears `run` (under `mu`)
-// when it is destroyed or changes owner.
-struct ThreadToken;
+// when it is destroyed or changes owner. The links belong to the token the
+// hook is in (`linked`) and are guarded by that token's `mu`.
 struct ExitHook {
   std::mutex mu;
   void (*run)(void* ctx, const ThreadToken* exiting) = nullptr;
   void* ctx = nullptr;
+
+  ThreadToken* linked = nullptr;
+  std::shared_ptr<ExitHook> next;  // the list owns its nodes, front to back
+  ExitHook* prev = nullptr;
 };
 
+// Lock order: a hook's `mu` before a token's `mu`, never the other way round.
 struct ThreadToken {
   std::atomic<bool> alive{true};
   std::mutex mu;
-  std::vector<std::shared_ptr<ExitHook>> hooks;
+  std::shared_ptr<ExitHook> head;
 
-  void add_hook(std::shared_ptr<ExitHook> h) {
+  // Puts `h`, which must not be in any token's list, at the front.
+  void add_hook(const std::shared_ptr<ExitHook>& h) noexcept {
     std::lock_guard lk(mu);
-    hooks.push_back(std::move(h));
+    h->next = std::move(head);
+    if (h->next) h->next->prev = h.get();
+    h->prev = nullptr;
+    h->linked = this;
+    head = h;
+  }
+
+  // Takes `h` out of this token's list if it is still there (the exiting
+  // thread may have taken it out already). The caller holds a reference to
+  // `h`, so unlinking never ends its life.
+  void remove_hook(ExitHook& h) noexcept {
+    std::lock_guard lk(mu);
+    if (h.linked == this) unlink_locked(h);
+  }
+
+  // With `mu` held: takes the front hook out of the list, or returns null.
+  std::shared_ptr<ExitHook> pop_locked() noexcept {
+    std::shared_ptr<ExitHook> h = head;
+    if (h) unlink_locked(*h);
+    return h;
+  }
+
+ private:
+  void unlink_locked(ExitHook& h) noexcept {
+    std::shared_ptr<ExitHook> next = std::move(h.next);
+    if (next) next->prev = h.prev;
+    if (h.prev)
+      h.prev->next = std::move(next);
+    else
+      head = std::move(next);
+    h.prev = nullptr;
+    h.linked = nullptr;
   }
 };
 
@@ -43,12 +87,17 @@ inline const std::shared_ptr<ThreadToken>& this_thread_token() {
   struct Holder {
     std::shared_ptr<ThreadToken> token = std::make_shared<ThreadToken>();
     ~Holder() {
-      std::vector<std::shared_ptr<ExitHook>> hooks;
-      {
-        std::lock_guard lk(token->mu);
-        hooks.swap(token->hooks);
-      }
-      for (auto& h : hooks) {
+      // One hook at a time, each taken out of the list before it runs: the
+      // token's lock is never held while a hook's is taken, and a backend
+      // that moves its hook to another thread meanwhile finds it unlinked
+      // (its run then sees a different owner and does nothing).
+      for (;;) {
+        std::shared_ptr<ExitHook> h;
+        {
+          std::lock_guard lk(token->mu);
+          h = token->pop_locked();
+        }
+        if (!h) break;
         std::lock_guard lk(h->mu);
         if (h->run) h->run(h->ctx, token.get());
       }

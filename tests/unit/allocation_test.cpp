@@ -354,4 +354,59 @@ TEST_CASE("an event wait that is woken by a set on another thread allocates noth
   CHECK(m.allocations == 0);
 }
 
+// A loop's first wait sets up what it keeps for its life: on io_uring the
+// ring is enabled by the thread that runs it, which registers the loop with
+// that thread's exit hooks. Registering must not allocate, however many loops
+// the thread has run before (a list that grows by doubling allocates at the
+// 1st, 2nd, 4th, 8th... loop), and a loop that is gone must not stay
+// registered.
+TEST_CASE("a loop's first waits allocate nothing, however many loops its thread ran before") {
+  constexpr int kLoops = 40;
+  std::uint64_t total = 0;
+  int cycles = 0;
+  int parked = 0;
+  Watchdog dog(60s, "first-wait allocation test");
+  for (int l = 0; l < kLoops; ++l) {
+    Event e;
+    std::uint64_t allocations = ~std::uint64_t{0};
+    int done = 0;
+    std::uint64_t waits_before = 0;
+    Loop loop(tier_options());
+    loop.set_idle_spin(std::chrono::nanoseconds(0));  // park at once: the first park is in the window
+    std::thread setter([&] {
+      for (int i = 0; i < 3; ++i) {
+        while (e.waiters() != 1) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // long past the loop's park
+        e.set();
+        while (e.is_set()) std::this_thread::yield();
+      }
+    });
+    // The task's frame is allocated here, before the window opens.
+    Task<> body = [](Loop& loop, Event& e, std::uint64_t& allocations, int& done,
+                     std::uint64_t& waits_before) -> Task<> {
+      waits_before = loop.stats().waits;
+      const std::uint64_t before = apps::thread_allocation_count();
+      for (int i = 0; i < 3; ++i) {
+        auto s = co_await e.wait();
+        e.reset();
+        done += s == WaitStatus::acquired;
+      }
+      allocations = apps::thread_allocation_count() - before;
+    }(loop, e, allocations, done, waits_before);
+    loop.block_on(std::move(body));
+    setter.join();
+    parked += loop.stats().waits > waits_before;
+    total += allocations;
+    cycles += done;
+  }
+  MESSAGE("first waits of " << kLoops << " loops on one thread [" << tier_name() << "]: " << total
+                            << " allocation(s) in " << cycles << " waits (" << parked
+                            << " loops parked in the window)");
+  CHECK(cycles == 3 * kLoops);
+  // A loop whose thread was descheduled for the whole millisecond took the
+  // wake without parking; most must have parked, or this measured nothing.
+  CHECK(parked >= kLoops / 2);
+  CHECK(total == 0);
+}
+
 }  // namespace

@@ -236,6 +236,7 @@ UringBackend::~UringBackend() {
   {
     std::lock_guard lk(hook_->mu);
     hook_->run = nullptr;  // the owner's exit must not touch this backend any more
+    if (owner_) owner_->remove_hook(*hook_);
   }
   if (ring_open_) close_ring(ring_);
   if (efd_ >= 0) ::close(efd_);
@@ -243,6 +244,7 @@ UringBackend::~UringBackend() {
 }
 
 void UringBackend::take_ownership() {
+  if (owner_) owner_->remove_hook(*hook_);  // out of the previous owner's list
   owner_ = this_thread_token();
   hook_->run = &UringBackend::on_owner_exit;
   hook_->ctx = this;
