@@ -2,11 +2,12 @@
 //
 // This binary links the counting replacement of the global operator
 // new/delete (apps/common/alloc_counter.hpp) and reads its per-thread count.
-// Coroutine frames, spawned roots and first-use growth of the loop's queues
-// do allocate, so every measurement runs inside one long-lived task: it warms
-// up with some cycles, snapshots its thread's count, runs the measured
-// wait/wake cycles, and snapshots again. Anything that allocated in between
-// was the wait/wake path itself.
+// Coroutine frames, spawned roots and growth of the loop's queues past their
+// initial sizes do allocate, so every measurement runs inside one long-lived
+// task: it warms up with some cycles, snapshots its thread's count, runs the
+// measured wait/wake cycles, and snapshots again. Anything that allocated in
+// between was the wait/wake path itself. One case has no warm-up on purpose:
+// a new loop's very first waits.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -37,6 +37,11 @@ class NodePositions {
  public:
   std::size_t size() const noexcept { return size_; }
 
+  // Allocates the first table now, so that the first insert does not.
+  void reserve_initial() {
+    if (slots_.empty()) grow();
+  }
+
   // Where `n` is, or nullptr.
   std::size_t* find(const WaiterNode* n) noexcept {
     if (size_ == 0) return nullptr;
@@ -108,7 +113,13 @@ class NodePositions {
 
 class LazyArming {
  public:
-  explicit LazyArming(Loop& loop) : loop_(loop) { pending_.reserve(16); }
+  // Both tables are allocated with the loop, so a loop's first waits
+  // allocate nothing; they grow only past 16 (list) or 32 (positions)
+  // waiters pending at once.
+  explicit LazyArming(Loop& loop) : loop_(loop) {
+    pending_.reserve(16);
+    positions_.reserve_initial();
+  }
 
   // on_suspend. If the list cannot grow, arms (or schedules) `n` at once.
   template <class Arm>
