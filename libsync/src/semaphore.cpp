@@ -291,16 +291,6 @@ void Semaphore::close() noexcept {
 
 // ---- waiting ----
 
-Semaphore::AcquireAwaiter Semaphore::acquire(std::size_t n, std::stop_token st) {
-  return AcquireAwaiter(*this, n, std::nullopt, std::move(st));
-}
-Semaphore::AcquireAwaiter Semaphore::acquire_for(std::chrono::nanoseconds d, std::size_t n,
-                                                 std::stop_token st) {
-  return AcquireAwaiter(*this, n, deadline_after(d), std::move(st));
-}
-Semaphore::AcquireAwaiter Semaphore::acquire_until(Clock::time_point tp, std::size_t n, std::stop_token st) {
-  return AcquireAwaiter(*this, n, tp, std::move(st));
-}
 Semaphore::OwnedAcquireAwaiter Semaphore::acquire_owned(std::shared_ptr<Semaphore> self, std::size_t n,
                                                         std::stop_token st) {
   return OwnedAcquireAwaiter(std::move(self), n, std::move(st));

@@ -466,6 +466,20 @@ class [[nodiscard]] LIBSYNC_API Semaphore::AcquireAwaiter {
   std::optional<WaitStatus> early_;
 };
 
+// The factories are inline so that an uncontended `co_await acquire()`
+// compiles to the state-word CAS with no call in front of it.
+inline Semaphore::AcquireAwaiter Semaphore::acquire(std::size_t n, std::stop_token st) {
+  return AcquireAwaiter(*this, n, std::nullopt, std::move(st));
+}
+inline Semaphore::AcquireAwaiter Semaphore::acquire_for(std::chrono::nanoseconds d, std::size_t n,
+                                                        std::stop_token st) {
+  return AcquireAwaiter(*this, n, deadline_after(d), std::move(st));
+}
+inline Semaphore::AcquireAwaiter Semaphore::acquire_until(Clock::time_point tp, std::size_t n,
+                                                          std::stop_token st) {
+  return AcquireAwaiter(*this, n, tp, std::move(st));
+}
+
 inline WaitStatus Semaphore::take_fast(std::size_t n) noexcept {
   std::size_t s = state_.load(std::memory_order_relaxed);
   if (n == 0) return (s & kClosed) ? WaitStatus::closed : WaitStatus::acquired;
