@@ -286,7 +286,7 @@ class ProgressLine {
   ProgressLine(const std::vector<Scenario>& scenarios, const Profile& profile, Clock::time_point wall0)
       : wall0_(wall0), tty_(SYNCBENCH_ISATTY(2) != 0), scenarios_(scenarios.size()) {
     for (const Scenario& sc : scenarios) {
-      const int reps = sc.max_reps > 0 ? std::min(profile.reps, sc.max_reps) : profile.reps;
+      const int reps = scenario_profile(sc, profile).reps;
       weight_.push_back(static_cast<double>(sc.subjects.size()) * (reps + 3));
       total_weight_ += weight_.back();
     }

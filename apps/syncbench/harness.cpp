@@ -239,14 +239,6 @@ void fail(Live& l, const std::exception& e) {
   l.subject.reset();
 }
 
-// The scenario's profile: the run's, within the scenario's own limits.
-Profile scenario_profile(const Scenario& sc, const Profile& base) {
-  Profile profile = base;
-  if (sc.max_reps > 0) profile.reps = std::min(profile.reps, sc.max_reps);
-  if (sc.warmups >= 0) profile.warmups = sc.warmups;
-  return profile;
-}
-
 // Progress through a scenario in steps: set-up, calibration, the repetitions
 // and the counted one, per subject. An empty text reports the end.
 class StepProgress {
@@ -508,6 +500,14 @@ void baseline_ratios(const Scenario& sc, std::vector<Measurement>& rows) {
 }
 
 }  // namespace
+
+Profile scenario_profile(const Scenario& sc, const Profile& base) {
+  Profile profile = base;
+  profile.reps = base.reps * std::max(sc.reps_scale, 1);
+  if (sc.max_reps > 0) profile.reps = std::min(profile.reps, sc.max_reps);
+  if (sc.warmups >= 0) profile.warmups = sc.warmups;
+  return profile;
+}
 
 std::vector<Measurement> run_scenario(const Scenario& sc, const Profile& base_profile,
                                       const Progress& report_progress) {

@@ -135,6 +135,10 @@ struct Scenario {
   std::uint64_t min_ops = 1;  // smallest sensible repetition
   std::uint64_t max_ops = 0;  // 0 = no cap
   int max_reps = 0;           // 0 = the profile's; caps slow scenarios
+  // Multiplies the profile's repetitions (before max_reps caps them): for
+  // per-op rows with few operations per repetition, whose median otherwise
+  // rests on too few samples to settle between runs.
+  int reps_scale = 1;
   int warmups = -1;           // -1 = the profile's
   int watchdog_seconds = 60;  // one repetition longer than this is a hang
   bool counted_rep = true;    // run the extra repetition that counts syscalls and allocations
@@ -198,6 +202,10 @@ struct Measurement {
   std::string thread_cpus;
   std::string error;  // non-empty: the subject failed and has no numbers
 };
+
+// The profile one scenario runs with: the run's, within the scenario's own
+// repetition scale, cap and warm-up count.
+Profile scenario_profile(const Scenario& sc, const Profile& base);
 
 // Runs one scenario and returns one Measurement per subject.
 // `progress(text, done)` is called before each step, with the fraction of

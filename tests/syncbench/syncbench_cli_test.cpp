@@ -288,6 +288,31 @@ TEST_CASE("bench --json - writes the report to stdout and the tables to stderr")
   dir.file("x.csv");
 }
 
+TEST_CASE("the 1024-waiter fan-out rows run three times the repetitions asked for") {
+  // Their repetitions hold few rounds each; the other rows keep the count.
+  ProcessResult r = run_syncbench({"bench", "--reps", "2", "--rep-ms", "1", "--tier", "generic", "--backend",
+                                   "epoll", "--filter", "^fan-out/release/N=(64|1024)$", "--json", "-"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  JsonValue b = parse_json(r.out);
+  int rows_1024 = 0, rows_64 = 0;
+  for (const JsonValue& row : b["results"].as_array()) {
+    const std::string scenario = row["scenario"].as_string();
+    INFO(scenario, " ", row["subject"].as_string());
+    REQUIRE(row["error"].is_null());
+    const double reps = row["reps"].as_number();
+    if (scenario == "fan-out/release/N=1024") {
+      CHECK(reps == 6);
+      ++rows_1024;
+    } else {
+      CHECK(reps == 2);
+      ++rows_64;
+    }
+  }
+  CHECK(rows_1024 == 2);  // std::counting_semaphore and libsync on generic/epoll
+  CHECK(rows_64 == 2);
+}
+
 TEST_CASE("per-op rows keep every timed sample and report p99 beside mean and sd") {
   TempDir dir;
   const std::string json = dir.file("b.json");

@@ -282,6 +282,10 @@ void add_fan_out_scenarios(std::vector<Scenario>& out, const BenchPlan& plan) {
       sc.basis = StatBasis::per_op;
       sc.baseline = condvar ? "std::condition_variable" : "std::counting_semaphore";
       sc.min_ops = 2;
+      // A 1024-waiter round is long, so a quick repetition holds only 10-30
+      // of them, and this VM's bursts of slow rounds moved a 15-repetition
+      // median by up to 2x between identical runs; 3x the repetitions hold it.
+      if (n >= 1024) sc.reps_scale = 3;
       sc.rate_from_latency = true;  // rounds are separated by settle pauses
       sc.subjects.push_back({sc.baseline, std::nullopt, ns + (n == 1 ? " thread" : " threads"),
                              [n, condvar]() -> std::unique_ptr<Subject> {
