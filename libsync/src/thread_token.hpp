@@ -5,7 +5,7 @@
 // the thread that enabled it, so operations in flight on it can be cancelled
 // only by that thread. The ring's backend registers a hook with its owner's
 // token; when the owner exits, the hook runs on the owner itself (during its
-// thread-local destruction, while it may still use the ring) and cancels and
+// exit, after its thread_local destructors, while it may still use the ring) and cancels and
 // reaps what is still in flight. After that `alive` reads false, and another
 // thread can take the loop over.
 //
@@ -16,7 +16,11 @@
 // million.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 
@@ -82,30 +86,71 @@ struct ThreadToken {
   }
 };
 
-// The calling thread's token.
-inline const std::shared_ptr<ThreadToken>& this_thread_token() {
-  struct Holder {
-    std::shared_ptr<ThreadToken> token = std::make_shared<ThreadToken>();
-    ~Holder() {
-      // One hook at a time, each taken out of the list before it runs: the
-      // token's lock is never held while a hook's is taken, and a backend
-      // that moves its hook to another thread meanwhile finds it unlinked
-      // (its run then sees a different owner and does nothing).
-      for (;;) {
-        std::shared_ptr<ExitHook> h;
-        {
-          std::lock_guard lk(token->mu);
-          h = token->pop_locked();
-        }
-        if (!h) break;
-        std::lock_guard lk(h->mu);
-        if (h->run) h->run(h->ctx, token.get());
-      }
-      token->alive.store(false, std::memory_order_release);
+namespace token_detail {
+
+// The calling thread's token lives in a heap slot named by a trivially
+// destructible thread_local, and the exit hooks run from a pthread key
+// destructor. glibc runs those after every C++ thread_local destructor, so
+// a thread_local whose destructor still runs a loop (constructed before the
+// thread's first ring use, hence destroyed after anything that use built)
+// finds the token alive and its hooks not yet run.
+struct Slot {
+  std::shared_ptr<ThreadToken> token = std::make_shared<ThreadToken>();
+};
+inline thread_local Slot* t_slot = nullptr;
+
+inline void run_exit_hooks(void* p) noexcept {
+  auto* slot = static_cast<Slot*>(p);
+  ThreadToken& token = *slot->token;
+  // One hook at a time, each taken out of the list before it runs: the
+  // token's lock is never held while a hook's is taken, and a backend that
+  // moves its hook to another thread meanwhile finds it unlinked (its run
+  // then sees a different owner and does nothing).
+  for (;;) {
+    std::shared_ptr<ExitHook> h;
+    {
+      std::lock_guard lk(token.mu);
+      h = token.pop_locked();
     }
-  };
-  thread_local Holder holder;
-  return holder.token;
+    if (!h) break;
+    std::lock_guard lk(h->mu);
+    if (h->run) h->run(h->ctx, &token);
+  }
+  token.alive.store(false, std::memory_order_release);
+  // Backends that this thread owned keep the token alive through their own
+  // references. Should another key destructor use a loop after this one,
+  // the next call builds a new slot and sets the key again, and glibc calls
+  // this once more (it repeats key destructors while values are set).
+  t_slot = nullptr;
+  delete slot;
+}
+
+inline pthread_key_t exit_key() {
+  static const pthread_key_t key = [] {
+    pthread_key_t k;
+    if (pthread_key_create(&k, run_exit_hooks) != 0) {
+      std::fputs("libsync: fatal: pthread_key_create failed (no thread exit hooks)\n", stderr);
+      std::abort();
+    }
+    return k;
+  }();
+  return key;
+}
+
+}  // namespace token_detail
+
+// The calling thread's token. The first call on a thread allocates it.
+inline const std::shared_ptr<ThreadToken>& this_thread_token() {
+  using token_detail::t_slot;
+  if (!t_slot) {
+    const pthread_key_t key = token_detail::exit_key();
+    t_slot = new token_detail::Slot;
+    if (pthread_setspecific(key, t_slot) != 0) {
+      std::fputs("libsync: fatal: pthread_setspecific failed (no thread exit hooks)\n", stderr);
+      std::abort();
+    }
+  }
+  return t_slot->token;
 }
 
 }  // namespace libsync::detail

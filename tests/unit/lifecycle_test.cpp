@@ -9,6 +9,7 @@
 #include <coroutine>
 #include <exception>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <sync/event.hpp>
 #include <sync/io.hpp>
@@ -448,3 +449,54 @@ TEST_CASE("an accepted connection whose task is destroyed before it resumes is c
 }
 
 #endif
+
+// Thread-local objects whose destructors still use loops as their thread
+// exits. Each is touched before the thread's first wait, so the C++ runtime
+// destroys it after anything that wait set up for the thread.
+namespace {
+
+void sleep_once(Loop& l) {
+  l.block_on([]() -> Task<> { co_await sleep_for(1ms); }());
+}
+
+struct LoopAtExit {
+  std::unique_ptr<Loop> loop;
+  ~LoopAtExit() { loop.reset(); }
+};
+thread_local LoopAtExit tl_loop_at_exit;
+
+struct RunAtExit {
+  bool armed = false;
+  std::atomic<int>* ran = nullptr;
+  ~RunAtExit() {
+    if (!armed) return;
+    Loop l(tier_options());
+    sleep_once(l);  // this loop's first wait: it takes the exiting thread as its owner
+    ran->fetch_add(1);
+  }
+};
+thread_local RunAtExit tl_run_at_exit;
+
+}  // namespace
+
+TEST_CASE("a thread_local loop that ran on its thread is destroyed as the thread exits") {
+  for (int round = 0; round < 20; ++round) {
+    std::thread([] {
+      tl_loop_at_exit.loop = std::make_unique<Loop>(tier_options());
+      sleep_once(*tl_loop_at_exit.loop);
+    }).join();
+  }
+}
+
+TEST_CASE("a thread_local destructor runs a new loop after the thread's other loops are gone") {
+  std::atomic<int> ran{0};
+  for (int round = 0; round < 20; ++round) {
+    std::thread([&ran] {
+      tl_run_at_exit.armed = true;
+      tl_run_at_exit.ran = &ran;
+      Loop l(tier_options());
+      sleep_once(l);
+    }).join();
+  }
+  CHECK(ran.load() == 20);
+}
