@@ -41,6 +41,11 @@ class Backend {
   // (io_uring SQEs, e.g. a FUTEX_WAKE for another loop's waiter): a busy loop
   // polls at once for these, and only every few iterations otherwise.
   virtual bool needs_flush() const noexcept { return false; }
+  // needs_flush(), plus anything the kernel has not yet taken from its
+  // queue (an io_uring submission that took fewer SQEs than were flushed).
+  // Slower to ask; for the places where nothing may be left behind: leaving
+  // run() and tearing the loop down.
+  virtual bool has_unsubmitted() const noexcept { return needs_flush(); }
   // Multishot accept. Backends without it keep the defaults, and Acceptor
   // falls back to one accept() per connection.
   virtual bool start_multishot_accept(MultishotAccept&) { return false; }

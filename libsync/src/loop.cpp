@@ -203,7 +203,9 @@ void LoopCore::teardown() noexcept {
   ready_.clear();
   // Tearing tasks down can wake waiters elsewhere (permits handed back); a
   // wake queued as an SQE on this ring must reach the kernel before it closes.
-  if (backend_->needs_flush()) backend_->wait(std::chrono::nanoseconds::zero());
+  // A submission may take fewer SQEs than it was handed; a few more tries
+  // (each a zero-timeout wait) hand over the rest.
+  for (int i = 0; i < 8 && backend_->has_unsubmitted(); ++i) backend_->wait(std::chrono::nanoseconds::zero());
   {
     std::lock_guard lk(remote_mu_);
     remote_handles_.clear();
@@ -538,7 +540,7 @@ void LoopCore::run_loop(const std::atomic<bool>* done) {
   struct Flush {
     Backend& b;
     ~Flush() {
-      if (b.needs_flush()) b.wait(std::chrono::nanoseconds::zero());
+      for (int i = 0; i < 8 && b.has_unsubmitted(); ++i) b.wait(std::chrono::nanoseconds::zero());
     }
   } flush{*backend_};
   for (;;) {

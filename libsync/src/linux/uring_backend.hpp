@@ -63,8 +63,9 @@ class UringBackend final : public Backend {
   // than were flushed) are not seen here: an I/O one still counts in
   // ops_in_flight_ and goes at the next poll, any other at the next enter,
   // and ring_is_idle() (the check before a sleep that bypasses the ring)
-  // still reads the kernel's head.
+  // and has_unsubmitted() (leaving run(), teardown) read the kernel's head.
   bool needs_flush() const noexcept override { return ring_.sq.sqe_tail != ring_.sq.sqe_head; }
+  bool has_unsubmitted() const noexcept override { return needs_flush() || io_uring_sq_ready(&ring_) != 0; }
   void notify() noexcept override;
   bool start_multishot_accept(MultishotAccept& ms) override;
   void stop_multishot_accept(MultishotAccept& ms) noexcept override;
