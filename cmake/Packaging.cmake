@@ -2,7 +2,7 @@
 # and -DCMAKE_INSTALL_PREFIX=/usr, `cpack -G DEB` makes four packages, one per
 # install component:
 #
-#   libsync2      runtime      the shared library (libsync.so.2, named by its SONAME)
+#   libsync3      runtime      the shared library (libsync.so.3, named by its SONAME)
 #   libsync-dev   dev          headers, libsync.a, the libsync.so link, CMake and pkg-config files
 #   syncbench     syncbench    the benchmark CLI
 #   demo-server   demo-server  the HTTP server, its config (a conffile), its systemd unit, a system user
@@ -92,8 +92,8 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.org/libsync")
-# dpkg-shlibdeps must find libsync.so.2 for the two programs, which link it;
-# the dependency on libsync2 itself comes from the component dependencies.
+# dpkg-shlibdeps must find libsync.so.3 for the two programs, which link it;
+# the dependency on libsync3 itself comes from the component dependencies.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_BINARY_DIR}/libsync)
 
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME ${_deb_name_runtime})
