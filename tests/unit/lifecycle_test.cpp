@@ -452,7 +452,11 @@ TEST_CASE("an accepted connection whose task is destroyed before it resumes is c
 
 // Thread-local objects whose destructors still use loops as their thread
 // exits. Each is touched before the thread's first wait, so the C++ runtime
-// destroys it after anything that wait set up for the thread.
+// destroys it after anything that wait set up for the thread. Not on
+// Windows: under mingw-w64 12 (winpthreads), the destructor of a test's own
+// thread_local read garbage members at thread exit, in ~RunAtExit, before
+// any libsync code ran, and in a case that never set it up.
+#if !defined(_WIN32)
 namespace {
 
 void sleep_once(Loop& l) {
@@ -500,3 +504,4 @@ TEST_CASE("a thread_local destructor runs a new loop after the thread's other lo
   }
   CHECK(ran.load() == 20);
 }
+#endif  // !_WIN32
