@@ -39,6 +39,13 @@ struct CurrentScope {
   explicit CurrentScope(Loop* l) : saved(t_current) { t_current = l; }
   ~CurrentScope() { t_current = saved; }
 };
+
+// Where nothing may stay queued for the kernel (leaving run(), teardown):
+// a submission may take fewer SQEs than it was handed, so a few more tries,
+// each a zero-timeout wait, hand over the rest.
+void hand_over_submissions(detail::Backend& b) {
+  for (int i = 0; i < 8 && b.has_unsubmitted(); ++i) b.wait(std::chrono::nanoseconds::zero());
+}
 }  // namespace
 
 Loop* Loop::current() noexcept {
@@ -203,9 +210,7 @@ void LoopCore::teardown() noexcept {
   ready_.clear();
   // Tearing tasks down can wake waiters elsewhere (permits handed back); a
   // wake queued as an SQE on this ring must reach the kernel before it closes.
-  // A submission may take fewer SQEs than it was handed; a few more tries
-  // (each a zero-timeout wait) hand over the rest.
-  for (int i = 0; i < 8 && backend_->has_unsubmitted(); ++i) backend_->wait(std::chrono::nanoseconds::zero());
+  hand_over_submissions(*backend_);
   {
     std::lock_guard lk(remote_mu_);
     remote_handles_.clear();
@@ -539,9 +544,7 @@ void LoopCore::run_loop(const std::atomic<bool>* done) {
   // FUTEX_WAKE SQE for another loop's waiter, say).
   struct Flush {
     Backend& b;
-    ~Flush() {
-      for (int i = 0; i < 8 && b.has_unsubmitted(); ++i) b.wait(std::chrono::nanoseconds::zero());
-    }
+    ~Flush() { hand_over_submissions(b); }
   } flush{*backend_};
   for (;;) {
     if (done && done->load(std::memory_order_acquire)) return;

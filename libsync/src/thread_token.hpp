@@ -4,8 +4,8 @@
 // An io_uring ring set up with SINGLE_ISSUER accepts submissions only from
 // the thread that enabled it, so operations in flight on it can be cancelled
 // only by that thread. The ring's backend registers a hook with its owner's
-// token; when the owner exits, the hook runs on the owner itself (during its
-// exit, after its thread_local destructors, while it may still use the ring) and cancels and
+// token; when the owner exits, the hook runs on the owner itself (after its
+// thread_local destructors, while it may still use the ring) and cancels and
 // reaps what is still in flight. After that `alive` reads false, and another
 // thread can take the loop over.
 //
