@@ -55,8 +55,13 @@ set(CMAKE_MODULE_LINKER_FLAGS_INIT "-static-libgcc -static-libstdc++")
 # Threads: the posix model's winpthread, linked statically with the rest.
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 
+# LIBSYNC_WINE_LAUNCHER, when given, runs the programs instead of plain Wine
+# (scripts/windows-ci.sh passes scripts/wine-run.sh, which reports exit codes
+# and retries launches that Wine itself failed).
 find_program(LIBSYNC_WINE_PROGRAM NAMES wine wine64 DOC "Wine, to run the Windows test binaries")
-if(LIBSYNC_WINE_PROGRAM)
+if(LIBSYNC_WINE_LAUNCHER)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${LIBSYNC_WINE_LAUNCHER})
+elseif(LIBSYNC_WINE_PROGRAM)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${LIBSYNC_WINE_PROGRAM})
 endif()
 

@@ -61,7 +61,7 @@ cleanup() {
   if [[ ${KEEP_WINEPREFIX:-0} == 1 ]]; then
     echo "windows-ci: kept WINEPREFIX=$WINEPREFIX (log: $WINE_LOG)"
   else
-    rm -rf "$WINEPREFIX" "$WINE_LOG"
+    rm -rf "$WINEPREFIX" "$WINE_LOG" "$WINEPREFIX.retries"
   fi
   exit "$rc"
 }
@@ -91,7 +91,8 @@ boot_pid=$!
 # ---- cross-build ----
 cmake -S "$SRC" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_TOOLCHAIN_FILE="$SRC/cmake/mingw-w64.cmake" \
-  -DLIBSYNC_BUILD_TESTS=ON -DLIBSYNC_BUILD_APPS=ON -DLIBSYNC_BUILD_DEMO_SERVER=OFF
+  -DLIBSYNC_BUILD_TESTS=ON -DLIBSYNC_BUILD_APPS=ON -DLIBSYNC_BUILD_DEMO_SERVER=OFF \
+  -DLIBSYNC_WINE_LAUNCHER="$SRC/scripts/wine-run.sh"
 step "configured"
 cmake --build "$BUILD_DIR"
 step "built libsync, syncbench and the tests"
@@ -106,8 +107,16 @@ boot_pid=
 step "Wine prefix ready ($(timeout 10 wine --version 2>/dev/null || echo wine))"
 
 # ---- tests under Wine (the toolchain's CMAKE_CROSSCOMPILING_EMULATOR) ----
+# scripts/wine-run.sh runs each test: it reports a failing test's exit code
+# and retries, announced, a launch Wine failed before the program started.
 rc=0
+export LIBSYNC_WINE_RETRY_LOG=$WINEPREFIX.retries
+: >"$LIBSYNC_WINE_RETRY_LOG"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$CTEST_JOBS" --timeout 600 </dev/null || rc=$?
+if [[ -s $LIBSYNC_WINE_RETRY_LOG ]]; then
+  echo "windows-ci: $(wc -l <"$LIBSYNC_WINE_RETRY_LOG") launch(es) Wine failed before the program started were tried again:"
+  cat "$LIBSYNC_WINE_RETRY_LOG"
+fi
 step "ctest under Wine finished (exit $rc)"
 
 # ---- the probe must pick the iocp tier ----
