@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -223,4 +224,71 @@ TEST_CASE("a gap over 5% that the rows' repetitions cannot tell from noise is a 
     CHECK_FALSE(*g.met);
     CHECK(g.measured.find("beyond noise: uncontended/acquire vs generic/epoll 1.33x") != std::string::npos);
   }
+}
+
+TEST_CASE("the co_await fast path is judged against the floor taken in a task, and beside the bare floor") {
+  auto uc = [](std::string subject, double median, std::string tier = "-", std::string backend = "-") {
+    Measurement m = row(std::move(subject), median, 0, std::move(tier), std::move(backend));
+    m.scenario = "uncontended/acquire";
+    m.p99_ns.reset();
+    m.baseline = "atomic-floor-in-task";
+    return m;
+  };
+  Measurement in_task = uc("atomic-floor-in-task", 6.0);
+  in_task.ratio = 1.0;
+  Measurement bare = uc("atomic-floor", 4.0);
+  bare.ratio = 4.0 / 6.0;
+  const char* const kInTask =
+      "uncontended co_await acquire() + release: at most 1.35x the atomic floor taken";
+  const char* const kBare = "uncontended co_await acquire() + release: at most 3x the bare atomic floor";
+  {
+    Measurement lib = uc("libsync", 7.8, "generic", "epoll");  // 1.30x in a task, 1.95x bare
+    lib.ratio = 7.8 / 6.0;
+    const auto gs = evaluate_goals({in_task, bare, lib});
+    REQUIRE(goal(gs, kInTask).met.has_value());
+    CHECK(*goal(gs, kInTask).met);
+    CHECK(goal(gs, kInTask).measured.find("generic/epoll 1.30x") != std::string::npos);
+    REQUIRE(goal(gs, kBare).met.has_value());
+    CHECK(*goal(gs, kBare).met);
+    CHECK(goal(gs, kBare).measured.find("generic/epoll 1.95x") != std::string::npos);
+  }
+  {
+    Measurement lib = uc("libsync", 8.4, "generic", "epoll");  // 1.40x in a task
+    lib.ratio = 8.4 / 6.0;
+    const auto gs = evaluate_goals({in_task, bare, lib});
+    REQUIRE(goal(gs, kInTask).met.has_value());
+    CHECK_FALSE(*goal(gs, kInTask).met);
+  }
+  {
+    // A row whose ratio was taken against another baseline (an older run's
+    // JSON, say) is not judged by the in-task goal, which has nothing left to
+    // judge and is dropped; the bare-floor goal still is.
+    Measurement lib = uc("libsync", 5.0, "generic", "epoll");
+    lib.baseline = "atomic-floor";
+    lib.ratio = 5.0 / 4.0;
+    const auto gs = evaluate_goals({bare, lib});
+    CHECK(std::none_of(gs.begin(), gs.end(),
+                       [&](const GoalCheck& g) { return g.goal.rfind(kInTask, 0) == 0; }));
+    REQUIRE(goal(gs, kBare).met.has_value());
+    CHECK(*goal(gs, kBare).met);
+  }
+}
+
+TEST_CASE("try_acquire + release must stay within 1.35x the bare atomic floor") {
+  auto uc = [](std::string subject, double median, double ratio, std::string tier = "-") {
+    Measurement m = row(std::move(subject), median, 0, tier, tier == "-" ? "-" : "uring");
+    m.scenario = "uncontended/try_acquire";
+    m.p99_ns.reset();
+    m.baseline = "atomic-floor";
+    m.ratio = ratio;
+    return m;
+  };
+  const char* const kTry = "uncontended try_acquire + release: at most 1.35x";
+  const Measurement floor = uc("atomic-floor", 4.0, 1.0);
+  const auto met = evaluate_goals({floor, uc("libsync", 5.2, 1.30, "uring-futex")});
+  REQUIRE(goal(met, kTry).met.has_value());
+  CHECK(*goal(met, kTry).met);
+  const auto unmet = evaluate_goals({floor, uc("libsync", 5.6, 1.40, "uring-futex")});
+  REQUIRE(goal(unmet, kTry).met.has_value());
+  CHECK_FALSE(*goal(unmet, kTry).met);
 }
