@@ -579,6 +579,59 @@ TEST_CASE("a release to queued waiters of permits that are not out grows max()")
   CHECK(s.in_use() == 0);
 }
 
+TEST_CASE("permits returned on other threads while tasks queue all reach the queue") {
+  // A Permit's return is one lock-free add, even while tasks are queued; the
+  // return that finds the queue non-empty must then hand the permits to its
+  // head. Two threads take and return permits in tight loops while the
+  // loop's tasks queue and re-queue behind them and each other: a permit
+  // left in the free count with tasks queued would stall them until their
+  // deadline.
+  constexpr int kTasks = 16, kRounds = 2000;
+  Semaphore s(2);
+  Loop loop(tier_options());
+  std::atomic<bool> stop{false};
+  std::atomic<int> timed_out{0}, served{0};
+  Watchdog dog(60s, "returns racing with queued tasks");
+  std::vector<std::thread> others;
+  for (int t = 0; t < 2; ++t)
+    others.emplace_back([&, t] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (t == 0) {
+          auto p = s.try_acquire(1);
+          (void)p;  // returned at once, often with tasks queued
+        } else {
+          auto p = s.acquire_blocking_for(50ms, 2);
+          (void)p;
+        }
+      }
+    });
+  loop.block_on([&]() -> Task<> {
+    for (int i = 0; i < kTasks; ++i)
+      loop.spawn([](Semaphore& s, std::atomic<int>& timed_out, std::atomic<int>& served, int i) -> Task<> {
+        for (int r = 0; r < kRounds; ++r) {
+          auto p = co_await s.acquire_for(2s, 1 + (i + r) % 2);
+          if (p.status != WaitStatus::acquired) {
+            timed_out.fetch_add(1);
+            co_return;
+          }
+          // Now and then hold the permits across a suspension, so that the
+          // other tasks queue and this task's own return finds them queued.
+          if (r % 4 == 0) co_await sleep_for(20us);
+          served.fetch_add(1);
+        }
+      }(s, timed_out, served, i));
+    co_await until([&] { return served.load() + timed_out.load() * kRounds >= kTasks * kRounds; }, 60s);
+  }());
+  stop.store(true);
+  for (auto& t : others) t.join();
+  CHECK(timed_out.load() == 0);
+  CHECK(served.load() == kTasks * kRounds);
+  CHECK(s.waiters() == 0);
+  CHECK(s.available() == 2);
+  CHECK(s.max() == 2);
+  CHECK(s.in_use() == 0);
+}
+
 TEST_CASE("a Permit cannot be minted from a semaphore and a count") {
   // Only the semaphore makes Permits; from outside, permits come from
   // acquiring them.
