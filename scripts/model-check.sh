@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Exhaustive model check of the loop's cross-thread wake protocol
-# (tests/model/wake.pml, explained in tests/model/README.md).
+# Exhaustive model checks, explained in tests/model/README.md: the loop's
+# cross-thread wake protocol (tests/model/wake.pml) and the Semaphore's
+# permit protocol (tests/model/semaphore.pml).
 #
-#   scripts/model-check.sh                 check the protocol and every mutant
+#   scripts/model-check.sh                 check both protocols and every mutant
 #   scripts/model-check.sh --trail MUTANT  print the shortest counterexample of
-#                                          one mutant (e.g. NO_RECHECK)
+#                                          one mutant (e.g. NO_RECHECK, NO_SETTLE)
 #
 # The protocol and its variants must verify; each mutant deletes or moves one
 # step and must be refuted with the failure named beside it. One line per run;
@@ -13,7 +14,6 @@
 # verifiers (at -O0: each search takes well under a second).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-model="$root/tests/model/wake.pml"
 
 if ! command -v spin >/dev/null || ! command -v cc >/dev/null; then
   "$root/scripts/setup.sh" --tests
@@ -21,26 +21,29 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp "$model" "$work/"
+cp "$root/tests/model/wake.pml" "$root/tests/model/semaphore.pml" "$work/"
 cd "$work"
+pml=wake.pml  # the model the next runs check
 
 # Build a verifier for the model with the given -D switches and cc flags.
 build() {
   local ccflags="$1"; shift
   rm -f pan pan.* ./*.trail
-  spin "$@" -a wake.pml >spin.log 2>&1 || { cat spin.log >&2; exit 2; }
+  spin "$@" -a "$pml" >spin.log 2>&1 || { cat spin.log >&2; exit 2; }
   # shellcheck disable=SC2086
   cc -O0 $ccflags -o pan pan.c 2>cc.log || { cat cc.log >&2; exit 2; }
 }
 
 if [ "${1:-}" = "--trail" ]; then
   [ $# -eq 2 ] || { echo "usage: $0 --trail MUTANT" >&2; exit 2; }
-  grep -q "^ \*   *$2 " wake.pml || { echo "model-check: no mutant or variant '$2' in wake.pml" >&2; exit 2; }
+  pml=""
+  for f in wake.pml semaphore.pml; do if grep -q "^ \*   *$2 " "$f"; then pml=$f; fi; done
+  [ -n "$pml" ] || { echo "model-check: no mutant or variant '$2' in wake.pml or semaphore.pml" >&2; exit 2; }
   build "-DSAFETY -DREACH" "-D$2"
   ./pan -i -m100000 -w22 >pan.log
   grep -q "errors: [1-9]" pan.log || { echo "model-check: $2 has no counterexample" >&2; exit 1; }
   grep -m1 '^pan:1:' pan.log
-  spin "-D$2" -t -p -g wake.pml
+  spin "-D$2" -t -p -g "$pml"
   exit 0
 fi
 
@@ -68,8 +71,8 @@ run() {
   local states
   states="$(awk '/states, stored/ { print $1; exit }' pan.log)"
   if [ "$got" = "$expect" ]; then verdict="as expected"; else verdict="UNEXPECTED (wanted: $expect)"; failures=$((failures + 1)); fi
-  printf 'model-check: %-34s %-11s %-20s %-12s %8s states %5.1f s\n' \
-    "$name" "$mode" "$got" "$verdict" "${states:-?}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+  printf 'model-check: %-9s %-34s %-11s %-20s %-12s %8s states %5.1f s\n' \
+    "${pml%.pml}" "$name" "$mode" "$got" "$verdict" "${states:-?}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
   if [ "$verdict" != "as expected" ]; then sed 's/^/    pan: /' pan.log >&2; fi
 }
 
@@ -91,6 +94,16 @@ run "mutant NO_NOTIFIED"              safety "assertion violated" -DNO_NOTIFIED
 run "mutant NO_COMPARE"               safety "invalid end state"  -DNO_COMPARE
 run "mutant NO_RECHECK, after unlock" safety "invalid end state"  -DNO_RECHECK -DWAKE_AFTER_UNLOCK
 run "mutant SPIN_TAKES_PENDING"       safety "invalid end state"  -DSPIN_TAKES_PENDING
+
+# The Semaphore: 3 tasks x 2 rounds and a holder over 1 permit unless said.
+pml=semaphore.pml
+run "protocol"                        safety      "no errors"
+run "protocol, a wait given up"       safety      "no errors" -DCANCEL
+run "protocol, 2 permits, given up"   safety      "no errors" -DCANCEL -DPERMITS=2
+run "mutant NO_SETTLE"                safety "invalid end state"  -DNO_SETTLE
+run "mutant SPLIT_ADD"                safety "invalid end state"  -DSPLIT_ADD
+run "mutant ENQUEUE_BARGES"           safety "assertion violated" -DENQUEUE_BARGES
+run "mutant FAST_BARGES"              safety "assertion violated" -DFAST_BARGES
 
 if [ "$failures" -gt 0 ]; then
   echo "model-check: $failures verdict(s) not as expected" >&2

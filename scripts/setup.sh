@@ -4,7 +4,7 @@
 #   scripts/setup.sh --linux-tests what the Linux test suites use besides: Chromium (~290 MB; the
 #                                  dashboard and HTML-report browser tests), zlib (reads their
 #                                  screenshots), lintian + dpkg-dev + file (the Debian package test),
-#                                  Spin (the wake-protocol model check), clang (checks that dropped
+#                                  Spin (the model checks of the wake and permit protocols), clang (checks that dropped
 #                                  co_await results are diagnosed), QEMU + busybox + cpio (Debian's
 #                                  own kernels, booted by scripts/qemu-kernels.sh), clang 14 + its
 #                                  libFuzzer runtime (scripts/fuzz-server.sh), HAProxy (the
