@@ -4,8 +4,9 @@
 # permit protocol (tests/model/semaphore.pml).
 #
 #   scripts/model-check.sh                 check both protocols and every mutant
-#   scripts/model-check.sh --trail MUTANT  print the shortest counterexample of
-#                                          one mutant (e.g. NO_RECHECK, NO_SETTLE)
+#   scripts/model-check.sh --trail MUTANT [-DSWITCH...]
+#                                          print the shortest counterexample of one
+#                                          mutant (e.g. NO_RECHECK; BLIND_ADD -DPERMITS=2)
 #
 # The protocol and its variants must verify; each mutant deletes or moves one
 # step and must be refuted with the failure named beside it. One line per run;
@@ -35,15 +36,17 @@ build() {
 }
 
 if [ "${1:-}" = "--trail" ]; then
-  [ $# -eq 2 ] || { echo "usage: $0 --trail MUTANT" >&2; exit 2; }
+  [ $# -ge 2 ] || { echo "usage: $0 --trail MUTANT [-DSWITCH...]" >&2; exit 2; }
   pml=""
   for f in wake.pml semaphore.pml; do if grep -q "^ \*   *$2 " "$f"; then pml=$f; fi; done
   [ -n "$pml" ] || { echo "model-check: no mutant or variant '$2' in wake.pml or semaphore.pml" >&2; exit 2; }
-  build "-DSAFETY -DREACH" "-D$2"
+  mutant=$2
+  shift 2
+  build "-DSAFETY -DREACH" "-D$mutant" "$@"
   ./pan -i -m100000 -w22 >pan.log
-  grep -q "errors: [1-9]" pan.log || { echo "model-check: $2 has no counterexample" >&2; exit 1; }
+  grep -q "errors: [1-9]" pan.log || { echo "model-check: $mutant $* has no counterexample" >&2; exit 1; }
   grep -m1 '^pan:1:' pan.log
-  spin "-D$2" -t -p -g "$pml"
+  spin "-D$mutant" "$@" -t -p -g "$pml"
   exit 0
 fi
 
@@ -95,15 +98,17 @@ run "mutant NO_COMPARE"               safety "invalid end state"  -DNO_COMPARE
 run "mutant NO_RECHECK, after unlock" safety "invalid end state"  -DNO_RECHECK -DWAKE_AFTER_UNLOCK
 run "mutant SPIN_TAKES_PENDING"       safety "invalid end state"  -DSPIN_TAKES_PENDING
 
-# The Semaphore: 3 tasks x 2 rounds and a holder over 1 permit unless said.
+# The Semaphore: 2 tasks x 2 rounds, a holder and a destroyer over 1 permit
+# unless said.
 pml=semaphore.pml
 run "protocol"                        safety      "no errors"
-run "protocol, a wait given up"       safety      "no errors" -DCANCEL
+run "protocol, 3 tasks"               safety      "no errors" -DTASKS=3
 run "protocol, 2 permits, given up"   safety      "no errors" -DCANCEL -DPERMITS=2
-run "mutant NO_SETTLE"                safety "invalid end state"  -DNO_SETTLE
-run "mutant SPLIT_ADD"                safety "invalid end state"  -DSPLIT_ADD
-run "mutant ENQUEUE_BARGES"           safety "assertion violated" -DENQUEUE_BARGES
-run "mutant FAST_BARGES"              safety "assertion violated" -DFAST_BARGES
+run "protocol, 3 tasks, given up"     safety      "no errors" -DCANCEL -DTASKS=3
+run "mutant BLIND_ADD, 2 permits"     safety "assertion violated" -DBLIND_ADD -DPERMITS=2
+run "mutant PUBLISH_LOCKED, given up" safety "assertion violated" -DPUBLISH_LOCKED -DCANCEL
+run "mutant IGNORE_FLAG"              safety "invalid end state"  -DIGNORE_FLAG
+run "mutant SPLIT_CHECK"              safety "invalid end state"  -DSPLIT_CHECK
 
 if [ "$failures" -gt 0 ]; then
   echo "model-check: $failures verdict(s) not as expected" >&2

@@ -3,18 +3,10 @@
 // state_ = free << 2 | kWaiters | kClosed.
 //
 // Invariant (with the queue lock held): kWaiters is set exactly when the
-// queue is non-empty. Everything that queues, dequeues or hands permits to
-// waiters holds the lock. The lock-free take and the lock-free release() run
-// only while kWaiters is clear, so they can neither barge past a queued
-// waiter nor add permits that a queued waiter would then never see.
-//
-// A Permit's give-back is one fetch_add, whatever the flags: the free count
-// can then be non-zero while kWaiters is set. Every give-back whose fetch_add
-// found kWaiters set takes the lock afterwards and moves the whole free count
-// to the queue (given_back_slow), and while kWaiters is set nothing else
-// takes from the free count: take_fast refuses, and take_or_enqueue queues a
-// newcomer behind the others. So such permits always reach the head, and in
-// FIFO order, once the give-back that added them gets the lock.
+// queue is non-empty, and then free == 0. Everything that queues, dequeues or
+// hands permits to waiters holds the lock; the lock-free fast paths only run
+// while kWaiters is clear, so they can neither barge past a queued waiter nor
+// add permits that a queued waiter would then never see.
 //
 // max_ = free + reserved_ + permits out. Only the constructor, add_permits,
 // a release of more than is out, and the two forgets change it; each is
@@ -104,7 +96,7 @@ Semaphore::~Semaphore() {
 
 std::size_t Semaphore::in_use() const noexcept {
   std::size_t m = max_.load(std::memory_order_acquire);
-  std::size_t free = free_count();
+  std::size_t free = available();
   std::size_t reserved = reserved_.load(std::memory_order_acquire);
   std::size_t not_held = free + reserved;
   return m > not_held ? m - not_held : 0;
@@ -119,83 +111,50 @@ OwnedAcquireResult Semaphore::try_acquire_owned(const std::shared_ptr<Semaphore>
 bool Semaphore::release_slow(std::size_t n) noexcept {
   if (n > kMaxPermits) return false;
   detail::WakeBatch batch;
-  {
-    std::lock_guard lk(queue_.mutex());
-    std::size_t s = state_.load(std::memory_order_acquire);
-    for (;;) {
+  std::size_t grown = 0;  // what this call has added to max_ so far
+  for (;;) {
+    std::size_t s;
+    {
+      std::lock_guard lk(queue_.mutex());
+      s = state_.load(std::memory_order_acquire);
       std::size_t m = max_.load(std::memory_order_acquire);
-      // reserved_ is exact under the lock; both terms are <= kMaxPermits.
-      std::size_t counted = (s >> kShift) + reserved_.load(std::memory_order_relaxed);
-      if (counted > kMaxPermits || n > kMaxPermits - counted) return false;
-      std::size_t excess = counted + n > m ? counted + n - m : 0;  // permits beyond those out
-      if (s & kWaiters) {
-        // The permits go to the queue; what the free count holds meanwhile
-        // belongs to give-backs that will hand it out themselves. max_ may
-        // still move (add_permits), hence the CAS.
-        if (excess && !max_.compare_exchange_weak(m, m + excess, std::memory_order_acq_rel,
-                                                  std::memory_order_acquire)) {
-          s = state_.load(std::memory_order_acquire);
-          continue;
+      for (;;) {
+        // reserved_ is exact under the lock; both terms are <= kMaxPermits.
+        std::size_t counted = (s >> kShift) + reserved_.load(std::memory_order_relaxed);
+        if (counted > kMaxPermits || n > kMaxPermits - counted) {
+          if (grown) max_.fetch_sub(grown, std::memory_order_acq_rel);
+          return false;
         }
+        std::size_t excess = counted + n > m ? counted + n - m : 0;  // permits beyond those out
+        if (excess == 0) break;
+        // max_ first, the permits after: until they are visible they count
+        // as out. max_ may move meanwhile (add_permits), hence the CAS; the
+        // cap only matters if one raced with this release.
+        const std::size_t next = std::min(m + excess, kMaxPermits);
+        if (max_.compare_exchange_weak(m, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
+          grown += next - m;
+          m = next;
+        }
+      }
+      if (s & kWaiters) {
+        // The free count is 0 and only lock holders change the state word
+        // now. The waiters are handed the permits here and woken after the
+        // lock is dropped.
         hand_out_locked(n, batch);
         break;
       }
-      // Nobody waits, and nobody can queue while the lock is held: the
-      // permits go straight to the free count. They are stored before max_
-      // grows, so a lock-free release that runs in between sees the free
-      // count at or past max_ and comes here to be counted after this one.
-      if (!state_.compare_exchange_weak(s, s + (n << kShift), std::memory_order_acq_rel,
-                                        std::memory_order_acquire))
-        continue;
-      if (excess) {
-        std::size_t cur = max_.load(std::memory_order_relaxed);
-        // Both terms are <= kMaxPermits, so the sum cannot wrap; the cap only
-        // matters if an add_permits raced with this release.
-        while (!max_.compare_exchange_weak(cur, std::min(cur + excess, kMaxPermits),
-                                           std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        }
-      }
-      return true;
     }
+    // Nobody waited. The permits are published only now, with the lock
+    // dropped: whoever takes them may destroy the semaphore at once (a
+    // Semaphore(0) used as a one-shot signal), so this CAS is this call's
+    // last access to it. If the word moved meanwhile, decide again under the
+    // lock: a second pass finds max_ already grown by this call's excess.
+    if (state_.compare_exchange_strong(s, s + (n << kShift), std::memory_order_acq_rel,
+                                       std::memory_order_relaxed))
+      return true;
   }
   batch.deliver();
   return true;
-}
-
-void Semaphore::given_back_slow(std::size_t n) noexcept {
-  detail::WakeBatch batch;
-  {
-    std::lock_guard lk(queue_.mutex());
-    // The state word before max_: max_ only grows without the lock
-    // (add_permits grows it before it adds to the free count), so a count
-    // above the max_ read after it is a real excess, not a race.
-    std::size_t s = state_.load(std::memory_order_acquire);
-    const std::size_t m = max_.load(std::memory_order_acquire);
-    const std::size_t counted = (s >> kShift) + reserved_.load(std::memory_order_relaxed);
-    if (counted > kMaxPermits) die_past_bound(n);
-    if (counted > m) {
-      // An earlier release() returned these permits while they were out; it
-      // was counted as a return, so these are the new ones. As
-      // release_slow, max_ keeps them.
-      std::size_t cur = m;
-      while (!max_.compare_exchange_weak(cur, std::max(cur, counted), std::memory_order_acq_rel,
-                                         std::memory_order_relaxed)) {
-      }
-    }
-    if (s & kWaiters) {
-      // Take the whole free count, this give-back's and any other's that is
-      // still on its way to the lock, and hand it out in queue order;
-      // hand_out_locked puts back what the queue does not need.
-      std::size_t free;
-      do {
-        free = s >> kShift;
-      } while (free != 0 &&
-               !state_.compare_exchange_weak(s, s & (kWaiters | kClosed), std::memory_order_acq_rel,
-                                             std::memory_order_acquire));
-      if (free != 0) hand_out_locked(free, batch);
-    }
-  }
-  batch.deliver();
 }
 
 void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept {
@@ -231,9 +190,7 @@ Semaphore::Enqueue Semaphore::take_or_enqueue(detail::WaiterNode& node) noexcept
       node.status = WaitStatus::closed;
       return Enqueue::done;
     }
-    // Behind a queue, take nothing: free permits there belong to the head
-    // (a give-back is about to hand them over).
-    take = (s & kWaiters) ? 0 : std::min(s >> kShift, node.need);
+    take = std::min(s >> kShift, node.need);
     std::size_t ns = s - (take << kShift);
     if (take < node.need) ns |= kWaiters;
     if (state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
@@ -290,8 +247,7 @@ std::size_t Semaphore::forget_permits(std::size_t n) noexcept {
   std::size_t s = state_.load(std::memory_order_relaxed);
   std::size_t take;
   do {
-    // With tasks queued, what the free count holds is on its way to them.
-    take = (s & kWaiters) ? 0 : std::min(s >> kShift, n);
+    take = std::min(s >> kShift, n);
     if (take == 0) return 0;
   } while (!state_.compare_exchange_weak(s, s - (take << kShift), std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
@@ -312,7 +268,7 @@ void Semaphore::shrink_max_locked(std::size_t n) noexcept {
   std::size_t m = max_.load(std::memory_order_relaxed);
   std::size_t next;
   do {
-    std::size_t floor = free_count() + reserved_.load(std::memory_order_relaxed);
+    std::size_t floor = available() + reserved_.load(std::memory_order_relaxed);
     next = std::max(m - std::min(m, n), floor);
   } while (!max_.compare_exchange_weak(m, next, std::memory_order_acq_rel, std::memory_order_relaxed));
 }

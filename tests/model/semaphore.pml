@@ -1,38 +1,51 @@
 /*
  * The Semaphore's permit protocol (libsync/src/semaphore.cpp and the inline
  * paths in sync/semaphore.hpp): a state word holding the free count and the
- * waiters flag, a FIFO queue behind a lock, and a Permit's give-back that is
- * one fetch_add whatever the flags say.
+ * waiters flag, a FIFO queue behind a lock, a lock-free take and a lock-free
+ * give-back that only succeed while the flag is clear, and the locked paths
+ * behind them.
  *
  * Processes: TASKS tasks, each acquiring one permit ROUNDS times and giving
- * it back, and one holder that starts with a permit out and gives it back
- * once. Each Promela statement is one indivisible step, as each atomic
- * read-modify-write on the state word is (a CAS loop that retries is one
- * step: only the attempt that succeeds changes anything). What a CAS decides
- * from the value it replaces is decided inside the same atomic block.
+ * it back; a holder that starts with a permit out and gives it back once;
+ * and a destroyer that, once every other process has begun its last
+ * give-back, takes every permit and "destroys" the semaphore. Each Promela
+ * statement is one indivisible step, as each atomic read-modify-write on
+ * the state word is: a CAS loop is one step when what it compares cannot
+ * change between its load and its exchange (the lock is held, or the word
+ * itself is what decides), and otherwise the load and the CAS are separate
+ * steps with the CAS failing if the word moved.
  *
  * Properties:
  *  (a) no stranded permit: every task gets every permit it waits for, so an
  *      end state with a task still queued is an "invalid end state";
  *  (b) no barging: nobody takes from the free count while a task is queued
  *      (assertion);
- *  (c) no permit lost or made: free + handed to queued tasks + held + in the
- *      hands of a lock holder == PERMITS at every step (assertion), and once
- *      everyone is done all PERMITS are free and nobody is queued.
+ *  (c) no permit lost or made: free + held + in the hands of a lock holder
+ *      == PERMITS at every step (assertion);
+ *  (d) no access after the permits are out of reach: when the destroyer
+ *      holds every permit, no give-back is still touching the semaphore
+ *      (assertion). A give-back's last access must be the step that makes
+ *      its permit takeable, or come before it.
  *
  * Switches (spin -DNAME): the variant
- *   CANCEL          task 0 may give up a queued wait (a timeout or a stop)
- * and the mutants, each deleting or moving one step (each must fail):
- *   NO_SETTLE       a give-back that finds tasks queued does not take the lock
- *                   and hand the free count to them
- *   SPLIT_ADD       the give-back reads the flag, then adds (two steps)
- *   ENQUEUE_BARGES  a newcomer under the lock takes free permits even behind
- *                   a queue
- *   FAST_BARGES     the lock-free take ignores the waiters flag
+ *   CANCEL            task 0 may give up a queued wait (a timeout or a stop)
+ * and the mutants, each changing one step (each must fail):
+ *   BLIND_ADD         the give-back adds to the free count whatever the flag,
+ *                     and takes the lock afterwards if tasks were queued, to
+ *                     hand the free count to them (with the locked take
+ *                     refusing free permits behind a queue, as that design
+ *                     needs): one locked instruction fewer, but the permit
+ *                     is takeable while its give-back still has the lock to
+ *                     take
+ *   PUBLISH_LOCKED    the locked give-back that finds nobody queued publishes
+ *                     its permit before dropping the lock
+ *   IGNORE_FLAG       the lock-free give-back does not check the flag
+ *   SPLIT_CHECK       the lock-free give-back checks the flag, then adds
+ *                     without comparing (two steps)
  */
 
 #ifndef TASKS
-#define TASKS 3
+#define TASKS 2
 #endif
 #ifndef ROUNDS
 #define ROUNDS 2
@@ -45,65 +58,113 @@
 bool locked;               /* queue_.mutex() */
 byte free;                 /* state_ >> kShift */
 bool W;                    /* state_ & kWaiters */
-byte reserved;             /* reserved_: granted to queued tasks so far */
 byte q[TASKS];             /* queue_, front at q[0] */
 byte qlen;
-byte granted[TASKS];       /* WaiterNode::granted */
 bool queued[TASKS];        /* WaiterNode::queued */
-bool woken[TASKS];         /* the node was completed and its task woken */
+bool granted[TASKS];       /* the node was handed its permit (under the lock) */
+bool woken[TASKS];         /* ... and the wake delivered (after the lock) */
 
 /* ---- ghost state for the properties ---- */
 byte held;                 /* permits in Permits */
-byte inflight;             /* taken off the word or the queue by a lock holder */
+byte inflight;             /* taken off the word by a lock holder, not yet handed on */
+byte busy;                 /* give-backs still touching the semaphore */
+byte last_started;         /* processes that have begun their last give-back */
+bool destroyed;
 
 inline lock()   { atomic { !locked -> locked = true } }
 inline unlock() { locked = false }
 
-/* hand_out_locked(n): under the lock, hand n permits to the queue's head(s),
- * then add what is left to the free count and set the flag from the queue.
- * Each task here needs one permit. */
-inline hand_out(n) {
+/* remove q[k] from the queue (k is a local) */
+inline dequeue_at() {
   do
-  :: n > 0 && qlen > 0 ->
-     atomic {
-       h = q[0];
-       granted[h] = 1; n--; inflight--;
-       k = 0;
-       do
-       :: k + 1 < qlen -> q[k] = q[k + 1]; k++
-       :: else -> break
-       od;
-       qlen--; q[qlen] = 0;
-       queued[h] = false; held++; woken[h] = true
-     }
+  :: k + 1 < qlen -> q[k] = q[k + 1]; k++
   :: else -> break
   od;
-  atomic { free = free + n; inflight = inflight - n; n = 0; W = (qlen > 0) }
+  qlen--; q[qlen] = 0
 }
 
-/* Permit::release -> give_back(1): one fetch_add; its old value says whether
- * tasks were queued, and then given_back_slow runs. */
-inline give_back() {
-#ifdef SPLIT_ADD
-  oldW = W;
-  atomic { free++; held-- }
-#else
-  atomic { oldW = W; free++; held-- }
-#endif
+/* hand_out_locked(1) under the lock: the head is granted the permit (its
+ * wake goes into the batch, delivered after unlocking), or, with nobody
+ * queued, it goes to the free count; the flag follows the queue. */
+inline hand_out() {
+  atomic {
+    if
+    :: qlen > 0 ->
+       h = q[0]; k = 0; dequeue_at();
+       queued[h] = false; granted[h] = true; held++; inflight--; batch = h + 1
+    :: else -> free++; inflight--
+    fi;
+    W = (qlen > 0)
+  }
+}
+
+inline deliver() {
   if
-  :: oldW ->
-#ifndef NO_SETTLE
-     lock();
-     if
-     :: W -> atomic { f = free; free = 0; inflight = inflight + f }; hand_out(f)
-     :: else -> skip
-     fi;
-     unlock()
-#else
-     skip
-#endif
+  :: batch > 0 -> woken[batch - 1] = true; batch = 0
   :: else -> skip
   fi
+}
+
+/* Permit::release -> give_back(1) -> release_fast, else release_slow. */
+inline give_back() {
+  busy++;
+#ifdef BLIND_ADD
+  atomic { oldW = W; free++; held--; if :: !oldW -> busy-- :: else -> skip fi };
+  if
+  :: oldW ->
+     lock();
+     if
+     :: W -> atomic { f = free; free = 0; inflight = inflight + f };
+        do
+        :: f > 0 -> hand_out(); f--
+        :: else -> break
+        od
+     :: else -> skip
+     fi;
+     atomic { unlock(); busy-- };
+     deliver()
+  :: else -> skip
+  fi
+#else
+  /* release_fast: load, then CAS while the flag is clear */
+  sf = free; sw = W;
+  atomic {
+    if
+#if defined(IGNORE_FLAG)
+    :: free == sf && W == sw -> free++; held--; busy--; done = true
+#elif defined(SPLIT_CHECK)
+    :: !sw -> free++; held--; busy--; done = true
+#else
+    :: !sw && free == sf && W == sw -> free++; held--; busy--; done = true
+#endif
+    :: else -> done = false
+    fi
+  };
+  do
+  :: done -> break
+  :: else ->
+     /* release_slow */
+     lock();
+     if
+     :: W -> atomic { held--; inflight++ }; hand_out(); atomic { unlock(); busy-- }; deliver(); done = true
+     :: else ->
+        sf = free; sw = W;
+#ifdef PUBLISH_LOCKED
+        atomic { free++; held-- };
+        atomic { unlock(); busy-- };
+        done = true
+#else
+        unlock();
+        atomic {
+          if
+          :: free == sf && W == sw -> free++; held--; busy--; done = true
+          :: else -> skip   /* the word moved: decide again under the lock */
+          fi
+        }
+#endif
+     fi
+  od
+#endif
 }
 
 /* acquire(1): take_fast, else take_or_enqueue under the lock and sleep until
@@ -111,36 +172,25 @@ inline give_back() {
 inline acquire() {
   got = false;
   atomic {
-#ifdef FAST_BARGES
-    if
-    :: free > 0 -> assert(qlen == 0); free--; held++; got = true
-    :: else -> skip
-    fi
-#else
     if
     :: !W && free > 0 -> assert(qlen == 0); free--; held++; got = true
     :: else -> skip
     fi
-#endif
   }
   if
   :: !got ->
      lock();
      atomic {
-#ifdef ENQUEUE_BARGES
-       take = (free > 0 -> 1 : 0);
-#else
-       take = (W -> 0 : (free > 0 -> 1 : 0));
-#endif
        if
-       :: take > 0 -> assert(qlen == 0); free--; held++; got = true
-       :: else -> W = true
+#ifdef BLIND_ADD
+       /* that design's newcomer queues behind a queue whatever is free */
+       :: !W && free > 0 -> assert(qlen == 0); free--; held++; got = true
+#else
+       :: free > 0 -> assert(qlen == 0); free--; held++; got = true
+#endif
+       :: else -> W = true; q[qlen] = me; qlen++; queued[me] = true; granted[me] = false; woken[me] = false
        fi
      };
-     if
-     :: !got -> atomic { granted[me] = 0; q[qlen] = me; qlen++; queued[me] = true; woken[me] = false }
-     :: else -> skip
-     fi;
      unlock();
      if
      :: !got ->
@@ -148,7 +198,7 @@ inline acquire() {
         :: woken[me] -> got = true
 #ifdef CANCEL
         :: me == 0 ->
-           /* remove_waiter: only if still queued; otherwise it was woken */
+           /* remove_waiter: only if still queued; otherwise its grant stands */
            lock();
            if
            :: queued[me] ->
@@ -158,18 +208,15 @@ inline acquire() {
                 :: q[k] == me -> break
                 :: else -> k++
                 od;
-                do
-                :: k + 1 < qlen -> q[k] = q[k + 1]; k++
-                :: else -> break
-                od;
-                qlen--; q[qlen] = 0; queued[me] = false;
-                f = granted[me]; granted[me] = 0; reserved = reserved - f; inflight = inflight + f
-              };
-              hand_out(f)
+                dequeue_at(); queued[me] = false; W = (qlen > 0)
+              }
            :: else -> skip
            fi;
            unlock();
-           got = woken[me]
+           if
+           :: granted[me] -> woken[me]; got = true   /* woken anyway: the grant is kept */
+           :: else -> skip
+           fi
 #endif
         fi
      :: else -> skip
@@ -179,14 +226,23 @@ inline acquire() {
 }
 
 proctype Task(byte me) {
-  byte round, h, k, f, take;
-  bool got, oldW;
+  byte round, h, k, f, sf, batch;
+  bool got, oldW, sw, done;
   do
   :: round < ROUNDS ->
      acquire();
      if
-     :: got -> give_back()
-     :: else -> skip
+     :: got ->
+        if
+        :: round == ROUNDS - 1 -> last_started++
+        :: else -> skip
+        fi;
+        give_back()
+     :: else ->
+        if
+        :: round == ROUNDS - 1 -> last_started++
+        :: else -> skip
+        fi
      fi;
      round++
   :: else -> break
@@ -194,16 +250,31 @@ proctype Task(byte me) {
 }
 
 proctype Holder() {
-  byte h, k, f;
-  bool oldW;
+  byte h, k, f, sf, batch;
+  bool oldW, sw, done;
+  last_started++;
   give_back()
+}
+
+/* Once everyone else has begun the give-back after which it never touches
+ * the semaphore again, take every permit the lock-free way (as a user who
+ * then frees the object would) and destroy it. */
+proctype Destroyer() {
+  byte mine;
+  last_started == TASKS + 1;
+  do
+  :: mine < PERMITS -> atomic { !W && free > 0 -> free--; held++; mine++ }
+  :: else -> break
+  od;
+  assert(busy == 0);
+  destroyed = true
 }
 
 /* (c) at every step once init has set up the count; blocks (a valid end
  * state) unless violated. */
 proctype Conservation() {
 end:
-  atomic { free + reserved + held + inflight != PERMITS -> assert(false) }
+  atomic { free + held + inflight != PERMITS -> assert(false) }
 }
 
 init {
@@ -213,9 +284,7 @@ init {
     held = 1;
     run Conservation();
     run Holder();
+    run Destroyer();
     for (i : 0 .. TASKS - 1) { run Task(i) }
   }
-  /* everyone done: only Conservation and init are left */
-  _nr_pr == 2;
-  assert(free == PERMITS && !W && qlen == 0 && reserved == 0 && held == 0 && inflight == 0)
 }

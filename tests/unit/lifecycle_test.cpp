@@ -220,6 +220,44 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("a semaphore used as a one-shot signal may be destroyed by whoever takes its permit") {
+  // One thread release()s a Semaphore(0) nobody waits on yet; another takes
+  // the permit and destroys the semaphore at once. A release of a permit
+  // that was never out goes through the queue lock, and it once published
+  // the permit while still holding that lock: the destroyed semaphore's lock
+  // was then released in freed memory (ASan: heap-use-after-free in the
+  // unlock). Every access of release() now comes before the permit is
+  // visible. The window is a few instructions wide, hence many rounds.
+  Watchdog dog(60s, "one-shot semaphore signals");
+  constexpr int kRounds = 20000;
+  std::atomic<Semaphore*> current{nullptr};
+  std::atomic<int> released{0};
+  std::thread signaller([&] {
+    for (int i = 1; i <= kRounds; ++i) {
+      Semaphore* s;
+      while (!(s = current.exchange(nullptr, std::memory_order_acq_rel))) std::this_thread::yield();
+      s->release();
+      released.store(i, std::memory_order_release);
+    }
+  });
+  int taken = 0;
+  for (int i = 1; i <= kRounds; ++i) {
+    auto* s = new Semaphore(0);
+    current.store(s, std::memory_order_release);
+    for (;;) {
+      // Taken and given back at once; no waiter, so neither takes the lock.
+      if (s->try_acquire().status == WaitStatus::acquired) {
+        ++taken;
+        break;
+      }
+    }
+    delete s;  // while the signaller may still be inside release()
+    while (released.load(std::memory_order_acquire) < i) std::this_thread::yield();
+  }
+  signaller.join();
+  CHECK(taken == kRounds);
+}
+
 TEST_CASE("destroying a task whose timer fired but which has not resumed does not resume it") {
   bool resumed = false;
   run([&]() -> Task<> {

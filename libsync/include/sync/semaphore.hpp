@@ -8,11 +8,9 @@
 ///  * Strict FIFO with direct hand-off. `release` gives permits to queued
 ///    waiters, in order, before anything is added back to the free count; a
 ///    waiter at the head that needs more than is free takes what there is and
-///    keeps waiting for the rest. While anyone waits, `try_acquire` and the
-///    lock-free path of `acquire` cannot barge past the queue: the waiters
-///    flag sends them to it, and permits a Permit returns meanwhile go to the
-///    head before anyone else can take them. Tasks and blocked threads share
-///    the one queue.
+///    keeps waiting for the rest. So while anyone waits the free count is 0
+///    and `try_acquire` cannot barge past the queue. Tasks and blocked
+///    threads share the one queue.
 ///  * Nothing is lost. A waiter that times out or is cancelled after it was
 ///    handed some permits gives them back, and they go to the next waiters.
 ///    A task destroyed while waiting does the same.
@@ -20,10 +18,8 @@
 ///    adding or forgetting permits never reopens it. Permits held when it
 ///    closed can still be released, so `available() == max()` once all are back.
 ///
-/// Uncontended, `try_acquire` + release is one CAS and one fetch_add on the
-/// state word (`release(n)` called on the semaphore itself is a CAS: it must
-/// tell returned permits from new ones); an `acquire` that must wait takes
-/// the queue lock once. No wait
+/// Uncontended, `try_acquire` + release is one CAS and one CAS on the state
+/// word; an `acquire` that must wait takes the queue lock once. No wait
 /// allocates: the waiter's node lives in the awaiter (so in the coroutine
 /// frame) or on the blocked thread's stack.
 ///
@@ -46,8 +42,9 @@
 ///    permits a release was counted against are later forgotten, that
 ///    release is the one that added permits: max() keeps them. A release of
 ///    permits that were not out, racing on another thread with a Permit's
-///    return or forget, may be counted a step late (available() briefly
-///    above max()); the counts never wrap and never pass kMaxPermits.
+///    return or forget, may be counted a step late (available() or max()
+///    briefly off by the permits in flight); the counts never wrap and never
+///    pass kMaxPermits.
 ///  * No count ever exceeds `kMaxPermits`. A constructor, `add_permits` or
 ///    `release` that would take `max()` past it throws std::length_error and
 ///    changes nothing; so does starting a wait (`acquire*`) for more than
@@ -352,8 +349,8 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   ///         kMaxPermits.
   void add_permits(std::size_t n);
   /// Removes up to `n` free permits for good (max() shrinks by as many) and
-  /// returns how many it removed; 0 while waiters are queued (permits
-  /// returned then go to them). Takes the queue lock; O(1).
+  /// returns how many it removed; 0 while waiters are queued, since the free
+  /// count is then 0. Takes the queue lock; O(1).
   std::size_t forget_permits(std::size_t n) noexcept;
   /// Wakes every waiter with `closed` and marks the semaphore closed for
   /// good: later acquires and try_acquires return closed. Permits already
@@ -363,12 +360,8 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
 
   /// True once close() has been called (an acquire load).
   bool is_closed() const noexcept { return state_.load(std::memory_order_acquire) & kClosed; }
-  /// Free permits right now: 0 whenever anyone is queued (a permit returned
-  /// then is on its way to the queue's head). A snapshot.
-  std::size_t available() const noexcept {
-    const std::size_t s = state_.load(std::memory_order_acquire);
-    return (s & kWaiters) ? 0 : s >> kShift;
-  }
+  /// Free permits right now: 0 whenever anyone is queued. A snapshot.
+  std::size_t available() const noexcept { return state_.load(std::memory_order_acquire) >> kShift; }
   /// Every permit the semaphore has (free, handed to waiters, and out). A
   /// snapshot.
   std::size_t max() const noexcept { return max_.load(std::memory_order_acquire); }
@@ -386,9 +379,6 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   static constexpr std::size_t kClosed = 1;
   static constexpr std::size_t kWaiters = 2;
   static constexpr unsigned kShift = 2;
-  // The free count as the word holds it, permits on their way to the queue
-  // included.
-  std::size_t free_count() const noexcept { return state_.load(std::memory_order_acquire) >> kShift; }
 
   enum class Enqueue { done, queued };
   [[noreturn]] static void throw_too_many(const char* what);
@@ -399,14 +389,7 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   // out, then hands `n` out. False, changing nothing, past kMaxPermits.
   bool release_slow(std::size_t n) noexcept;
   // release() for a Permit's own permits and abandoned grants: cannot throw.
-  // Permits that were taken from this semaphore are already counted in
-  // max_, so they are added to the free count blindly, with one fetch_add;
-  // the word's old value says whether that needs the slow path after all.
   inline void give_back(std::size_t n) noexcept;
-  // The slow path of give_back, whose `n` permits are already in the free
-  // count: under the queue lock, moves the free count to the queued waiters
-  // if there are any, and counts in max_ what a wrong release() made excess.
-  void given_back_slow(std::size_t n) noexcept;
   [[noreturn]] static void die_past_bound(std::size_t n) noexcept;
   static Permit make_permit(Semaphore& s, std::size_t n) noexcept { return Permit(s, n); }
   // Lock-free: take `n` free permits if nobody is queued.
@@ -537,13 +520,8 @@ inline void Semaphore::release(std::size_t n) {
 }
 
 inline void Semaphore::give_back(std::size_t n) noexcept {
-  if (n == 0) return;
-  const std::size_t old = state_.fetch_add(n << kShift, std::memory_order_release);
-  // Neither term exceeds kMaxPermits, so the sum cannot wrap. Past max_ only
-  // if a release() counted these permits as returned while they were still
-  // held (or a forget raced this read): the slow path sorts out which.
-  if ((old & kWaiters) || (old >> kShift) + n > max_.load(std::memory_order_relaxed)) [[unlikely]]
-    given_back_slow(n);
+  if (n == 0 || release_fast(n)) return;
+  if (!release_slow(n)) die_past_bound(n);
 }
 
 inline void Permit::release() noexcept {
