@@ -258,6 +258,52 @@ TEST_CASE("a semaphore used as a one-shot signal may be destroyed by whoever tak
   CHECK(taken == kRounds);
 }
 
+TEST_CASE(
+    "a semaphore may be destroyed by whoever gets every permit back, while the returns are still running") {
+  // Threads return their Permits; the main thread, once it holds every
+  // permit and nobody waits, destroys the semaphore. A Permit's return must
+  // not touch the semaphore after its permits can be taken: not after the
+  // lock-free return (one holder, main thread spinning on try_acquire), and
+  // not while handing them to a queued waiter (two holders, main thread
+  // blocked for both permits, so one return may find the other's permit
+  // already handed over). Returning with one blind add and fixing the queue
+  // up afterwards failed here under ASan in most runs.
+  Watchdog dog(60s, "destroy after every permit is back");
+  constexpr int kRounds = 30000;
+  for (const int holders : {1, 2}) {
+    CAPTURE(holders);
+    std::vector<Permit> slots(static_cast<std::size_t>(holders));
+    std::atomic<int> round{0}, returned{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < holders; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 1; i <= kRounds; ++i) {
+          while (round.load(std::memory_order_acquire) < i) std::this_thread::yield();
+          slots[static_cast<std::size_t>(t)].release();
+          returned.fetch_add(1, std::memory_order_acq_rel);
+        }
+      });
+    for (int i = 1; i <= kRounds; ++i) {
+      auto* s = new Semaphore(static_cast<std::size_t>(holders));
+      for (auto& slot : slots) slot = s->try_acquire().permit;
+      returned.store(0, std::memory_order_relaxed);
+      round.store(i, std::memory_order_release);
+      {
+        AcquireResult all;
+        if (holders == 1)
+          while (!(all = s->try_acquire())) {
+          }
+        else
+          all = s->acquire_blocking(2);
+        REQUIRE(all.status == WaitStatus::acquired);
+      }  // every permit back and nobody waiting: free to destroy
+      delete s;
+      while (returned.load(std::memory_order_acquire) < holders) std::this_thread::yield();
+    }
+    for (auto& t : threads) t.join();
+  }
+}
+
 TEST_CASE("destroying a task whose timer fired but which has not resumed does not resume it") {
   bool resumed = false;
   run([&]() -> Task<> {
