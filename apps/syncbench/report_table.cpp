@@ -249,6 +249,12 @@ GoalCheck every_libsync_row(
   return g;
 }
 
+// A row's median against another row's; nullopt without that row.
+std::optional<double> median_against(const Measurement& m, const Measurement* other) {
+  if (!other || other->median_ns <= 0) return std::nullopt;
+  return m.median_ns / other->median_ns;
+}
+
 // The uncontended fast paths against the atomic floor and std::.
 void add_uncontended_goals(std::vector<GoalCheck>& out, const std::vector<Measurement>& rs) {
   out.push_back(every_libsync_row(
@@ -266,10 +272,10 @@ void add_uncontended_goals(std::vector<GoalCheck>& out, const std::vector<Measur
         "uncontended try_acquire + release: under half the time of std::counting_semaphore",
         "uncontended/try_acquire: each libsync row's median against the std::counting_semaphore row",
         [std_sem](const Measurement& m, std::string& text) -> std::optional<bool> {
-          if (!std_sem || std_sem->median_ns <= 0) return std::nullopt;
-          double r = m.median_ns / std_sem->median_ns;
-          text = fx(r) + " of its time";
-          return r < 0.5;
+          const std::optional<double> r = median_against(m, std_sem);
+          if (!r) return std::nullopt;
+          text = fx(*r) + " of its time";
+          return *r < 0.5;
         }));
   }
   out.push_back(every_libsync_row(
@@ -289,10 +295,10 @@ void add_uncontended_goals(std::vector<GoalCheck>& out, const std::vector<Measur
         "uncontended co_await acquire() + release: at most 3x the bare atomic floor",
         "uncontended/acquire: each libsync row's median against the bare CAS + fetch_add row",
         [bare](const Measurement& m, std::string& text) -> std::optional<bool> {
-          if (!bare || bare->median_ns <= 0) return std::nullopt;
-          double r = m.median_ns / bare->median_ns;
-          text = fx(r);
-          return r <= 3.0;
+          const std::optional<double> r = median_against(m, bare);
+          if (!r) return std::nullopt;
+          text = fx(*r);
+          return *r <= 3.0;
         }));
   }
   out.push_back(every_libsync_row(

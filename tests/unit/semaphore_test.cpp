@@ -580,9 +580,9 @@ TEST_CASE("a release to queued waiters of permits that are not out grows max()")
 }
 
 TEST_CASE("permits returned on other threads while tasks queue all reach the queue") {
-  // A Permit's return is one lock-free add, even while tasks are queued; the
-  // return that finds the queue non-empty must then hand the permits to its
-  // head. Two threads take and return permits in tight loops while the
+  // A Permit's return is lock-free only while nobody is queued; one that
+  // finds tasks queued, or races with one queueing, must hand its permits to
+  // the head. Two threads take and return permits in tight loops while the
   // loop's tasks queue and re-queue behind them and each other: a permit
   // left in the free count with tasks queued would stall them until their
   // deadline.
