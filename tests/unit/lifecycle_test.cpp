@@ -244,12 +244,15 @@ TEST_CASE("a semaphore used as a one-shot signal may be destroyed by whoever tak
   for (int i = 1; i <= kRounds; ++i) {
     auto* s = new Semaphore(0);
     current.store(s, std::memory_order_release);
-    for (;;) {
+    for (int tries = 1;; ++tries) {
       // Taken and given back at once; no waiter, so neither takes the lock.
       if (s->try_acquire().status == WaitStatus::acquired) {
         ++taken;
         break;
       }
+      // Spinning keeps the window in reach; yielding now and then lets a
+      // signaller that shares this CPU run at all.
+      if (tries % 1024 == 0) std::this_thread::yield();
     }
     delete s;  // while the signaller may still be inside release()
     while (released.load(std::memory_order_acquire) < i) std::this_thread::yield();
@@ -290,11 +293,12 @@ TEST_CASE(
       round.store(i, std::memory_order_release);
       {
         AcquireResult all;
-        if (holders == 1)
-          while (!(all = s->try_acquire())) {
-          }
-        else
+        if (holders == 1) {
+          for (int tries = 1; !(all = s->try_acquire()); ++tries)
+            if (tries % 1024 == 0) std::this_thread::yield();  // the holder may share this CPU
+        } else {
           all = s->acquire_blocking(2);
+        }
         REQUIRE(all.status == WaitStatus::acquired);
       }  // every permit back and nobody waiting: free to destroy
       delete s;
