@@ -41,12 +41,16 @@ expect demo-server usr/bin/demo-server etc/demo-server/demo-server\.toml lib/sys
 for deb in "${debs[@]}"; do
   echo "--- ${deb##*/}: $(dpkg-deb -f "$deb" Depends)"
 done
-if dpkg-deb -c "$build"/libsync"$abi"_*.deb | grep -qE '\./(usr/include|usr/bin)'; then
+# Each listing is read whole before it is searched: with pipefail, `cmd |
+# grep -q` fails when grep quits at the first match and cmd is still writing.
+lib_listing=$(dpkg-deb -c "$build"/libsync"$abi"_*.deb)
+if grep -qE '\./(usr/include|usr/bin)' <<<"$lib_listing"; then
   echo "package-ci: libsync$abi holds more than the shared library" >&2; fail=1
 fi
 grep -q '^User=demo-server$' <(dpkg-deb --fsys-tarfile "$build"/demo-server_*.deb | tar -xO ./lib/systemd/system/demo-server.service) ||
   { echo "package-ci: the unit does not run as the demo-server user" >&2; fail=1; }
-dpkg-deb -I "$build"/demo-server_*.deb postinst | grep -q 'adduser --system' ||
+postinst=$(dpkg-deb -I "$build"/demo-server_*.deb postinst)
+grep -q 'adduser --system' <<<"$postinst" ||
   { echo "package-ci: demo-server's postinst creates no system user" >&2; fail=1; }
 
 # A throwaway root: unpack everything and run from there.
@@ -57,7 +61,8 @@ export LD_LIBRARY_PATH="$root/$lib"
 "$root/usr/bin/syncbench" --version
 "$root/usr/bin/syncbench" probe >/dev/null
 "$root/usr/bin/demo-server" --help >/dev/null
-ldd "$root/usr/bin/syncbench" | grep -q "libsync.so.$abi => $root/" ||
+linked=$(ldd "$root/usr/bin/syncbench")
+grep -q "libsync.so.$abi => $root/" <<<"$linked" ||
   { echo "package-ci: syncbench does not use the packaged libsync.so.$abi" >&2; fail=1; }
 # The README example against the unpacked -dev package, through its
 # relocatable pkg-config file.

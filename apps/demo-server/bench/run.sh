@@ -71,7 +71,7 @@ free_port() {
   local p
   for _ in $(seq 1 50); do
     p=$((20000 + RANDOM % 30000))
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    [ -n "$(ss -Htln "sport = :$p")" ] || { echo "$p"; return; }
   done
   echo "run.sh: no free port found" >&2
   exit 1
@@ -133,7 +133,7 @@ taskset -c "$server_cpu" "$nginx_bin" -c "$work/nginx/nginx.conf" -p "$work/ngin
 nginx_pid=$!
 pids+=("$nginx_pid")
 for _ in $(seq 1 50); do
-  ss -Htln "sport = :$nginx_port" | grep -q . && break
+  [ -n "$(ss -Htln "sport = :$nginx_port")" ] && break
   sleep 0.1
 done
 
