@@ -166,18 +166,23 @@ void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcep
     n -= give;
     if (w->granted == w->need) {
       queue_.erase(*w);
-      reserved_.fetch_sub(w->need - give, std::memory_order_relaxed);
+      unreserve_locked(w->need - give);
       w->status = WaitStatus::acquired;
       batch.add(*w);
     } else {
-      reserved_.fetch_add(give, std::memory_order_relaxed);
+      reserve_locked(give);
     }
   }
   // What is left goes to the free count; the waiters flag follows the queue.
   std::size_t s = state_.load(std::memory_order_relaxed);
+  const bool waiting = !queue_.empty();
+  // Nothing left over and the flag already right (a waiter that timed out
+  // or was cancelled with others still queued): the word stays as it is.
+  // Only lock holders change it while the flag is set, so this cannot miss.
+  if (n == 0 && waiting && (s & kWaiters)) return;
   for (;;) {
     std::size_t ns = s + (n << kShift);
-    ns = queue_.empty() ? (ns & ~kWaiters) : (ns | kWaiters);
+    ns = waiting ? (ns | kWaiters) : (ns & ~kWaiters);
     if (state_.compare_exchange_weak(s, ns, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
   }
 }
@@ -200,7 +205,7 @@ Semaphore::Enqueue Semaphore::take_or_enqueue(detail::WaiterNode& node) noexcept
     node.status = WaitStatus::acquired;
     return Enqueue::done;
   }
-  reserved_.fetch_add(take, std::memory_order_relaxed);
+  reserve_locked(take);
   queue_.push_back(node);
   return Enqueue::queued;
 }
@@ -214,7 +219,7 @@ bool Semaphore::remove_waiter(detail::WaiterNode& node, WaitStatus why) noexcept
     std::size_t back = node.granted;
     node.granted = 0;
     node.status = why;
-    reserved_.fetch_sub(back, std::memory_order_relaxed);
+    unreserve_locked(back);
     // Whatever it had been handed goes to the next in line (or back to free);
     // this also clears kWaiters if the queue is now empty.
     hand_out_locked(back, batch);
@@ -284,7 +289,7 @@ void Semaphore::close() noexcept {
       w->status = WaitStatus::closed;
       batch.add(*w);
     }
-    reserved_.fetch_sub(returned, std::memory_order_relaxed);
+    unreserve_locked(returned);
     std::size_t s = state_.load(std::memory_order_relaxed);
     while (!state_.compare_exchange_weak(s, ((s + (returned << kShift)) | kClosed) & ~kWaiters,
                                          std::memory_order_acq_rel, std::memory_order_relaxed)) {

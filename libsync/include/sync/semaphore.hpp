@@ -400,6 +400,15 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   // the free count.
   void hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept;
   void forget_held(std::size_t n) noexcept;
+  // Under the queue lock, the only writer of reserved_: a plain load and
+  // store, no locked add (readers outside the lock take a snapshot). Most
+  // contended waits and hand-offs reserve nothing, and then nothing is written.
+  void reserve_locked(std::size_t n) noexcept {
+    if (n) reserved_.store(reserved_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void unreserve_locked(std::size_t n) noexcept {
+    if (n) reserved_.store(reserved_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
   void shrink_max_locked(std::size_t n) noexcept;
 
   bool remove_waiter(detail::WaiterNode& n, WaitStatus why) noexcept override;
