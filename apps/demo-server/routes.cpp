@@ -197,8 +197,15 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
   // work.large_wait_ms.
   const std::uint64_t wait_ms =
       *cost > 1 ? std::min(cfg.work_large_wait_ms, cfg.work_queue_timeout_ms) : cfg.work_queue_timeout_ms;
-  const auto t0 = libsync::Clock::now();
-  auto got = co_await gate.acquire_for(ms(wait_ms), static_cast<std::size_t>(*cost), ctx.stop);
+  // Permits free and nobody queued: taken at once, with no deadline, stop
+  // callback or clock read to set up. Otherwise wait in FIFO order.
+  auto got = gate.try_acquire(static_cast<std::size_t>(*cost));
+  std::chrono::nanoseconds waited_for{0};
+  if (got.status == WaitStatus::would_block) {
+    const auto t0 = libsync::Clock::now();
+    got = co_await gate.acquire_for(ms(wait_ms), static_cast<std::size_t>(*cost), ctx.stop);
+    waited_for = std::chrono::duration_cast<std::chrono::nanoseconds>(libsync::Clock::now() - t0);
+  }
   count(ctx, GateId::work, got.status);
   switch (got.status) {
     case WaitStatus::acquired:
@@ -215,7 +222,6 @@ libsync::Task<void> work(RouteContext& ctx, const Request& req, Response& res) {
       res.abort = true;
       co_return;
   }
-  const auto waited_for = std::chrono::duration_cast<std::chrono::nanoseconds>(libsync::Clock::now() - t0);
   const auto waited = waited_for.count() / 1000;
   ctx.worker.metrics().work_queue_wait.record(waited_for);
 
