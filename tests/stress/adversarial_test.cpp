@@ -1,0 +1,49 @@
+// Adversarial lifetime cases for Event, Condvar and Mutex, run once per tier:
+// a primitive destroyed by whoever its signal just reached, while the
+// signalling call is still running on another thread. Each case's window is
+// a few instructions wide, hence many rounds; ASan (heap-use-after-free) or
+// TSan (a race with the free) reports a call that still touches the object
+// after the moment its destroyer may legitimately free it.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <sync/condvar.hpp>
+#include <sync/event.hpp>
+#include <sync/mutex.hpp>
+#include <thread>
+
+#include "test_util.hpp"
+
+using namespace libsync;
+using namespace libsync::test;
+
+TEST_CASE("an event used as a one-shot signal may be destroyed by whoever sees it set") {
+  // One thread set()s an Event nobody waits on; another sees the flag
+  // (is_set(), or a wait that finds it raised and so returns at once) and
+  // destroys the event. By the header's promise the flag orders everything
+  // the setter did before set(), so the destroyer may free it then; set()
+  // must not touch the event after its flag is visible.
+  Watchdog dog(60s, "one-shot event signals");
+  constexpr int kRounds = 20000;
+  std::atomic<Event*> current{nullptr};
+  std::atomic<int> done{0};
+  std::thread setter([&] {
+    for (int i = 1; i <= kRounds; ++i) {
+      Event* e;
+      while (!(e = current.exchange(nullptr, std::memory_order_acq_rel))) std::this_thread::yield();
+      e->set();
+      done.store(i, std::memory_order_release);
+    }
+  });
+  for (int i = 1; i <= kRounds; ++i) {
+    auto* e = new Event;
+    current.store(e, std::memory_order_release);
+    for (int tries = 1; !e->is_set(); ++tries)
+      if (tries % 1024 == 0) std::this_thread::yield();  // the setter may share this CPU
+    // The setter may still be inside set().
+    delete e;
+    while (done.load(std::memory_order_acquire) < i) std::this_thread::yield();
+  }
+  setter.join();
+}
