@@ -1,6 +1,7 @@
 // Event: a flag plus a queue; set() raises the flag and releases everyone.
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <sync/event.hpp>
 
 namespace libsync {
@@ -12,6 +13,13 @@ Event::~Event() {
     std::abort();
   }
 #endif
+  // Whoever saw the flag up may destroy the event at once (a one-shot
+  // signal), but the set() that raised it holds the queue lock until it is
+  // done with the event: the flag is raised under the lock, so that no wait
+  // can queue between the check and the raise. Taking the lock once waits
+  // that set() out; after its unlock it touches only the nodes it woke and
+  // the lock word's address.
+  std::lock_guard lk(queue_.mutex());
 }
 
 bool Event::check_or_enqueue(detail::WaiterNode& n) noexcept {

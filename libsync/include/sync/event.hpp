@@ -36,7 +36,10 @@ class LIBSYNC_API Event final : private detail::Waitable {
   /// An event that starts set or not.
   explicit Event(bool initially_set = false) : set_(initially_set) {}
   /// Destroying an event that is waited on is a bug; debug builds abort with
-  /// a message.
+  /// a message. Whoever saw the event set (a wait that returned acquired,
+  /// is_set() true) may destroy it at once, even while the set() that raised
+  /// the flag is still returning on another thread: the destructor waits
+  /// that call out.
   ~Event();
 
   /// The awaiter behind wait(), wait_for() and wait_until(): the coroutine
