@@ -11,6 +11,7 @@
 #include <sync/condvar.hpp>
 #include <sync/event.hpp>
 #include <sync/mutex.hpp>
+#include <sync/semaphore.hpp>
 #include <thread>
 
 #include "test_util.hpp"
@@ -46,4 +47,33 @@ TEST_CASE("an event used as a one-shot signal may be destroyed by whoever sees i
     while (done.load(std::memory_order_acquire) < i) std::this_thread::yield();
   }
   setter.join();
+}
+
+TEST_CASE("a semaphore used as a shutdown flag may be destroyed by whoever sees it closed") {
+  // The header promises that an is_closed() reading true is ordered after
+  // the close(), like an Event's flag: a thread that sees it, with every
+  // permit back and nobody waiting, may free the semaphore while close()
+  // is still returning on another thread.
+  Watchdog dog(60s, "semaphores closed as shutdown flags");
+  constexpr int kRounds = 20000;
+  std::atomic<Semaphore*> current{nullptr};
+  std::atomic<int> done{0};
+  std::thread closer([&] {
+    for (int i = 1; i <= kRounds; ++i) {
+      Semaphore* s;
+      while (!(s = current.exchange(nullptr, std::memory_order_acq_rel))) std::this_thread::yield();
+      s->close();
+      done.store(i, std::memory_order_release);
+    }
+  });
+  for (int i = 1; i <= kRounds; ++i) {
+    auto* s = new Semaphore(1);
+    current.store(s, std::memory_order_release);
+    for (int tries = 1; !s->is_closed(); ++tries)
+      if (tries % 1024 == 0) std::this_thread::yield();  // the closer may share this CPU
+    // The closer may still be inside close().
+    delete s;
+    while (done.load(std::memory_order_acquire) < i) std::this_thread::yield();
+  }
+  closer.join();
 }
