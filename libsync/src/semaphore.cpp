@@ -16,6 +16,7 @@
 // release that fits under max_, and leaves the rest to release_slow.
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <sync/semaphore.hpp>
 
@@ -92,6 +93,12 @@ Semaphore::~Semaphore() {
     std::abort();
   }
 #endif
+  // Whoever saw the semaphore closed (is_closed() true, which the header
+  // orders after the close) may destroy it at once, but close() sets the
+  // flag under the queue lock and drops the lock afterwards. Taking the
+  // lock once waits that call out; after its unlock it touches only the
+  // nodes it woke and the lock word's address.
+  std::lock_guard lk(queue_.mutex());
 }
 
 std::size_t Semaphore::in_use() const noexcept {

@@ -246,6 +246,9 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   /// Destroys the semaphore. Nothing may wait on it and no Permit of it may
   /// be left: debug builds check and abort with a message (a Permit that
   /// outlived it would release into freed memory); release builds do not.
+  /// Whoever saw it closed (is_closed() true) may destroy it at once, even
+  /// while the close() is still returning on another thread: the destructor
+  /// waits that call out.
   ~Semaphore();
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
