@@ -50,7 +50,12 @@ class LIBSYNC_API Condvar final : private detail::Waitable {
   /// A condvar with nobody waiting.
   Condvar() = default;
   /// Destroying a condvar that is waited on is a bug; debug builds abort
-  /// with a message.
+  /// with a message. As with std::condition_variable, a waiter that was
+  /// notified and is re-locking the mutex no longer counts: the condvar may
+  /// go then. One exception: a waiter chosen by notify_one that is itself
+  /// destroyed while re-locking hands that notify on (see above), which
+  /// needs the condvar. Where such a teardown can happen (a loop torn down
+  /// while its tasks re-lock), keep the condvar until those waits are gone.
   ~Condvar();
 
   /// Waits for a notify: `co_await cv.wait(guard)`.
