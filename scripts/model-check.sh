@@ -105,10 +105,13 @@ run "protocol"                        safety      "no errors"
 run "protocol, 3 tasks"               safety      "no errors" -DTASKS=3
 run "protocol, 2 permits, given up"   safety      "no errors" -DCANCEL -DPERMITS=2
 run "protocol, 3 tasks, given up"     safety      "no errors" -DCANCEL -DTASKS=3
+run "protocol, closed"                safety      "no errors" -DCLOSE
+run "protocol, closed, given up"      safety      "no errors" -DCLOSE -DCANCEL -DPERMITS=2
 run "mutant BLIND_ADD, 2 permits"     safety "assertion violated" -DBLIND_ADD -DPERMITS=2
 run "mutant PUBLISH_LOCKED, given up" safety "assertion violated" -DPUBLISH_LOCKED -DCANCEL
 run "mutant IGNORE_FLAG"              safety "invalid end state"  -DIGNORE_FLAG
 run "mutant SPLIT_CHECK"              safety "invalid end state"  -DSPLIT_CHECK
+run "mutant NO_DTOR_LOCK, closed"     safety "assertion violated" -DCLOSE -DNO_DTOR_LOCK
 
 if [ "$failures" -gt 0 ]; then
   echo "model-check: $failures verdict(s) not as expected" >&2

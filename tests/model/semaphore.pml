@@ -26,9 +26,18 @@
  *      holds every permit, no give-back is still touching the semaphore
  *      (assertion). A give-back's last access must be the step that makes
  *      its permit takeable, or come before it.
+ *  (e) with CLOSE: no access after the close is seen. A closer closes the
+ *      semaphore while the tasks run; the destroyer waits until every permit
+ *      is back and it sees the semaphore closed (is_closed(), which the
+ *      header orders after the close), then destroys it: nothing may still
+ *      be inside close() or a give-back then (assertion).
  *
  * Switches (spin -DNAME): the variant
  *   CANCEL            task 0 may give up a queued wait (a timeout or a stop)
+ *   CLOSE             a closer process calls close(): the tasks' acquires
+ *                     then fail, and queued ones are woken without a permit;
+ *                     the destroyer's destructor takes the lock once, as
+ *                     ~Semaphore does, before the object goes
  * and the mutants, each changing one step (each must fail):
  *   BLIND_ADD         the give-back adds to the free count whatever the flag,
  *                     and takes the lock afterwards if tasks were queued, to
@@ -42,6 +51,9 @@
  *   IGNORE_FLAG       the lock-free give-back does not check the flag
  *   SPLIT_CHECK       the lock-free give-back checks the flag, then adds
  *                     without comparing (two steps)
+ *   NO_DTOR_LOCK      (with CLOSE) the destructor does not take the lock:
+ *                     close() raises its flag under the lock and unlocks
+ *                     afterwards, so the unlock can land on freed memory
  */
 
 #ifndef TASKS
@@ -63,6 +75,7 @@ byte qlen;
 bool queued[TASKS];        /* WaiterNode::queued */
 bool granted[TASKS];       /* the node was handed its permit (under the lock) */
 bool woken[TASKS];         /* ... and the wake delivered (after the lock) */
+bool closed;               /* state_ & kClosed */
 
 /* ---- ghost state for the properties ---- */
 byte held;                 /* permits in Permits */
@@ -170,32 +183,34 @@ inline give_back() {
 /* acquire(1): take_fast, else take_or_enqueue under the lock and sleep until
  * woken. Leaves got = true if it holds the permit afterwards. */
 inline acquire() {
-  got = false;
+  got = false; enq = false;
   atomic {
     if
-    :: !W && free > 0 -> assert(qlen == 0); free--; held++; got = true
+    :: !closed && !W && free > 0 -> assert(qlen == 0); free--; held++; got = true
     :: else -> skip
     fi
   }
   if
-  :: !got ->
+  :: !got && closed -> skip   /* take_fast: closed */
+  :: !got && !closed ->
      lock();
      atomic {
        if
+       :: closed -> skip   /* take_or_enqueue: closed, nothing queued */
 #ifdef BLIND_ADD
        /* that design's newcomer queues behind a queue whatever is free */
        :: !W && free > 0 -> assert(qlen == 0); free--; held++; got = true
 #else
-       :: free > 0 -> assert(qlen == 0); free--; held++; got = true
+       :: !closed && free > 0 -> assert(qlen == 0); free--; held++; got = true
 #endif
-       :: else -> W = true; q[qlen] = me; qlen++; queued[me] = true; granted[me] = false; woken[me] = false
+       :: else -> W = true; q[qlen] = me; qlen++; queued[me] = true; granted[me] = false; woken[me] = false; enq = true
        fi
      };
      unlock();
      if
-     :: !got ->
+     :: !got && enq ->
         if
-        :: woken[me] -> got = true
+        :: woken[me] -> got = granted[me]   /* a close wakes it without one */
 #ifdef CANCEL
         :: me == 0 ->
            /* remove_waiter: only if still queued; otherwise its grant stands */
@@ -227,7 +242,7 @@ inline acquire() {
 
 proctype Task(byte me) {
   byte round, h, k, f, sf, batch;
-  bool got, oldW, sw, done;
+  bool got, enq, oldW, sw, done;
   do
   :: round < ROUNDS ->
      acquire();
@@ -256,12 +271,45 @@ proctype Holder() {
   give_back()
 }
 
+#ifdef CLOSE
+/* close(): under the lock, every queued waiter is taken off (woken without
+ * a permit once the lock is dropped) and the closed flag raised. */
+proctype Closer() {
+  byte h, k, popped;
+  busy++;
+  lock();
+  atomic {
+    do
+    :: qlen > 0 -> h = q[0]; k = 0; dequeue_at(); queued[h] = false; granted[h] = false; popped = popped | (1 << h)
+    :: else -> break
+    od;
+    W = false; closed = true
+  };
+  atomic { unlock(); busy-- };
+  /* batch.deliver(): only the nodes, never the semaphore */
+  for (h : 0 .. TASKS - 1) {
+    if
+    :: popped & (1 << h) -> woken[h] = true
+    :: else -> skip
+    fi
+  }
+}
+#endif
+
 /* Once everyone else has begun the give-back after which it never touches
  * the semaphore again, take every permit the lock-free way (as a user who
- * then frees the object would) and destroy it. */
+ * then frees the object would) and destroy it. With CLOSE, nothing can be
+ * taken: wait until every permit is back and the close is visible. */
 proctype Destroyer() {
   byte mine;
   last_started == TASKS + 1;
+#ifdef CLOSE
+  atomic { closed && free == PERMITS };
+#ifndef NO_DTOR_LOCK
+  lock(); unlock();   /* ~Semaphore waits out a close() still returning */
+#endif
+  mine = PERMITS;
+#endif
   do
   :: mine < PERMITS -> atomic { !W && free > 0 -> free--; held++; mine++ }
   :: else -> break
@@ -285,6 +333,9 @@ init {
     run Conservation();
     run Holder();
     run Destroyer();
+#ifdef CLOSE
+    run Closer();
+#endif
     for (i : 0 .. TASKS - 1) { run Task(i) }
   }
 }
