@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <sync/condvar.hpp>
 #include <sync/event.hpp>
 #include <sync/mutex.hpp>
@@ -76,4 +77,24 @@ TEST_CASE("a semaphore used as a shutdown flag may be destroyed by whoever sees 
     while (done.load(std::memory_order_acquire) < i) std::this_thread::yield();
   }
   closer.join();
+}
+
+TEST_CASE("a block_on ended by a posted function's exception leaves nothing of its task queued") {
+  // block_on queues its task to start at the first iteration; a function
+  // posted earlier runs first and throws, so block_on destroys the task
+  // unstarted and rethrows. The loop may be run again afterwards (loop.hpp):
+  // the next run must not resume the destroyed task's frame.
+  Watchdog dog(20s, "block_on after a posted throw");
+  Loop loop(tier_options());
+  bool ran = false;
+  loop.post([] { throw std::runtime_error("posted failure"); });
+  CHECK_THROWS_AS(loop.block_on([](bool& ran) -> Task<> {
+    ran = true;
+    co_return;
+  }(ran)),
+                  std::runtime_error);
+  CHECK_FALSE(ran);
+  int later = loop.block_on([]() -> Task<int> { co_return 7; }());
+  CHECK(later == 7);
+  CHECK_FALSE(ran);
 }
