@@ -294,6 +294,10 @@ void LoopCore::finish_root(std::coroutine_handle<> root) noexcept {
 void LoopCore::abandon_root(std::coroutine_handle<> root) noexcept {
   CurrentScope scope(&self_);  // its awaiters unregister from this loop
   tasks_.erase(root.address());
+  // start_root queued the root itself, and nothing awaits on its behalf
+  // until it first runs: a run that failed before resuming it (a posted
+  // function threw, the ring could not be taken over) leaves it queued.
+  unschedule(root);
   root.destroy();
 }
 
