@@ -127,7 +127,10 @@ bool Acceptor::Awaiter::await_suspend(std::coroutine_handle<> h) {
 void Acceptor::Awaiter::on_cancel(void* p) noexcept {
   auto* self = static_cast<Awaiter*>(p);
   auto& ms = self->a_.ms_;
-  if (!self->queued_ || !ms.waiter) return;
+  // Only while this awaiter is the one waiting: once a connection was
+  // handed to it (its resumption queued), the wait may already belong to
+  // the next accept(), which this stop must leave alone.
+  if (!self->queued_ || ms.waiter != self->handle_) return;
   auto h = ms.waiter;
   ms.waiter = {};
   self->result_ = -ECANCELED;
