@@ -88,3 +88,49 @@ TEST_CASE(
   if (b_result > 0) close_socket(static_cast<socket_handle>(b_result));
   close_socket(client);
 }
+
+TEST_CASE("a loop handed on while its old thread exits with a recv in flight") {
+  // Thread A runs the loop, leaving a recv in flight, and hands the loop to
+  // this thread, then exits without being joined. This thread holds the
+  // loop between runs and may spawn onto it (loop.hpp); on io_uring, A's
+  // exit cancels the recv on A itself (uring_backend.hpp) and its task
+  // must then learn of it at the next run, without A touching the loop's
+  // queues that now belong to this thread. Once A has exited the loop may
+  // run here: the recv reports -ECANCELED (or, on epoll, still waits).
+  Watchdog dog(60s, "hand-over while the old thread exits");
+  for (int round = 0; round < 20; ++round) {
+    SocketPair sp;
+    Loop loop(tier_options());
+    std::atomic<bool> handed{false};
+    long long recv_result = 1;
+    int spawned_ran = 0;
+    std::thread a([&] {
+      loop.block_on([](Loop& loop, socket_handle s, long long& out) -> Task<> {
+        loop.spawn([](socket_handle s, long long& out) -> Task<> {
+          char buf[16];
+          out = (co_await libsync::recv(s, buf, sizeof buf)).value;
+        }(s, out));
+        for (int i = 0; i < 3; ++i) co_await yield();
+        co_await sleep_for(1ms);
+      }(loop, sp.a, recv_result));
+      handed.store(true, std::memory_order_release);
+      // A returns: its exit hook runs now, while the loop is already ours.
+    });
+    while (!handed.load(std::memory_order_acquire)) std::this_thread::yield();
+    for (int i = 0; i < 50; ++i) {
+      loop.spawn([](int& n) -> Task<> {
+        ++n;
+        co_return;
+      }(spawned_ran));
+      if (i % 8 == 0) std::this_thread::yield();
+    }
+    a.join();
+    if (loop.backend_kind() != BackendKind::uring) CHECK(plain_send(sp.b, "x", 1) == 1);
+    loop.run_until_idle();
+    CHECK(spawned_ran == 50);
+    if (loop.backend_kind() == BackendKind::uring)
+      CHECK(recv_result == -ECANCELED);
+    else
+      CHECK(recv_result == 1);
+  }
+}
