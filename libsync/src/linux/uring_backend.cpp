@@ -253,8 +253,10 @@ void UringBackend::take_ownership() {
 
 // Runs on the owner thread as it exits, with hook_->mu held: nobody else can
 // be running this loop (its one runner is exiting) or taking it over (that
-// needs hook_->mu). Cancels everything still in the kernel and waits for the
-// completions, so the loop can move to another thread afterwards.
+// needs hook_->mu), but the thread holding it between runs may be spawning
+// onto it, so the tasks of the cancelled operations are queued through the
+// remote queue (resume()). Cancels everything still in the kernel and waits
+// for the completions, so the loop can move to another thread afterwards.
 void UringBackend::on_owner_exit(void* ctx, const ThreadToken* exiting) noexcept {
   auto* self = static_cast<UringBackend*>(ctx);
   if (self->owner_.get() != exiting) return;  // the loop has moved on since
@@ -549,7 +551,7 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
       op->result = res;
       --ops_in_flight_;
       bump(detail::core(loop_).counters().io_completed);
-      if (op != draining_) detail::core(loop_).schedule(op->handle);
+      if (op != draining_) resume(op->handle);
       break;
     }
     case kTagEventfd:
@@ -579,6 +581,17 @@ void UringBackend::handle_cqe(std::uint64_t data, int res, unsigned flags) {
     default:
       break;
   }
+}
+
+void UringBackend::resume(std::coroutine_handle<> h) {
+  // The exiting owner's hook runs while the loop may already belong to the
+  // thread it was handed to, which may be spawning onto its ready queue
+  // between runs: from there the resumption goes through the remote queue,
+  // which any thread may use, and the loop takes it at its next run.
+  if (owner_exiting_)
+    detail::core(loop_).schedule_remote(h);
+  else
+    detail::core(loop_).schedule(h);
 }
 
 void UringBackend::notify() noexcept {
@@ -634,7 +647,7 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
     *ms.waiter_result = res;
     auto h = ms.waiter;
     ms.waiter = {};
-    detail::core(loop_).schedule(h);
+    resume(h);
     return false;
   };
   if (owner_exiting_) {

@@ -36,6 +36,7 @@
 #include <liburing.h>
 
 #include <atomic>
+#include <coroutine>
 #include <cstdint>
 #include <memory>
 
@@ -98,6 +99,8 @@ class UringBackend final : public Backend {
   void submit_wait_reap() noexcept;
   void collect_cancelled_completions();
   void handle_cqe(std::uint64_t data, int res, unsigned flags);
+  // Queues a completed operation's task on the loop.
+  void resume(std::coroutine_handle<> h);
   void on_multishot_accept(MultishotAccept& ms, int res, bool more);
   void cancel_multishot(MultishotAccept& ms) noexcept;
   void arm_eventfd_read();
