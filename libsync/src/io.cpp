@@ -15,7 +15,14 @@ bool IoAwaiter::await_suspend(std::coroutine_handle<> h) {
   if (!loop) throw std::logic_error("libsync: socket operation awaited outside a running Loop");
   op_.loop = loop;
   op_.handle = h;
-  if (!detail::core(*loop).backend().start(op_)) return false;  // finished on the spot
+  bool pending;
+  try {
+    pending = detail::core(*loop).backend().start(op_);
+  } catch (...) {
+    op_.loop = nullptr;  // never started: nothing to cancel, and no result to clean up
+    throw;
+  }
+  if (!pending) return false;  // finished on the spot
   cancel_.arm(*loop, stop_, &IoAwaiter::on_cancel, this);
   return true;
 }
