@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -245,9 +246,9 @@ class EpollBackend final : public Backend {
   FdState& state_for(int fd) {
     auto it = fds_.find(fd);
     if (it != fds_.end()) return *it->second;
-    auto* st = new FdState{fd};
-    fds_.emplace(fd, st);
-    return *st;
+    auto st = std::make_unique<FdState>(FdState{fd});
+    fds_.emplace(fd, st.get());  // may throw: the state is then freed
+    return *st.release();
   }
 
   void drop_fd(int fd) noexcept {
