@@ -134,3 +134,27 @@ TEST_CASE("a loop handed on while its old thread exits with a recv in flight") {
       CHECK(recv_result == 1);
   }
 }
+
+TEST_CASE("an Acceptor that outlives its loop") {
+  // An Acceptor declared before its loop (a server object built first, say)
+  // is destroyed after it, on the same thread, with every accept() on it
+  // long returned. The loop is gone: the Acceptor must not reach for it,
+  // and the connections it queued are still its to close.
+  SocketLibrary sockets;
+  LoopbackListener l;
+  socket_handle client = plain_tcp_socket();
+  long long got = -1;
+  {
+    Acceptor acceptor(l.fd);
+    {
+      Loop loop(tier_options());
+      Watchdog dog(20s, "acceptor outliving its loop");
+      REQUIRE(plain_connect(client, l.addr));
+      got = loop.block_on(
+          [](Acceptor& a) -> Task<long long> { co_return (co_await a.accept()).value; }(acceptor));
+    }
+  }
+  CHECK(got >= 0);
+  if (got >= 0) close_socket(static_cast<socket_handle>(got));
+  close_socket(client);
+}
