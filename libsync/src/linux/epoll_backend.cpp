@@ -246,7 +246,8 @@ class EpollBackend final : public Backend {
   FdState& state_for(int fd) {
     auto it = fds_.find(fd);
     if (it != fds_.end()) return *it->second;
-    auto st = std::make_unique<FdState>(FdState{fd});
+    auto st = std::make_unique<FdState>();
+    st->fd = fd;
     fds_.emplace(fd, st.get());  // may throw: the state is then freed
     return *st.release();
   }
