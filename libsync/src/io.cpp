@@ -91,7 +91,9 @@ IoAwaiter close(socket_handle s) {
 // ---- Acceptor ----
 
 Acceptor::~Acceptor() {
-  if (ms_.loop) detail::core(*ms_.loop).backend().stop_multishot_accept(ms_);
+  // Only an armed request needs the loop: a loop destroyed first disarmed
+  // it (and epoll never arms one), so a dead loop is never reached.
+  if (ms_.loop && ms_.armed) detail::core(*ms_.loop).backend().stop_multishot_accept(ms_);
   for (long long fd : ms_.ready)
     if (fd >= 0) close_socket(static_cast<socket_handle>(fd));
 }

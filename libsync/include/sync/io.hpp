@@ -247,7 +247,8 @@ class LIBSYNC_API Acceptor {
   Acceptor& operator=(const Acceptor&) = delete;
   /// Stops the multishot request (blocking until the kernel has let go of
   /// it) and closes the connections queued but never handed out. On the
-  /// loop's thread, with no accept() pending.
+  /// loop's thread, with no accept() pending; or after the loop is gone,
+  /// whose destruction ended the request.
   ~Acceptor();
 
   /// The awaiter behind Acceptor::accept(): the coroutine protocol, called

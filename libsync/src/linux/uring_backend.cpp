@@ -241,6 +241,13 @@ UringBackend::~UringBackend() {
   if (ring_open_) close_ring(ring_);
   if (efd_ >= 0) ::close(efd_);
   release_doorbell();
+  // Multishot accepts still armed (an Acceptor that outlives its loop): the
+  // closed ring ended them, and their Acceptors must not reach for this
+  // backend any more.
+  for (MultishotAccept* ms : armed_accepts_) {
+    ms->armed = false;
+    ms->loop = nullptr;
+  }
 }
 
 void UringBackend::take_ownership() {
@@ -619,7 +626,14 @@ void UringBackend::arm_doorbell() {
 bool UringBackend::start_multishot_accept(MultishotAccept& ms) {
   if (!capabilities().io_uring.multishot_accept) return false;
   if (ms.armed) return true;
-  io_uring_sqe* sqe = get_sqe();
+  armed_accepts_.push_back(&ms);  // first: nothing is armed if this throws
+  io_uring_sqe* sqe;
+  try {
+    sqe = get_sqe();
+  } catch (...) {
+    armed_accepts_.pop_back();
+    throw;
+  }
   io_uring_prep_multishot_accept(sqe, ms.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   io_uring_sqe_set_data64(sqe, tagged(&ms, kTagMultishotAccept));
   ms.armed = true;
@@ -632,6 +646,12 @@ void UringBackend::on_multishot_accept(MultishotAccept& ms, int res, bool more) 
   bump(detail::core(loop_).counters().io_completed);
   if (!more) {
     ms.armed = false;
+    // A handful per loop at most (one per Acceptor): a scan is enough.
+    auto it = std::find(armed_accepts_.begin(), armed_accepts_.end(), &ms);
+    if (it != armed_accepts_.end()) {
+      *it = armed_accepts_.back();
+      armed_accepts_.pop_back();
+    }
     --ops_in_flight_;
   }
   if (ms.stopping) {

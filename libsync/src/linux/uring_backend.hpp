@@ -39,6 +39,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "backend.hpp"
 #include "thread_token.hpp"
@@ -126,6 +127,10 @@ class UringBackend final : public Backend {
   bool doorbell_armed_ = false;
   std::size_t ops_in_flight_ = 0;   // IoOps and multishot accepts
   const void* draining_ = nullptr;  // the op abandon() waits for
+  // Multishot accepts armed on this ring, so that a backend destroyed
+  // before its Acceptors (an Acceptor that outlives its loop) can tell them
+  // that the closed ring ended their requests.
+  std::vector<MultishotAccept*> armed_accepts_;
 };
 
 }  // namespace libsync::detail
