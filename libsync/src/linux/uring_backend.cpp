@@ -219,18 +219,31 @@ UringBackend::~UringBackend() {
   // more. The doorbell's wait is cancelled and reaped while this thread can
   // still do so, so that its word can be reused; otherwise the word is left
   // unused for good (a forked child may keep this ring, and its wait, alive).
-  if (bell_ && doorbell_armed_ && enabled_ &&
+  // The eventfd read (generic tier) is cancelled alike: it names this
+  // object's efd_value_, and a ring kept alive by a forked child would let
+  // a later write to the eventfd complete it into freed memory. (A
+  // SINGLE_ISSUER ring this thread may not enter runs DEFER_TASKRUN, whose
+  // completions run only when its owner enters it: never, once it is closed.)
+  const bool bell_armed = bell_ && doorbell_armed_;
+  if ((bell_armed || efd_armed_) && enabled_ &&
       (!(setup_flags_ & IORING_SETUP_SINGLE_ISSUER) || owner_ == this_thread_token())) {
     try {
-      io_uring_sqe* sqe = get_sqe();
-      io_uring_prep_cancel64(sqe, tagged(bell_, kTagDoorbell), 0);
-      io_uring_sqe_set_data64(sqe, kTagIgnore);
-      for (int i = 0; doorbell_armed_ && i < 1000; ++i) {
+      if (bell_armed) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_cancel64(sqe, tagged(bell_, kTagDoorbell), 0);
+        io_uring_sqe_set_data64(sqe, kTagIgnore);
+      }
+      if (efd_armed_) {
+        io_uring_sqe* sqe = get_sqe();
+        io_uring_prep_cancel64(sqe, kTagEventfd, 0);
+        io_uring_sqe_set_data64(sqe, kTagIgnore);
+      }
+      for (int i = 0; ((bell_ && doorbell_armed_) || efd_armed_) && i < 1000; ++i) {
         submit(1, nullptr);
         reap();
       }
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "libsync: cancelling the doorbell wait failed: %s\n", e.what());
+      std::fprintf(stderr, "libsync: cancelling the ring's wake waits failed: %s\n", e.what());
     }
   }
   {
