@@ -8,6 +8,8 @@
 #include <exception>
 #include <functional>
 #include <stop_token>
+#include <string_view>
+#include <sync/capabilities.hpp>
 #include <sync/loop.hpp>
 #include <sync/semaphore.hpp>
 #include <thread>
@@ -18,6 +20,21 @@
 namespace libsync::test {
 
 using namespace std::chrono_literals;
+
+// Whether `loop` sleeps in an io_uring ring set up SINGLE_ISSUER |
+// DEFER_TASKRUN, the backend's first choice: only such a ring belongs to one
+// thread (a loop with I/O in flight cannot move while that thread lives, and
+// the thread's exit cancels the ring's operations). A kernel without
+// DEFER_TASKRUN (before 6.1), or SYNC_URING_SETUP=coop|plain, gives a ring any
+// thread may enter. Read from the probe and the setting, as the backend does.
+inline bool uring_single_issuer(const Loop& loop) {
+  if (loop.backend_kind() != BackendKind::uring) return false;
+  if (const char* mode = std::getenv("SYNC_URING_SETUP"); mode && *mode && std::string_view(mode) != "defer")
+    return false;
+  for (const Feature& f : capabilities().io_uring.setup_flags)
+    if (f.name == "DEFER_TASKRUN") return f.supported;
+  return false;
+}
 
 // Runs `t` on a fresh loop of the tier under test.
 template <class T>
