@@ -3,11 +3,14 @@
 // signalling call is still running on another thread. Each case's window is
 // a few instructions wide, hence many rounds; ASan (heap-use-after-free) or
 // TSan (a race with the free) reports a call that still touches the object
-// after the moment its destroyer may legitimately free it.
+// after the moment its destroyer may legitimately free it. Then the loop's
+// own teardown and the frame cache at thread exit: what destructors run by
+// ~Loop or by an exiting thread may still do.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <sync/condvar.hpp>
 #include <sync/event.hpp>
@@ -97,4 +100,49 @@ TEST_CASE("a block_on ended by a posted function's exception leaves nothing of i
   int later = loop.block_on([]() -> Task<int> { co_return 7; }());
   CHECK(later == 7);
   CHECK_FALSE(ran);
+}
+
+namespace {
+
+// A task that only holds `token` while it lives.
+Task<> hold(std::shared_ptr<int> token) {
+  (void)token;
+  co_return;
+}
+
+// Spawns a task that holds `token` onto the running loop when destroyed: a
+// clean-up handed to the loop from a destructor.
+struct SpawnOnDestroy {
+  std::shared_ptr<int> token;
+  ~SpawnOnDestroy() {
+    if (token) Loop::current()->spawn(hold(std::move(token)));
+  }
+};
+
+Task<> sleep_then_spawn(std::shared_ptr<int> token) {
+  SpawnOnDestroy guard{std::move(token)};
+  co_await sleep_for(std::chrono::hours(1));
+}
+
+// Runs its loop's pending work for a couple of iterations.
+Task<> two_yields() {
+  co_await yield();
+  co_await yield();
+}
+
+}  // namespace
+
+TEST_CASE("a task spawned while ~Loop destroys the loop's tasks is destroyed too") {
+  // ~Loop destroys every task on the loop, and Loop::current() is the loop
+  // meanwhile (loop.hpp), so a destructor in a task's frame may spawn onto
+  // it. That task must be destroyed with the rest, not left behind with
+  // whatever it owns (here a reference; a Permit would be lost for good).
+  auto token = std::make_shared<int>(0);
+  {
+    Loop loop(tier_options());
+    loop.spawn(sleep_then_spawn(token));
+    loop.block_on(two_yields());
+    REQUIRE(token.use_count() == 2);
+  }
+  CHECK(token.use_count() == 1);
 }
