@@ -203,10 +203,15 @@ void LoopCore::teardown() noexcept {
     std::abort();
   }
   tearing_down_ = true;
-  ready_.clear();
-  std::vector<void*> roots(tasks_.begin(), tasks_.end());
-  tasks_.clear();
-  for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
+  // A destructor run here may spawn onto this loop (Loop::current() is this
+  // loop meanwhile): what it spawns goes into tasks_ and is destroyed in the
+  // next round, unstarted.
+  while (!tasks_.empty()) {
+    ready_.clear();
+    std::vector<void*> roots(tasks_.begin(), tasks_.end());
+    tasks_.clear();
+    for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
+  }
   ready_.clear();
   // Tearing tasks down can wake waiters elsewhere (permits handed back); a
   // wake queued as an SQE on this ring must reach the kernel before it closes.
