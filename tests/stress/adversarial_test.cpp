@@ -146,3 +146,40 @@ TEST_CASE("a task spawned while ~Loop destroys the loop's tasks is destroyed too
   }
   CHECK(token.use_count() == 1);
 }
+
+namespace {
+
+// Calls block_on on the running loop when destroyed, and records whether it
+// was refused.
+struct BlockOnWhenDestroyed {
+  bool* refused;
+  ~BlockOnWhenDestroyed() {
+    try {
+      Loop::current()->block_on([]() -> Task<> { co_return; }());
+    } catch (const std::logic_error&) {
+      *refused = true;
+    }
+  }
+};
+
+Task<> sleep_then_block_on(bool* refused) {
+  BlockOnWhenDestroyed guard{refused};
+  co_await sleep_for(std::chrono::hours(1));
+}
+
+}  // namespace
+
+TEST_CASE("block_on from a destructor that ~Loop runs is refused, not a hang") {
+  // While ~Loop destroys its tasks, Loop::current() is that loop; a frame's
+  // destructor that runs a block_on on it would run a loop that schedules
+  // nothing (its tasks are being torn down) and so never returns. It must
+  // throw std::logic_error, as block_on does while the loop runs.
+  Watchdog dog(20s, "block_on during ~Loop");
+  bool refused = false;
+  {
+    Loop loop(tier_options());
+    loop.spawn(sleep_then_block_on(&refused));
+    loop.block_on(two_yields());
+  }
+  CHECK(refused);
+}
