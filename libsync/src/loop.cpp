@@ -536,6 +536,8 @@ void LoopCore::sleep_until_woken(std::optional<std::chrono::nanoseconds> timeout
 
 void LoopCore::check_can_run() const {
   if (running_loop_) throw std::logic_error("libsync: Loop::run/block_on called re-entrantly");
+  // From a destructor that ~Loop runs: nothing can be scheduled any more.
+  if (tearing_down_) throw std::logic_error("libsync: Loop::run/block_on called while the loop is destroyed");
   if (t_current != nullptr && t_current != &self_)
     throw std::logic_error("libsync: another loop is already running on this thread");
 }

@@ -246,9 +246,10 @@ class LIBSYNC_API Loop {
   /// destroyed by ~Loop). Allocates the task's root frames (from the
   /// per-thread frame cache, see sync/task.hpp).
   /// \throws std::logic_error when called while this loop runs (from one of
-  ///         its tasks, say) or while another loop runs on this thread; on
-  ///         the uring backend also when the loop has moved threads with
-  ///         I/O in flight (see the thread rules). `t` never runs then.
+  ///         its tasks, say), while ~Loop destroys it (from a destructor it
+  ///         runs) or while another loop runs on this thread; on the uring
+  ///         backend also when the loop has moved threads with I/O in
+  ///         flight (see the thread rules). `t` never runs then.
   /// \throws whatever a posted function threw, or the backend's
   ///         std::runtime_error if it failed: `t` is destroyed unfinished
   ///         first (its frame refers to this call's locals).
@@ -269,9 +270,9 @@ class LIBSYNC_API Loop {
   /// iterations and sleeping in the backend whenever nothing is ready, even
   /// with no task left. A stop() that came while the loop was not running
   /// makes it return at once.
-  /// \throws std::logic_error when called while this loop runs or while
-  ///         another loop runs on this thread, or (uring) when the loop has
-  ///         moved threads with I/O in flight.
+  /// \throws std::logic_error when called while this loop runs, while ~Loop
+  ///         destroys it, or while another loop runs on this thread, or
+  ///         (uring) when the loop has moved threads with I/O in flight.
   /// \throws whatever a posted function threw (after every function posted
   ///         with it has run), or the backend's std::runtime_error. After a
   ///         posted function threw, the loop may be run again; its tasks
