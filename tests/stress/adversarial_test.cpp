@@ -183,3 +183,31 @@ TEST_CASE("block_on from a destructor that ~Loop runs is refused, not a hang") {
   }
   CHECK(refused);
 }
+
+namespace {
+
+// Stops and posts to a loop when destroyed.
+struct StopAndPostOnDestroy {
+  Loop* loop = nullptr;
+  ~StopAndPostOnDestroy() {
+    if (!loop) return;
+    loop->stop();
+    loop->post([] {});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a posted function that ~Loop destroys unrun may stop and post to that loop from its destructor") {
+  // ~Loop destroys the functions posted but never run (loop.hpp). Their
+  // destructors are the user's code: one that stops the loop or posts to it
+  // (a guard that ends the loop when its work goes away) must not find the
+  // loop's remote queue locked by the teardown itself.
+  Watchdog dog(20s, "a posted function's destructor during ~Loop");
+  {
+    Loop loop(tier_options());
+    auto guard = std::make_shared<StopAndPostOnDestroy>();
+    guard->loop = &loop;
+    loop.post([guard = std::move(guard)] {});
+  }
+}
