@@ -203,24 +203,31 @@ void LoopCore::teardown() noexcept {
     std::abort();
   }
   tearing_down_ = true;
-  // A destructor run here may spawn onto this loop (Loop::current() is this
-  // loop meanwhile): what it spawns goes into tasks_ and is destroyed in the
-  // next round, unstarted.
-  while (!tasks_.empty()) {
+  // The destructors run here are the user's, and may hand the loop more to
+  // destroy: a frame's may spawn onto it (Loop::current() is this loop
+  // meanwhile), a posted function's may post to it or stop it. Each round
+  // destroys what the last one left; posted functions are destroyed outside
+  // the remote lock, which their destructors may take.
+  for (;;) {
     ready_.clear();
-    std::vector<void*> roots(tasks_.begin(), tasks_.end());
-    tasks_.clear();
-    for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
+    if (!tasks_.empty()) {
+      std::vector<void*> roots(tasks_.begin(), tasks_.end());
+      tasks_.clear();
+      for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
+      continue;
+    }
+    std::vector<std::function<void()>> fns;
+    {
+      std::lock_guard lk(remote_mu_);
+      remote_handles_.clear();
+      fns.swap(remote_fns_);
+    }
+    if (fns.empty()) break;
+    fns.clear();
   }
-  ready_.clear();
   // Tearing tasks down can wake waiters elsewhere (permits handed back); a
   // wake queued as an SQE on this ring must reach the kernel before it closes.
   hand_over_submissions(*backend_);
-  {
-    std::lock_guard lk(remote_mu_);
-    remote_handles_.clear();
-    remote_fns_.clear();
-  }
   // A waker that poked this loop under the lock may still be writing its
   // notifier: the backend (and the descriptor) must outlive that write.
   // Each is one syscall away from done; no new one can start now.
