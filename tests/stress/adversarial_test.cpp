@@ -20,6 +20,10 @@
 
 #include "test_util.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 using namespace libsync;
 using namespace libsync::test;
 
@@ -211,3 +215,38 @@ TEST_CASE("a posted function that ~Loop destroys unrun may stop and post to that
     loop.post([guard = std::move(guard)] {});
   }
 }
+
+#if defined(__GLIBC__)
+namespace {
+
+// Allocates a frame from its destructor. Touched on a thread before the
+// thread's frame cache, so the runtime destroys it after the cache.
+struct FrameAtExit {
+  void** out = nullptr;
+  ~FrameAtExit() {
+    if (out) *out = detail::frame_allocate(65);
+  }
+};
+thread_local FrameAtExit tl_frame_at_exit;
+
+}  // namespace
+
+TEST_CASE("a coroutine frame made as its thread exits fits any frame that reuses it") {
+  // Frames come from a per-thread cache in 64-byte classes: a frame of 65
+  // bytes is given a 128-byte block, so that once freed it can hold any
+  // frame of its class. A frame made after the thread's cache is gone (a
+  // task created by a thread_local destructor) and freed on another thread
+  // joins that thread's cache like any other, so it too must be a whole
+  // class. (Under ASan and TSan the cache is off and frames are exact.)
+  void* frame = nullptr;
+  std::thread([&frame] {
+    tl_frame_at_exit.out = &frame;
+    detail::frame_deallocate(detail::frame_allocate(65), 65);  // this thread's cache now exists
+  }).join();
+  REQUIRE(frame != nullptr);
+  detail::frame_deallocate(frame, 65);  // into this thread's cache, class 65..128
+  void* reused = detail::frame_allocate(128);
+  CHECK(::malloc_usable_size(reused) >= 128);
+  detail::frame_deallocate(reused, 128);
+}
+#endif
