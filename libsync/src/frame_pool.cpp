@@ -62,13 +62,18 @@ std::size_t size_class(std::size_t n) {
 
 }  // namespace
 
+// A frame of a class is always a whole class, even one made after this
+// thread's cache is gone: it may be freed on a thread whose cache is still
+// there, and join its class like any other.
 void* frame_allocate(std::size_t n) {
   std::size_t c = size_class(n);
-  if (c < kClasses && !t_pool_gone) {
-    if (FreeFrame* f = t_pool.heads[c]) {
-      t_pool.heads[c] = f->next;
-      --t_pool.counts[c];
-      return f;
+  if (c < kClasses) {
+    if (!t_pool_gone) {
+      if (FreeFrame* f = t_pool.heads[c]) {
+        t_pool.heads[c] = f->next;
+        --t_pool.counts[c];
+        return f;
+      }
     }
     return ::operator new((c + 1) * kGranule);
   }
