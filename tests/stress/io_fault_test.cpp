@@ -3,12 +3,14 @@
 // the awaiter, destroyed as the exception leaves the co_await, must undo
 // nothing it never did. This binary replaces operator new (malloc/free,
 // failing on request on the calling thread), so it does not run under TSan,
-// whose runtime supplies operator new itself.
+// whose runtime supplies operator new itself. Also a spawn whose own
+// bookkeeping runs out of memory.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <sync/io.hpp>
 #include <sync/loop.hpp>
@@ -167,4 +169,44 @@ TEST_CASE("an accept that fails to start closes no descriptor") {
     CHECK(threw);
   }
   CHECK(in.intact());
+}
+
+namespace {
+Task<> hold(std::shared_ptr<int> token) {
+  (void)token;
+  co_return;
+}
+}  // namespace
+
+TEST_CASE("a spawn that runs out of memory leaves nothing of its task behind") {
+  // spawn makes the root frame, records it in the loop's task set and
+  // queues it to start; any of the three may throw std::bad_alloc
+  // (loop.hpp), and then the task must be gone: neither kept alive
+  // unrecorded (a leak of the task and of all it owns) nor recorded but
+  // never queued (it would never run, and run_until_idle would never
+  // return). The loop's ready queue starts with room for 64 tasks, so the
+  // 65th spawn also has to grow it.
+  for (int fail_after = 0; fail_after < 4; ++fail_after) {
+    CAPTURE(fail_after);
+    auto token = std::make_shared<int>(0);
+    {
+      Loop loop(tier_options());
+      for (int i = 0; i < 64; ++i) loop.spawn(hold(token));
+      auto t = hold(token);
+      bool threw = false;
+      t_allocations_until_failure = fail_after;
+      try {
+        loop.spawn(std::move(t));
+      } catch (const std::bad_alloc&) {
+        threw = true;
+      }
+      t_allocations_until_failure = -1;
+      CHECK(loop.spawned_tasks() == (threw ? 64u : 65u));
+      CHECK(token.use_count() == static_cast<long>(1 + loop.spawned_tasks()));
+      Watchdog dog(20s, "run_until_idle after a spawn ran out of memory");
+      if (loop.spawned_tasks() == (threw ? 64u : 65u)) loop.run_until_idle();
+      CHECK(loop.spawned_tasks() == 0u);
+    }
+    CHECK(token.use_count() == 1);
+  }
 }
