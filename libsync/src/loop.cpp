@@ -293,9 +293,22 @@ RootTask make_root(Task<void> t) {
   co_await std::move(t);
 }
 
+// Nobody else holds the root yet (spawn and block_on only rethrow): one that
+// cannot be both recorded and queued is destroyed here, unstarted.
 void LoopCore::start_root(std::coroutine_handle<> root) {
-  tasks_.insert(root.address());
-  schedule(root);
+  try {
+    tasks_.insert(root.address());
+  } catch (...) {
+    root.destroy();
+    throw;
+  }
+  try {
+    schedule(root);
+  } catch (...) {
+    tasks_.erase(root.address());
+    root.destroy();
+    throw;
+  }
 }
 
 void LoopCore::finish_root(std::coroutine_handle<> root) noexcept {

@@ -263,7 +263,8 @@ class LIBSYNC_API Loop {
   /// from the thread holding the loop. An exception escaping a spawned task
   /// is reported on stderr and terminates the process. O(1) amortized;
   /// allocates the root coroutine frame and a slot in the loop's task set.
-  /// \throws std::bad_alloc when out of memory.
+  /// \throws std::bad_alloc when out of memory; `t` is destroyed unstarted
+  ///         then, and nothing of it stays on the loop.
   void spawn(Task<void> t);
 
   /// Runs until stop() is called: blocks the calling thread, running
