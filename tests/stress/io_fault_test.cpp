@@ -210,3 +210,32 @@ TEST_CASE("a spawn that runs out of memory leaves nothing of its task behind") {
     CHECK(token.use_count() == 1);
   }
 }
+
+TEST_CASE("a sleep whose timer cannot be added leaves the loop's other timers alone") {
+  // sleep_for throws std::bad_alloc when the loop's timer heap cannot grow
+  // (loop.hpp). The sleep's timer is then not on the heap, and the awaiter
+  // destroyed as the exception leaves the co_await must not take it off:
+  // that would drop another task's timer, and write past the heap.
+  Watchdog dog(20s, "a sleep after another's timer could not be added");
+  Loop loop(tier_options());
+  bool other_woke = false;
+  loop.spawn([](bool& woke) -> Task<> {
+    co_await sleep_for(20ms);  // the heap now holds one timer, and room for no more
+    woke = true;
+  }(other_woke));
+  const bool threw = loop.block_on([]() -> Task<bool> {
+    co_await yield();
+    bool threw = false;
+    t_allocations_until_failure = 0;
+    try {
+      co_await sleep_for(1ms);
+    } catch (const std::bad_alloc&) {
+      threw = true;
+    }
+    t_allocations_until_failure = -1;
+    co_return threw;
+  }());
+  CHECK(threw);
+  loop.run_until_idle();
+  CHECK(other_woke);
+}
