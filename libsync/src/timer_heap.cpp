@@ -29,9 +29,11 @@ void TimerHeap::sift_down(std::size_t i) noexcept {
   }
 }
 
+// The push first: if it throws, `t` is left unarmed, so cancelling it (as
+// its awaiter's destructor does) leaves the heap alone.
 void TimerHeap::add(TimerNode& t) {
-  t.heap_index = heap_.size();
   heap_.push_back(&t);
+  t.heap_index = heap_.size() - 1;
   sift_up(t.heap_index);
 }
 
