@@ -11,6 +11,11 @@
 /// own. Dropping a Task that was started but is suspended destroys its frame,
 /// which runs the destructors of whatever it was awaiting (a semaphore waiter
 /// removes itself from its queue, a pending I/O operation is cancelled).
+/// Those destructors reach the loop the task ran on, so a started Task must
+/// not outlive that loop: ~Loop destroys the tasks it runs, but not a Task
+/// object held elsewhere (say, awaited as `co_await std::move(t)` by a task
+/// the loop then destroyed, or kept in a container); destroy such a Task, or
+/// let it finish, before its loop goes.
 ///
 /// Coroutine frames come from a small per-thread cache of freed frames, so a
 /// task created and finished over and over reaches malloc only while the
