@@ -17,7 +17,7 @@ enum ExitCode : int {
 inline constexpr const char* kExitCodeHelp =
     "Exit codes:\n"
     "  0  success (probe --tier X: X is available and passed its live self-test)\n"
-    "  1  run-time failure (a benchmark failed or hung, a report could not be written);\n"
+    "  1  run-time failure (a libsync row failed or hung, a report could not be written);\n"
     "     compare: a row got slower beyond the threshold and beyond the runs' own noise\n"
     "  2  usage error (unknown flag, bad value, --filter matching nothing, unwritable output path)\n"
     "  3  the requested --tier / --backend cannot run on this system\n"

@@ -15,8 +15,6 @@
 // The Boost.Asio subject (family 8) is added by asio_baseline.cpp.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <semaphore>
 #include <stdexcept>
 #include <string>
@@ -24,6 +22,7 @@
 #include <thread>
 
 #include "benches/scenarios.hpp"
+#include "stall_guard.hpp"
 #include "syscall_counter.hpp"
 
 namespace syncbench {
@@ -80,91 +79,6 @@ class LibsyncContended final : public Subject {
   std::vector<std::unique_ptr<LoopThread>> loops_;
 };
 
-// libstdc++'s std::counting_semaphore (GCC 12 here; GCC bug 98033, still
-// open) can lose a wake: release() sends no futex wake when the count it
-// raises was already above zero, so a thread that saw zero and went to
-// sleep can stay asleep with permits free. Under this scenario's contention
-// it strands threads at a repetition's end on some machines, and the whole
-// benchmark used to hang there until the watchdog ended it.
-//
-// StallGuard watches each repetition from a thread of its own (so the
-// measured threads keep their plain futex waits). A repetition still
-// running after max(2 s, 100x the previous one) is taken to be stranded:
-// the guard takes every free permit and gives them back in one release(n)
-// from zero, which wakes every sleeper, and again each 100 ms until the
-// repetition ends. If it found permits free, the repetition lost a wake
-// and run() reports that, so the row shows as failed with the reason
-// instead of a timing (the harness then carries on with the next row).
-class StallGuard {
- public:
-  explicit StallGuard(std::counting_semaphore<>& sem) : sem_(sem), thread_([this] { watch(); }) {}
-  ~StallGuard() {
-    {
-      std::lock_guard lk(mu_);
-      quit_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  StallGuard(const StallGuard&) = delete;
-  StallGuard& operator=(const StallGuard&) = delete;
-
-  // Called before the repetition's clock starts.
-  void begin() {
-    {
-      std::lock_guard lk(mu_);
-      running_ = true;
-      rescued_ = 0;
-      ++generation_;
-    }
-    cv_.notify_all();
-  }
-  // Called after the clock stops; returns the permits the guard found free
-  // while the repetition was stalled (0: it never had to step in).
-  std::uint64_t end(std::chrono::nanoseconds elapsed) {
-    std::lock_guard lk(mu_);
-    running_ = false;
-    last_ = elapsed;
-    // No notify: the guard finds running_ false when its wait ends, and a
-    // wake here would cost the next repetition a syscall.
-    return rescued_;
-  }
-
- private:
-  void watch() {
-    SyscallCounter::instance().ignore_current_thread();
-    std::unique_lock lk(mu_);
-    std::uint64_t seen = 0;
-    for (;;) {
-      cv_.wait(lk, [&] { return quit_ || (running_ && generation_ != seen); });
-      if (quit_) return;
-      seen = generation_;
-      auto limit = std::max<std::chrono::nanoseconds>(std::chrono::seconds(2), last_ * 100);
-      auto step = limit;
-      while (!cv_.wait_for(lk, step, [&] { return quit_ || !running_ || generation_ != seen; })) {
-        lk.unlock();
-        std::uint64_t got = 0;
-        while (sem_.try_acquire()) ++got;
-        if (got > 0) sem_.release(static_cast<std::ptrdiff_t>(got));
-        lk.lock();
-        rescued_ += got;
-        step = std::chrono::milliseconds(100);
-      }
-      if (quit_) return;
-    }
-  }
-
-  std::counting_semaphore<>& sem_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool quit_ = false;
-  bool running_ = false;
-  std::uint64_t generation_ = 0;
-  std::uint64_t rescued_ = 0;
-  std::chrono::nanoseconds last_{0};
-  std::thread thread_;  // last: starts once the state above exists
-};
-
 class StdContended final : public Subject {
  public:
   StdContended() {
@@ -213,7 +127,9 @@ class StdContended final : public Subject {
   std::atomic<bool> stop_{false};
   DoneFlag done_;
   std::vector<std::thread> threads_;
-  StallGuard guard_{sem_};
+  // Rescues threads libstdc++ strands (see stall_guard.hpp).
+  StallGuard<std::counting_semaphore<>> guard_{sem_, std::chrono::seconds(2),
+                                               [] { SyscallCounter::instance().ignore_current_thread(); }};
 };
 
 }  // namespace
