@@ -30,15 +30,20 @@ class LossySemaphore {
     return true;
   }
   void release(std::ptrdiff_t n) {
-    std::lock_guard lk(mu_);
-    const bool from_zero = count_ == 0;
-    count_ += n;
-    ++operations_;
-    if (from_zero) {
-      ++wakes_;
-      cv_.notify_all();
+    {
+      std::lock_guard lk(mu_);
+      const bool from_zero = count_ == 0;
+      count_ += n;
+      ++operations_;
+      if (from_zero) {
+        ++wakes_;
+        cv_.notify_all();
+      }
     }
+    // The releasing thread preempted just after its wake went out.
+    if (linger_after_release_.count() > 0) std::this_thread::sleep_for(linger_after_release_);
   }
+  void linger_after_release(std::chrono::milliseconds d) { linger_after_release_ = d; }
   // A waiter that already missed its wake: it sleeps until the next wake
   // even with permits free, then takes one.
   void acquire_after_next_wake() {
@@ -61,6 +66,7 @@ class LossySemaphore {
   std::condition_variable cv_;
   std::ptrdiff_t count_;
   std::uint64_t wakes_ = 0, operations_ = 0;
+  std::chrono::milliseconds linger_after_release_{0};
 };
 
 }  // namespace
@@ -73,6 +79,18 @@ TEST_CASE("a waiter stranded with a permit free is woken and the repetition is r
   waiter.join();  // without the guard this never returns
   CHECK(guard.end(1ms) >= 1);
   CHECK(sem.count() == 0);  // the waiter has the permit; the guard gave back what it took
+}
+
+TEST_CASE("a rescue that ends the repetition at once is charged to that repetition and not the next") {
+  LossySemaphore sem(1);
+  sem.linger_after_release(200ms);  // the woken waiter finishes while the guard is still in release()
+  syncbench::StallGuard<LossySemaphore> guard(sem, 50ms);
+  guard.begin();
+  std::thread waiter([&] { sem.acquire_after_next_wake(); });
+  waiter.join();
+  CHECK(guard.end(1ms) >= 1);
+  guard.begin();
+  CHECK(guard.end(1ms) == 0);
 }
 
 TEST_CASE("a repetition that ends in time is left alone and reports nothing") {
