@@ -85,12 +85,13 @@ class StallGuard {
       seen = generation_;
       std::chrono::nanoseconds step = std::max(min_stall_, last_ * 100);
       while (!cv_.wait_for(lk, step, [&] { return quit_ || !running_ || generation_ != seen; })) {
-        lk.unlock();
+        // Under the lock: the release below can end the repetition at once,
+        // and end() must then see what was found, while the next begin()
+        // must not be charged with it.
         std::uint64_t got = 0;
         while (sem_.try_acquire()) ++got;
-        if (got > 0) sem_.release(static_cast<std::ptrdiff_t>(got));
-        lk.lock();
         rescued_ += got;
+        if (got > 0) sem_.release(static_cast<std::ptrdiff_t>(got));
         step = std::chrono::milliseconds(100);
       }
       if (quit_) return;
