@@ -10,7 +10,7 @@
 // The last one is ambiguous, whatever the sleep's length. A partner on its
 // own CPU that answers within the spin is caught by a full spin, even when a
 // wake from a sleep takes longer than the whole spin (an idle vCPU can take
-// 30 us to wake, against a 20 us spin). A partner that shares the loop's CPU
+// 30 us or more to wake, longer than a short spin). A partner that shares the loop's CPU
 // cannot run while the loop spins at all, so it always answers just after
 // the spin gives up. Restoring the spin on every such sleep made those loops
 // pay a full spin on nearly every idle period; never restoring it after a
@@ -31,8 +31,8 @@ class IdleSpinPolicy {
   // A spin shorter than this is not worth starting: the limit drops to zero.
   static constexpr std::int64_t kMinSpinNs = 500;
   // After failed trials, the most wake-ended sleeps a loop waits for before
-  // the next (a power of two): at a 20 us spin, a loop whose partner shares
-  // its CPU wastes 20 us per 256 idle periods at worst.
+  // the next (a power of two): at the default 100 us spin, a loop whose
+  // partner shares its CPU wastes 100 us per 256 idle periods at worst.
   static constexpr unsigned kMaxProbeGap = 256;
 
   explicit IdleSpinPolicy(std::int64_t max_ns) noexcept { reset(max_ns); }

@@ -123,7 +123,11 @@ struct LIBSYNC_API TierReport {
 /// The idle spin a Loop has unless told otherwise (LoopOptions::idle_spin):
 /// long enough to cover a cross-thread hand-off and the wake-up of an idle
 /// vCPU, short enough that an idle loop spends at most twice this per sleep.
-inline constexpr std::chrono::nanoseconds kDefaultIdleSpin{std::chrono::microseconds(20)};
+/// A partner that is itself asleep answers only after its own wake-up, which
+/// on a VM whose idle vCPU halts takes 30-90 us; a spin shorter than that
+/// misses every such answer, and two loops handing work back and forth then
+/// settle into sleeping on every hand-off for good.
+inline constexpr std::chrono::nanoseconds kDefaultIdleSpin{std::chrono::microseconds(100)};
 /// The longest idle spin a Loop accepts; longer values are taken as this.
 inline constexpr std::chrono::nanoseconds kMaxIdleSpin{std::chrono::seconds(1)};
 
