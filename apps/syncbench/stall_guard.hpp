@@ -94,7 +94,7 @@ class StallGuard {
         if (got > 0) sem_.release(static_cast<std::ptrdiff_t>(got));
         step = std::chrono::milliseconds(100);
       }
-      if (quit_) return;
+      // quit_ is seen by the wait at the top of the loop.
     }
   }
 

@@ -7,18 +7,18 @@
 //   - its spin ended empty (at its limit, or at a due timer): spin less;
 //   - it slept (spinning short or not at all), and a wake ended the sleep:
 //     perhaps a full spin would have caught that wake.
-// The last one is ambiguous, whatever the sleep's length. A partner on its
-// own CPU that answers within the spin is caught by a full spin, even when a
-// wake from a sleep takes longer than the whole spin (an idle vCPU can take
-// 30 us or more to wake, longer than a short spin). A partner that shares the loop's CPU
-// cannot run while the loop spins at all, so it always answers just after
+// The last one is ambiguous, whatever the sleep's length. A partner on its own
+// CPU that answers within the spin is caught by a full spin, even when a wake
+// from a sleep takes longer than the whole spin (an idle vCPU can take 30 us
+// or more to wake, longer than a short spin). A partner that shares the loop's
+// CPU cannot run while the loop spins at all, so it always answers just after
 // the spin gives up. Restoring the spin on every such sleep made those loops
-// pay a full spin on nearly every idle period; never restoring it after a
-// long sleep left loops with a busy partner on another CPU sleeping for good
-// once a few spins had missed. So such a sleep earns a trial: after
-// probe_gap_ of them the loop spins in full once. A trial that catches a wake
-// restores spinning; one that ends empty turns it off at once and doubles
-// probe_gap_ (up to kMaxProbeGap). A caught wake resets all of that.
+// pay a full spin on nearly every idle period; never restoring it after a long
+// sleep left loops with a busy partner on another CPU sleeping for good once a
+// few spins had missed. So such a sleep earns a trial: after probe_gap_ of
+// them the loop spins in full once. A trial that catches a wake restores
+// spinning; one that ends empty turns it off at once and doubles probe_gap_
+// (up to kMaxProbeGap). A caught wake resets all of that.
 #pragma once
 
 #include <algorithm>
