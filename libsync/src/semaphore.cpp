@@ -63,10 +63,15 @@ Permit Permit::split(std::size_t k) {
 
 // ---- Semaphore ----
 
-Semaphore::Semaphore(std::size_t permits) : state_(0), max_(permits) {
+// Out of line, as before HandOff existed: binaries built against the older
+// header call it.
+Semaphore::Semaphore(std::size_t permits) : Semaphore(permits, HandOff::fifo) {}
+
+Semaphore::Semaphore(std::size_t permits, HandOff order) : state_(0), max_(permits) {
   if (permits > kMaxPermits)
     throw_too_many("libsync: Semaphore constructed with more than kMaxPermits permits");
   state_.store(permits << kShift, std::memory_order_relaxed);
+  if (order == HandOff::loop_local) queue_.allow_local_hand_off();
 }
 
 void Semaphore::throw_too_many(const char* what) {
@@ -117,6 +122,9 @@ OwnedAcquireResult Semaphore::try_acquire_owned(const std::shared_ptr<Semaphore>
 
 bool Semaphore::release_slow(std::size_t n) noexcept {
   if (n > kMaxPermits) return false;
+  // Under HandOff::loop_local a waiter of the returning task's own loop may
+  // be served before the head, if its whole request fits (WaiterQueue::pick).
+  const Loop* const here = queue_.local_hand_off() ? Loop::current() : nullptr;
   detail::WakeBatch batch;
   std::size_t grown = 0;  // what this call has added to max_ so far
   for (;;) {
@@ -147,7 +155,7 @@ bool Semaphore::release_slow(std::size_t n) noexcept {
         // The free count is 0 and only lock holders change the state word
         // now. The waiters are handed the permits here and woken after the
         // lock is dropped.
-        hand_out_locked(n, batch);
+        hand_out_locked(n, batch, here);
         break;
       }
     }
@@ -164,9 +172,10 @@ bool Semaphore::release_slow(std::size_t n) noexcept {
   return true;
 }
 
-void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept {
+void Semaphore::hand_out_locked(std::size_t n, detail::WakeBatch& batch, const Loop* here) noexcept {
   while (n != 0) {
-    detail::WaiterNode* w = queue_.front();
+    detail::WaiterNode* w =
+        queue_.pick(here, [n](const detail::WaiterNode& c) { return c.need - c.granted <= n; });
     if (!w) break;
     std::size_t give = std::min(n, w->need - w->granted);
     w->granted += give;

@@ -46,6 +46,7 @@ void WaiterQueue::push_back(WaiterNode& n) noexcept {
 void WaiterQueue::erase(WaiterNode& n) noexcept {
   if (&n == head_) {
     head_ = n.next;
+    passed_ = 0;
     if (!n.next) tail_ = nullptr;
   } else {
     n.prev->next = n.next;

@@ -157,7 +157,8 @@ class Canceller {
 };
 
 struct Shared {
-  Semaphore sem{kPermits};
+  explicit Shared(HandOff order) : sem(kPermits, order) {}
+  Semaphore sem;
   Mutex mutex;
   long counter = 0;  // plain on purpose: only the mutex protects it
   std::atomic<long> mutex_sections{0};
@@ -384,21 +385,20 @@ void print_outcomes(const char* what, const Outcomes& o) {
                             << " unexpected=" << o.unexpected.load());
 }
 
-}  // namespace
-
-TEST_CASE("loops and plain threads sharing a semaphore and a mutex lose and duplicate nothing") {
+void stress_semaphore_and_mutex(HandOff order) {
   const long scale = std::max(1L, env_long("LIBSYNC_STRESS_SCALE", 1));
   const auto seed = static_cast<std::uint64_t>(env_long("LIBSYNC_STRESS_SEED", 0x5eed1234));
-  std::printf("stress [%s]: seed %llu (LIBSYNC_STRESS_SEED), scale %ld (LIBSYNC_STRESS_SCALE)\n",
-              tier_name().c_str(), static_cast<unsigned long long>(seed), scale);
+  const char* order_name = order == HandOff::fifo ? "fifo" : "loop_local";
+  std::printf("stress [%s, %s]: seed %llu (LIBSYNC_STRESS_SEED), scale %ld (LIBSYNC_STRESS_SCALE)\n",
+              tier_name().c_str(), order_name, static_cast<unsigned long long>(seed), scale);
   std::fflush(stdout);
-  MESSAGE("seed " << seed << ", scale " << scale);
+  MESSAGE("hand-off " << order_name << ", seed " << seed << ", scale " << scale);
 
   const int tasks_per_loop = static_cast<int>(kTasksPerLoop * scale);
   const int plain_ops = static_cast<int>(kOpsPerPlainThread * scale);
 
   auto started = Clock::now();
-  Shared sh;
+  Shared sh(order);
   {
     Watchdog dog(std::chrono::milliseconds(60000 * scale), "semaphore/mutex stress");
     std::vector<std::unique_ptr<Loop>> loops;
@@ -452,4 +452,17 @@ TEST_CASE("loops and plain threads sharing a semaphore and a mutex lose and dupl
   WARN(s.timed_out.load() > 0);
   WARN(s.cancelled.load() > 0);
   WARN(sh.max_held.load() >= static_cast<long>(kPermits) - 2);
+}
+
+}  // namespace
+
+TEST_CASE("loops and plain threads sharing a semaphore and a mutex lose and duplicate nothing") {
+  stress_semaphore_and_mutex(HandOff::fifo);
+}
+
+// Loop-local hand-off takes other paths through the queue: permits skip the
+// head for a waiter further back, and the head's pass count must restart
+// whenever it leaves, by a grant, a timeout or a cancellation.
+TEST_CASE("the same with loop-local hand-off loses and duplicates nothing") {
+  stress_semaphore_and_mutex(HandOff::loop_local);
 }

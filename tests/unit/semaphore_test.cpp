@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
+#include <sync/detail/waiter_queue.hpp>
 #include <sync/semaphore.hpp>
 #include <thread>
 #include <type_traits>
@@ -228,6 +229,79 @@ TEST_CASE("blocking and async waiters share one FIFO") {
   }());
   blocker.join();
   CHECK(order == std::vector<int>{0, 1, 2});
+}
+
+TEST_CASE("a semaphore reports the hand-off order it was built with") {
+  CHECK(Semaphore(1).hand_off() == HandOff::fifo);
+  CHECK(Semaphore(1, HandOff::fifo).hand_off() == HandOff::fifo);
+  CHECK(Semaphore(1, HandOff::loop_local).hand_off() == HandOff::loop_local);
+}
+
+TEST_CASE(
+    "loop-local hand-off: a task's release goes to its own loop's waiter before an earlier one elsewhere") {
+  Semaphore s(0, HandOff::loop_local);
+  std::atomic<bool> thread_got{false};
+  bool task_got = false;
+  Loop loop(tier_options());
+  std::thread blocker([&] {
+    auto p = s.acquire_blocking();  // queued first: the head
+    thread_got = true;
+  });
+  loop.block_on([&]() -> Task<> {
+    co_await until([&] { return s.waiters() == 1; });
+    loop.spawn([](Semaphore& s, bool& got) -> Task<> {
+      auto p = co_await s.acquire();
+      got = true;
+      p.permit.detach();  // keep it out: the next release must be the test's own
+    }(s, task_got));
+    co_await until([&] { return s.waiters() == 2; });
+    s.release(1);  // from a task of this loop: its own waiter goes first
+    co_await until([&] { return task_got; });
+    CHECK_FALSE(thread_got.load());
+    CHECK(s.waiters() == 1);
+    s.release(1);  // nobody of this loop waits now: the head gets it
+    co_await until([&] { return thread_got.load(); });
+  }());
+  blocker.join();
+  CHECK(task_got);
+  CHECK(s.waiters() == 0);
+  // The second release was counted as the detached permit coming back, and
+  // the thread returned it: one free, none out.
+  CHECK(s.available() == 1);
+  CHECK(s.in_use() == 0);
+}
+
+TEST_CASE("loop-local hand-off passes the head over a bounded number of times, in FIFO order per loop") {
+  constexpr int kMax = static_cast<int>(detail::WaiterQueue::kMaxPassOver);
+  constexpr int kLocal = kMax + 8;  // more than the bound: the head must get its turn among them
+  Semaphore s(0, HandOff::loop_local);
+  std::atomic<int> served{0};    // local acquisitions so far
+  std::atomic<int> head_at{-1};  // how many local ones came before the head's
+  std::vector<int> order;
+  Loop loop(tier_options());
+  std::thread blocker([&] {
+    auto p = s.acquire_blocking();
+    head_at = served.load();
+  });  // its permit goes back from a plain thread, to the head of the queue then
+  loop.block_on([&]() -> Task<> {
+    co_await until([&] { return s.waiters() == 1; });
+    for (int i = 0; i < kLocal; ++i)
+      loop.spawn([](Semaphore& s, std::atomic<int>& served, std::vector<int>& order, int i) -> Task<> {
+        auto p = co_await s.acquire();
+        order.push_back(i);
+        ++served;
+      }(s, served, order, i));  // each passes its permit on when it ends
+    co_await until([&] { return s.waiters() == static_cast<std::size_t>(kLocal) + 1; });
+    s.release(1);
+    co_await until([&] { return served.load() == kLocal; });
+  }());
+  blocker.join();
+  CHECK(head_at.load() == kMax);
+  std::vector<int> expect(kLocal);
+  for (int i = 0; i < kLocal; ++i) expect[static_cast<std::size_t>(i)] = i;
+  CHECK(order == expect);
+  CHECK(s.available() == 1);
+  CHECK(s.waiters() == 0);
 }
 
 TEST_CASE("a release on another loop's thread wakes a task") {

@@ -5,12 +5,19 @@
 /// Permits are counted in one atomic word; waiters queue in a WaiterQueue.
 /// The rules that make it fair and lossless:
 ///
-///  * Strict FIFO with direct hand-off. `release` gives permits to queued
-///    waiters, in order, before anything is added back to the free count; a
-///    waiter at the head that needs more than is free takes what there is and
-///    keeps waiting for the rest. So while anyone waits the free count is 0
-///    and `try_acquire` cannot barge past the queue. Tasks and blocked
-///    threads share the one queue.
+///  * Strict FIFO with direct hand-off (the default, HandOff::fifo).
+///    `release` gives permits to queued waiters, in order, before anything
+///    is added back to the free count; a waiter at the head that needs more
+///    than is free takes what there is and keeps waiting for the rest. So
+///    while anyone waits the free count is 0 and `try_acquire` cannot barge
+///    past the queue. Tasks and blocked threads share the one queue.
+///  * Or, chosen at construction, loop-local hand-off with a fairness bound
+///    (HandOff::loop_local): permits a task returns may go to a later waiter
+///    of the same loop instead of the head, which keeps tasks that contend
+///    across loops from passing the permits, and the semaphore's waiters,
+///    between CPUs on every hand-off. The head of the queue is passed over
+///    at most a fixed number of times, so nobody starves, and nobody barges:
+///    the free count is still 0 while anyone waits.
 ///  * Nothing is lost. A waiter that times out or is cancelled after it was
 ///    handed some permits gives them back, and they go to the next waiters.
 ///    A task destroyed while waiting does the same.
@@ -211,8 +218,28 @@ using AcquireResult = BasicAcquireResult<Permit>;
 /// What acquire_owned* and try_acquire_owned return.
 using OwnedAcquireResult = BasicAcquireResult<OwnedPermit>;
 
-/// An async counting semaphore with strict FIFO hand-off; see
-/// sync/semaphore.hpp for the rules on counting, closing and memory ordering.
+/// Which queued waiter a Semaphore hands returned permits to.
+enum class HandOff : std::uint8_t {
+  /// Strict FIFO: always the waiter that has queued longest (the default).
+  fifo,
+  /// Loop-local, with a bound. When a task on loop L returns permits while
+  /// the queue's head waits elsewhere (on another loop, or a plain thread),
+  /// they go to the earliest waiter of L among the 32 queued right behind the
+  /// head, if one is there and its whole request fits; otherwise, and once
+  /// the head has been passed over 32 times, to the head, as under fifo. So
+  /// a waiter that reaches the head is served within 33 hand-offs, nobody
+  /// starves, and waiters of one loop keep their order among themselves.
+  /// Returns made on a plain thread, cancellations and timeouts serve the
+  /// head. Worth it where many tasks on several loops contend for few
+  /// permits: the permits, and the waiters they wake, then mostly stay on
+  /// one CPU (syncbench's contended/throughput row). Use fifo where the
+  /// order of service is part of what the semaphore is for.
+  loop_local,
+};
+
+/// An async counting semaphore with direct hand-off, strict FIFO unless
+/// constructed with HandOff::loop_local; see sync/semaphore.hpp for the
+/// rules on counting, closing and memory ordering.
 ///
 /// Every member may be called from any thread at any time. The awaitable
 /// waits (`acquire*`) are for tasks running on a Loop; the blocking waits
@@ -240,9 +267,14 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   /// is a clean std::length_error instead of a corrupted count.
   static constexpr std::size_t kMaxPermits = static_cast<std::size_t>(-1) >> 3;
 
-  /// A semaphore with `permits` free permits; max() == permits.
+  /// A semaphore with `permits` free permits; max() == permits; strict
+  /// FIFO hand-off.
   /// \throws std::length_error when permits > kMaxPermits.
   explicit Semaphore(std::size_t permits);
+  /// A semaphore with `permits` free permits that hands returned permits to
+  /// waiters as `order` says (see HandOff); fixed for its life.
+  /// \throws std::length_error when permits > kMaxPermits.
+  Semaphore(std::size_t permits, HandOff order);
   /// Destroys the semaphore. Nothing may wait on it and no Permit of it may
   /// be left: debug builds check and abort with a message (a Permit that
   /// outlived it would release into freed memory); release builds do not.
@@ -376,6 +408,8 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   /// How many tasks and threads are queued. A snapshot for statistics (a
   /// relaxed load); it orders nothing.
   std::size_t waiters() const noexcept { return queue_.size(); }
+  /// The hand-off order it was constructed with.
+  HandOff hand_off() const noexcept { return queue_.local_hand_off() ? HandOff::loop_local : HandOff::fifo; }
 
  private:
   friend class Permit;
@@ -400,8 +434,9 @@ class LIBSYNC_API Semaphore final : private detail::Waitable {
   // Under the queue lock: take what is free for `n`, queue it if short.
   Enqueue take_or_enqueue(detail::WaiterNode& n) noexcept;
   // Under the queue lock: hand `n` permits to the queue head(s), the rest to
-  // the free count.
-  void hand_out_locked(std::size_t n, detail::WakeBatch& batch) noexcept;
+  // the free count. `here`: the loop returning them, when a waiter of that
+  // loop may go first (HandOff::loop_local), else null (strict FIFO).
+  void hand_out_locked(std::size_t n, detail::WakeBatch& batch, const Loop* here = nullptr) noexcept;
   void forget_held(std::size_t n) noexcept;
   // Under the queue lock, the only writer of reserved_: a plain load and
   // store, no locked add (readers outside the lock take a snapshot). Most

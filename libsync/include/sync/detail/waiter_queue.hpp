@@ -110,11 +110,42 @@ class LIBSYNC_API WaiterQueue {
   WaiterNode* pop_front() noexcept;
   bool empty() const noexcept { return head_ == nullptr; }
 
+  // Loop-local hand-off, for an owner that allows it (HandOff::loop_local);
+  // set before the queue is shared, never cleared.
+  static constexpr unsigned kLocalScan = 32;    // nodes behind the head that pick() looks at
+  static constexpr unsigned kMaxPassOver = 32;  // times the head may be passed over
+  void allow_local_hand_off() noexcept { local_ = true; }
+  bool local_hand_off() const noexcept { return local_; }
+  // Requires the lock. The node a hand-off made on loop `here` should go to:
+  // the head, except when local hand-off is allowed, `here` is a loop, the
+  // head waits elsewhere (another loop or a plain thread) and has been
+  // passed over fewer than kMaxPassOver times. Then it is the earliest of the
+  // kLocalScan nodes behind the head that waits on `here` and that `fits`
+  // accepts, if there is one, and the head counts one more pass. The count
+  // restarts when the head leaves the queue, so a node that reaches the head
+  // is picked within kMaxPassOver + 1 hand-offs and nobody starves. Nodes of
+  // one loop keep their FIFO order among themselves.
+  template <class Fits>
+  WaiterNode* pick(const Loop* here, Fits&& fits) noexcept {
+    WaiterNode* h = head_;
+    if (!h || !local_ || !here || h->loop == here || passed_ >= kMaxPassOver) return h;
+    WaiterNode* c = h->next;
+    for (unsigned k = 0; c && k < kLocalScan; ++k, c = c->next)
+      if (c->loop == here && fits(*c)) {
+        ++passed_;
+        return c;
+      }
+    return h;
+  }
+
   // Lock-free snapshot for statistics.
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:
   QueueLock mu_;
+  // In the lock word's padding, so a queue stays 32 bytes.
+  bool local_ = false;
+  std::uint16_t passed_ = 0;  // passes of the current head (lock held)
   WaiterNode* head_ = nullptr;
   WaiterNode* tail_ = nullptr;
   std::atomic<std::size_t> size_{0};
