@@ -9,6 +9,9 @@
 #   floor        bench/uring_floor.cpp: one recv and one send per request on
 #                io_uring, a canned answer, no parser: what the kernel alone
 #                costs per request here, the floor for any server
+#   floor-ms     the same with one multishot recv per connection and a
+#                provided-buffer ring (--multishot): no recv submitted per
+#                request, so the floor of a server that used them
 #   nginx        Debian's nginx, 1 worker, `return 200` (no gate: the ungated ceiling)
 # on /healthz and on the gated /work?ms=0 (8 permits), at 64 and 256
 # connections, and prints req/s, p50, p99, server CPU µs per request (utime +
@@ -109,6 +112,8 @@ start_listening asio "$asio" --port 0 --permits 8
 asio_pid=$last_pid asio_port=$last_port
 start_listening floor "$floor" --port 0
 floor_pid=$last_pid floor_port=$last_port
+start_listening floor-ms "$floor" --port 0 --multishot
+floor_ms_pid=$last_pid floor_ms_port=$last_port
 
 nginx_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -147,6 +152,7 @@ server_pids() {
     demo-epoll) echo "$demo_epoll_pid" ;;
     asio) echo "$asio_pid" ;;
     floor) echo "$floor_pid" ;;
+    floor-ms) echo "$floor_ms_pid" ;;
     nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
   esac
 }
@@ -156,6 +162,7 @@ server_port() {
     demo-epoll) echo "$demo_epoll_port" ;;
     asio) echo "$asio_port" ;;
     floor) echo "$floor_port" ;;
+    floor-ms) echo "$floor_ms_port" ;;
     nginx) echo "$nginx_port" ;;
   esac
 }
@@ -175,7 +182,7 @@ to_us() {  # wrk latency ("812.00us", "1.23ms", "2.00s") -> microseconds
     else print v }'
 }
 
-servers=(nginx asio floor demo-epoll demo-uring)
+servers=(nginx asio floor floor-ms demo-epoll demo-uring)
 routes=("/healthz" "/work?ms=0")
 conns=(64 256)
 hz=$(getconf CLK_TCK)
@@ -236,7 +243,7 @@ function put(key, v) { vals[key, ++cnt[key]] = v }
   seen_route[route] = 1; seen_c[c] = 1; seen_s[s] = 1
 }
 END {
-  ns = split("nginx asio floor demo-epoll demo-uring", order, " ")
+  ns = split("nginx asio floor floor-ms demo-epoll demo-uring", order, " ")
   split("/healthz /work?ms=0", rorder, " ")
   split("64 256", corder, " ")
   for (r = 1; r <= rounds; r++)
@@ -257,6 +264,7 @@ END {
   printf "\nMedians over %d interleaved rounds (ratios taken within each round).\n", rounds
   printf "x nginx / x asio: req/s ratio; cpu x: server CPU per request ratio (lower is better);\n"
   printf "floor: a canned answer per request on io_uring, no parser (the least any server can spend here);\n"
+  printf "floor-ms: the same with a multishot recv and provided buffers (no recv submitted per request);\n"
   printf "gated/ungated: /work?ms=0 against /healthz on the same server, by req/s and by CPU per request\n"
   printf "(healthz CPU / work CPU), both higher-is-better.\n\n"
   printf "| route | conns | server | req/s | p50 | p99 | CPU us/req | x nginx | x asio | cpu x nginx | cpu x asio | cpu x floor | gated/ungated req/s, cpu | non-2xx |\n"
@@ -271,8 +279,8 @@ END {
   }
 }' "$results"
 echo
-echo "nginx answers /work?ms=0 ungated (return 200): its row is the ungated ceiling; floor answers"
-echo "every request alike, so its /work?ms=0 row is the same canned answer."
+echo "nginx answers /work?ms=0 ungated (return 200): its row is the ungated ceiling; the floors answer"
+echo "every request alike, so their /work?ms=0 rows are the same canned answer."
 if [ -n "$out_file" ]; then
   printf 'round\troute\tconns\tserver\treq_s\tp50_us\tp99_us\tcpu_us_per_req\tnon2xx\n' >"$out_file"
   cat "$results" >>"$out_file"

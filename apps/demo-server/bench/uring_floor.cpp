@@ -12,8 +12,14 @@
 // routing, timers, metrics and loop; whatever this spends is the kernel's
 // TCP and io_uring work, which no server on this machine can avoid.
 //
-//   demo-uring-floor [--port N]    (default 0: any free port; prints
-//                                   "listening on 127.0.0.1:PORT")
+// With --multishot each connection instead keeps one multishot recv armed
+// for its whole life, drawing buffers from a provided-buffer ring, so no
+// recv is submitted per request: what that saves the kernel shows as the
+// difference between the two floors (bench/run.sh measures both).
+//
+//   demo-uring-floor [--port N] [--multishot]
+//                                  (port 0, the default: any free port;
+//                                   prints "listening on 127.0.0.1:PORT")
 //
 // Linux only; not installed. Stops on SIGINT or SIGTERM.
 #include <arpa/inet.h>
@@ -38,6 +44,11 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// The provided-buffer ring of --multishot: kBufs buffers of kBufSize bytes.
+constexpr unsigned kBufs = 1024;  // a power of two
+constexpr unsigned kBufSize = 4096;
+constexpr unsigned kBufGroup = 0;
+
 enum Kind : std::uint64_t { kAccept = 1, kRecv = 2, kSend = 3 };
 
 struct Conn {
@@ -47,6 +58,12 @@ struct Conn {
   std::size_t out_sent = 0;  // of which sent
   char in[8192];
   std::string out;
+  // --multishot only: a send is in flight (out_len bytes of out); the
+  // multishot recv is armed; the connection is to close (its input ended,
+  // a send failed, or a request was too large).
+  bool sending = false;
+  bool recv_armed = false;
+  bool closing = false;
 };
 
 // The response, rebuilt when the second changes (as demo-server's Date is).
@@ -78,7 +95,7 @@ std::uint64_t tag(Conn* c, Kind k) {
 
 class Server {
  public:
-  explicit Server(int listen_fd) : lfd_(listen_fd) {
+  Server(int listen_fd, bool multishot) : lfd_(listen_fd), multishot_(multishot) {
     const unsigned tries[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
                               IORING_SETUP_COOP_TASKRUN, 0};
     int r = -1;
@@ -92,6 +109,7 @@ class Server {
       std::fprintf(stderr, "demo-uring-floor: io_uring_queue_init: %s\n", std::strerror(-r));
       std::exit(1);
     }
+    if (multishot_) set_up_buffers();
   }
 
   int run() {
@@ -125,6 +143,116 @@ class Server {
     return s;
   }
 
+  void set_up_buffers() {
+    void* ring = nullptr;
+    if (posix_memalign(&ring, 4096, kBufs * sizeof(io_uring_buf)) != 0) {
+      std::fprintf(stderr, "demo-uring-floor: out of memory for the buffer ring\n");
+      std::exit(1);
+    }
+    br_ = static_cast<io_uring_buf_ring*>(ring);
+    io_uring_buf_ring_init(br_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(br_);
+    reg.ring_entries = kBufs;
+    reg.bgid = kBufGroup;
+    if (const int r = io_uring_register_buf_ring(&ring_, &reg, 0); r != 0) {
+      std::fprintf(stderr, "demo-uring-floor: --multishot: io_uring_register_buf_ring: %s\n",
+                   std::strerror(-r));
+      std::exit(1);
+    }
+    bufs_ = std::make_unique<char[]>(std::size_t{kBufs} * kBufSize);
+    for (unsigned i = 0; i < kBufs; ++i) give_buffer(i);
+  }
+
+  void give_buffer(unsigned id) {
+    io_uring_buf_ring_add(br_, bufs_.get() + std::size_t{id} * kBufSize, kBufSize,
+                          static_cast<unsigned short>(id), io_uring_buf_ring_mask(kBufs), 0);
+    io_uring_buf_ring_advance(br_, 1);
+  }
+
+  void arm_multishot(Conn* c) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv_multishot(s, c->fd, nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kBufGroup;
+    io_uring_sqe_set_data64(s, tag(c, kRecv));
+    c->recv_armed = true;
+  }
+
+  // A closing connection closes once neither its send nor its recv is in
+  // flight; shutting the socket down ends an armed recv.
+  void finish_if_closing(Conn* c) {
+    if (!c->closing || c->sending) return;
+    if (c->recv_armed)
+      ::shutdown(c->fd, SHUT_RDWR);
+    else
+      close_conn(c);
+  }
+
+  // Appends an answer to out for every complete request in `in`, and keeps
+  // the incomplete rest. False for a request larger than the buffer.
+  bool answer(Conn* c) {
+    const std::string& resp = response_.get();
+    std::string_view buf(c->in, c->have);
+    std::size_t done = 0, end;
+    while ((end = buf.find("\r\n\r\n", done)) != std::string_view::npos) {
+      c->out += resp;
+      done = end + 4;
+    }
+    std::memmove(c->in, c->in + done, c->have - done);
+    c->have -= done;
+    return c->have < sizeof c->in;
+  }
+
+  void send_queued(Conn* c) {
+    c->sending = true;
+    c->out_len = c->out.size();
+    c->out_sent = 0;
+    send(c);
+  }
+
+  void on_multishot_recv(Conn* c, int res, unsigned flags) {
+    if (res > 0) {
+      const unsigned id = flags >> IORING_CQE_BUFFER_SHIFT;
+      const auto n = static_cast<std::size_t>(res);
+      const bool fits = n <= sizeof c->in - c->have;
+      if (fits) {
+        std::memcpy(c->in + c->have, bufs_.get() + std::size_t{id} * kBufSize, n);
+        c->have += n;
+      }
+      give_buffer(id);
+      if (!fits || !answer(c)) c->closing = true;  // a request larger than the buffer
+      if (!c->sending && !c->out.empty()) send_queued(c);
+    }
+    if (!(flags & IORING_CQE_F_MORE)) {
+      // The multishot ended: out of buffers (arm it again), or the
+      // connection's input did (EOF, an error).
+      c->recv_armed = false;
+      if (!c->closing && (res > 0 || res == -ENOBUFS))
+        arm_multishot(c);
+      else
+        c->closing = true;
+    }
+    finish_if_closing(c);
+  }
+
+  void on_multishot_send(Conn* c, int res) {
+    if (res < 0) {
+      c->closing = true;
+      c->out.clear();
+    } else {
+      c->out_sent += static_cast<std::size_t>(res);
+      if (c->out_sent < c->out_len) {
+        send(c);
+        return;
+      }
+      c->out.erase(0, c->out_len);
+    }
+    c->sending = false;
+    if (!c->out.empty() && !c->closing) send_queued(c);
+    finish_if_closing(c);
+  }
+
   void recv(Conn* c) {
     io_uring_sqe* s = sqe();
     io_uring_prep_recv(s, c->fd, c->in + c->have, sizeof c->in - c->have, 0);
@@ -152,7 +280,10 @@ class Server {
           n->fd = res;
           const int one = 1;
           ::setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-          recv(n);
+          if (multishot_)
+            arm_multishot(n);
+          else
+            recv(n);
         }
         if (!(flags & IORING_CQE_F_MORE) && !g_stop) {  // re-arm a finished multishot
           io_uring_sqe* s = sqe();
@@ -162,23 +293,18 @@ class Server {
         break;
       }
       case kRecv: {
+        if (multishot_) {
+          on_multishot_recv(c, res, flags);
+          break;
+        }
         if (res <= 0) {
           close_conn(c);
           break;
         }
         c->have += static_cast<std::size_t>(res);
         // Answer every complete request in the buffer with one send.
-        const std::string& resp = response_.get();
         c->out.clear();
-        std::string_view buf(c->in, c->have);
-        std::size_t done = 0, end;
-        while ((end = buf.find("\r\n\r\n", done)) != std::string_view::npos) {
-          c->out += resp;
-          done = end + 4;
-        }
-        std::memmove(c->in, c->in + done, c->have - done);
-        c->have -= done;
-        if (c->have == sizeof c->in) {  // a request larger than the buffer
+        if (!answer(c)) {  // a request larger than the buffer
           close_conn(c);
           break;
         }
@@ -192,6 +318,10 @@ class Server {
         break;
       }
       case kSend: {
+        if (multishot_) {
+          on_multishot_send(c, res);
+          break;
+        }
         if (res < 0) {
           close_conn(c);
           break;
@@ -207,6 +337,9 @@ class Server {
   }
 
   int lfd_;
+  bool multishot_;
+  io_uring_buf_ring* br_ = nullptr;  // --multishot only
+  std::unique_ptr<char[]> bufs_;
   io_uring ring_{};
   Response response_;
 };
@@ -215,6 +348,7 @@ class Server {
 
 int main(int argc, char** argv) {
   int port = 0;
+  bool multishot = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--port" && i + 1 < argc) {
@@ -225,8 +359,10 @@ int main(int argc, char** argv) {
         return 2;
       }
       port = static_cast<int>(v);
+    } else if (a == "--multishot") {
+      multishot = true;
     } else {
-      std::fprintf(stderr, "usage: demo-uring-floor [--port N]\n");
+      std::fprintf(stderr, "usage: demo-uring-floor [--port N] [--multishot]\n");
       return 2;
     }
   }
@@ -249,6 +385,6 @@ int main(int argc, char** argv) {
   ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
   std::printf("demo-uring-floor listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
   std::fflush(stdout);
-  Server server(lfd);
+  Server server(lfd, multishot);
   return server.run();
 }
