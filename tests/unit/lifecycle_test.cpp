@@ -216,6 +216,43 @@ TEST_CASE(
   }
 }
 
+// The shape of a server: a task makes a semaphore and an event in its own
+// frame and spawns the tasks that use them; the loop is then destroyed with
+// all of them suspended. Tearing the spawner down first would free the
+// semaphore under its waiters (their awaiters unlink from its queue, the
+// permit holder returns its permit into it), so ~Loop must destroy the
+// tasks spawned later first.
+TEST_CASE(
+    "~Loop destroys its tasks newest first, so a task's primitives outlive the tasks it spawned to use "
+    "them") {
+  constexpr int kHandlers = 40;  // enough that a hash set of frames does not keep insertion order
+  std::atomic<int> died_in_use{0};
+  std::atomic<int> queued{0};
+  struct Owned {
+    std::atomic<int>& died_in_use;
+    Semaphore sem{1};
+    Event never;
+    ~Owned() {
+      if (sem.waiters() != 0 || sem.in_use() != 0 || never.waiters() != 0) ++died_in_use;
+    }
+  };
+  {
+    Loop loop(tier_options());
+    loop.spawn([](std::atomic<int>& died, std::atomic<int>& queued) -> Task<> {
+      Owned own{died};
+      for (int i = 0; i < kHandlers; ++i)
+        Loop::current()->spawn([](Owned& o, std::atomic<int>& queued) -> Task<> {
+          ++queued;
+          auto p = co_await o.sem.acquire();  // one holds the permit, the rest queue
+          co_await o.never.wait();
+        }(own, queued));
+      co_await own.never.wait();
+    }(died_in_use, queued));
+    loop.block_on([&]() -> Task<> { co_await until([&] { return queued.load() == kHandlers; }); }());
+  }  // ~Loop: every task is still suspended
+  CHECK(died_in_use.load() == 0);
+}
+
 TEST_CASE("a semaphore used as a one-shot signal may be destroyed by whoever takes its permit") {
   // One thread release()s a Semaphore(0) nobody waits on yet; another takes
   // the permit and destroys the semaphore at once. A release of a permit

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <sync/event.hpp>
 #include <sync/loop.hpp>
 #include <thread>
 #include <vector>
@@ -131,6 +132,56 @@ TEST_CASE("stop from another thread ends run") {
   loop.run();
   t.join();
   CHECK(true);
+}
+
+TEST_CASE("a stop() made while the loop is not running ends the next run() at once, even after a block_on") {
+  Loop loop(tier_options());
+  Event never;
+  loop.spawn([](Event& e) -> Task<> { co_await e.wait(); }(never));  // keeps run() busy for good
+  loop.stop();
+  int v = loop.block_on([]() -> Task<int> { co_return 7; }());  // ignores the stop
+  CHECK(v == 7);
+  std::atomic<bool> returned{false}, rescued{false};
+  std::thread rescue([&] {
+    // A run() that missed the stop would wait forever: end it for the test.
+    for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(10ms);
+    if (!returned) {
+      rescued = true;
+      loop.stop();
+    }
+  });
+  loop.run();
+  returned = true;
+  rescue.join();
+  CHECK_FALSE(rescued.load());
+  never.set();
+  loop.run_until_idle();
+}
+
+TEST_CASE("a stop() from another thread during a block_on is kept for the next run()") {
+  Loop loop(tier_options());
+  Event never, stopped;
+  loop.spawn([](Event& e) -> Task<> { co_await e.wait(); }(never));
+  std::thread stopper([&] {
+    loop.stop();  // while the block_on below runs
+    stopped.set();
+  });
+  loop.block_on([&]() -> Task<> { co_await stopped.wait(); }());
+  stopper.join();
+  std::atomic<bool> returned{false}, rescued{false};
+  std::thread rescue([&] {
+    for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(10ms);
+    if (!returned) {
+      rescued = true;
+      loop.stop();
+    }
+  });
+  loop.run();
+  returned = true;
+  rescue.join();
+  CHECK_FALSE(rescued.load());
+  never.set();
+  loop.run_until_idle();
 }
 
 TEST_CASE("spawned tasks all finish before run_until_idle returns") {
