@@ -211,9 +211,15 @@ void LoopCore::teardown() noexcept {
   for (;;) {
     ready_.clear();
     if (!tasks_.empty()) {
-      std::vector<void*> roots(tasks_.begin(), tasks_.end());
+      // Newest first, as a scope unwinds: a task that made a semaphore or
+      // an event in its frame and then spawned the tasks that wait on it
+      // outlives them, so their awaiters and permits still find it.
+      std::vector<std::pair<std::uint64_t, void*>> roots;
+      roots.reserve(tasks_.size());
+      for (const auto& [frame, order] : tasks_) roots.emplace_back(order, frame);
       tasks_.clear();
-      for (void* frame : roots) std::coroutine_handle<>::from_address(frame).destroy();
+      std::sort(roots.begin(), roots.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (const auto& root : roots) std::coroutine_handle<>::from_address(root.second).destroy();
       continue;
     }
     std::vector<std::function<void()>> fns;
@@ -297,7 +303,7 @@ RootTask make_root(Task<void> t) {
 // cannot be both recorded and queued is destroyed here, unstarted.
 void LoopCore::start_root(std::coroutine_handle<> root) {
   try {
-    tasks_.insert(root.address());
+    tasks_.emplace(root.address(), next_root_++);
   } catch (...) {
     root.destroy();
     throw;
@@ -579,9 +585,14 @@ void LoopCore::run_loop(const std::atomic<bool>* done) {
   } flush{*backend_};
   for (;;) {
     if (done && done->load(std::memory_order_acquire)) return;
-    if (stop_requested_.exchange(false, std::memory_order_acq_rel)) {
-      if (!done) return;
-      // block_on ignores stop(): its task decides when it is finished.
+    const bool stop = stop_requested_.exchange(false, std::memory_order_acq_rel);
+    if (done) {
+      // block_on ignores stop(): its task decides when it is finished. The
+      // stop is for the next run() or run_until_idle().
+      stop_deferred_ = stop_deferred_ || stop;
+    } else if (stop || stop_deferred_) {
+      stop_deferred_ = false;
+      return;
     }
     if (!done && tasks_.empty() && ready_.empty() && idle_exit_) return;
     run_once(done);

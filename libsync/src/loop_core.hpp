@@ -22,7 +22,7 @@
 #include <string>
 #include <sync/detail/queue_lock.hpp>
 #include <sync/loop.hpp>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "backend.hpp"
@@ -152,7 +152,10 @@ class LoopCore {
   std::vector<std::coroutine_handle<>> running_;
   TimerHeap timers_;
   CancelTable cancels_;
-  std::unordered_set<void*> tasks_;  // live spawned roots (frame addresses)
+  // Live spawned roots: frame address -> spawn order (teardown destroys the
+  // newest first).
+  std::unordered_map<void*, std::uint64_t> tasks_;
+  std::uint64_t next_root_ = 0;
 
   // Loop-thread state written on every iteration: kept off the lines other
   // threads touch to wake the loop (below), so a waker's read of parked_
@@ -171,6 +174,9 @@ class LoopCore {
   std::atomic<bool> parked_{false};
   bool notified_ = false;  // guarded by remote_mu_
   std::atomic<bool> stop_requested_{false};
+  // A stop() that a block_on() saw: kept for the next run() or
+  // run_until_idle(), which returns at once. Loop thread only.
+  bool stop_deferred_ = false;
   std::vector<std::coroutine_handle<>> remote_handles_;
   std::atomic<std::uint32_t> notifies_in_flight_{0};  // see begin_notify
   std::vector<std::function<void()>> remote_fns_;

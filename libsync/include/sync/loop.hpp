@@ -205,9 +205,11 @@ class LIBSYNC_API Loop {
   ///         message names the failing call and its error).
   explicit Loop(LoopOptions opts = {});
   /// Destroys every task still on the loop (spawned tasks, suspended or
-  /// ready): their awaiters leave the wait queues they are in and cancel
-  /// their I/O, waiting until the kernel has let go of each operation's
-  /// memory, so this may block briefly. Functions posted but never run are
+  /// ready), the most recently spawned first, so a task that owns a
+  /// primitive and spawned the tasks that use it outlives them (as a scope
+  /// destroys its locals in reverse). Their awaiters leave the wait queues
+  /// they are in and cancel their I/O, waiting until the kernel has let go
+  /// of each operation's memory, so this may block briefly. Functions posted but never run are
   /// destroyed without running. Call it on a thread that may hold the loop
   /// (see the thread rules), never while the loop runs, and only once
   /// nothing else will wake, post to or stop it. On the uring backend, when
@@ -289,7 +291,9 @@ class LIBSYNC_API Loop {
   /// iteration, after the current one finishes, waking the loop if it is
   /// parked. Tasks are neither cancelled nor destroyed: they go on at the
   /// next run. If the loop is not running, the next run() or
-  /// run_until_idle() returns at once; block_on() ignores it. Any thread;
+  /// run_until_idle() returns at once. block_on() ignores it and leaves it
+  /// pending, so a stop() made before or during a block_on() ends the next
+  /// run() or run_until_idle() at once. Any thread;
   /// takes the loop's remote-queue lock briefly, never allocates.
   void stop() noexcept;
 
