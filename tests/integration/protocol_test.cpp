@@ -4,6 +4,9 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <string>
+#include <thread>
+
 #include "harness.hpp"
 
 using namespace itest;
@@ -68,6 +71,39 @@ TEST_CASE("empty lines before a request line are ignored") {
   c.send(request("POST", "/work?ms=0", "Content-Length: 2\r\n") + "ab\r\n" + request("GET", "/healthz"));
   CHECK(c.read_response().status == 200);
   CHECK(c.read_response().status == 200);
+}
+
+TEST_CASE("a blank line or a request line split across reads is answered as if it came whole") {
+  ServerProcess server;
+  const auto port = server.port();
+  HttpClient c(port);
+  // The blank line's CR in one read, its LF with the request in the next.
+  c.send("\r");
+  std::this_thread::sleep_for(50ms);
+  c.send("\n" + request("GET", "/healthz"));
+  CHECK(c.read_response().status == 200);
+  // A POST whose stray CRLF after the body is cut after the CR.
+  c.send(request("POST", "/work?ms=0", "Content-Length: 2\r\n") + "ab\r");
+  CHECK(c.read_response().status == 200);
+  std::this_thread::sleep_for(50ms);
+  c.send("\n" + request("GET", "/healthz"));
+  CHECK(c.read_response().status == 200);
+  // A 1.2 request line cut around its version: served as 1.1 either way.
+  const std::string whole = "GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n";
+  for (std::size_t cut : {whole.find("1.2") + 2, whole.find("1.2") + 3, whole.find("1.2") + 4}) {
+    HttpClient d(port);
+    d.send(std::string_view(whole).substr(0, cut));
+    std::this_thread::sleep_for(50ms);
+    d.send(std::string_view(whole).substr(cut));
+    auto r = d.read_response();
+    CHECK_MESSAGE(r.status == 200, "cut after " << cut << " bytes");
+  }
+  // A CR alone is not a request yet: no answer, and the connection stays open.
+  HttpClient e(port);
+  e.send("\r");
+  CHECK_FALSE(e.readable_within(300ms));
+  e.send("\n" + request("GET", "/healthz"));
+  CHECK(e.read_response().status == 200);
 }
 
 TEST_CASE("versions: 1.x above 1.1 is served as 1.1, other majors get 505, answers say 1.1") {

@@ -4,6 +4,10 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <memory>
+#include <thread>
+#include <vector>
+
 #include "harness.hpp"
 
 using namespace itest;
@@ -63,7 +67,40 @@ TEST_CASE("SIGINT drains too, and queued requests answer 503 when the semaphores
   auto refused = queued.read_response();
   CHECK(refused.status == 503);
   CHECK(refused.header("Retry-After") == "2");
+  CHECK(refused.header("Connection") == "close");
+  CHECK(queued.closed_within(2s));
   CHECK(holder.read_response().status == 200);
+  auto code = server.wait_exit(5s);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+}
+
+// A drain closes the semaphores first and tells the workers a moment later;
+// a request that was queued on a semaphore is answered in between, and its
+// answer must still say that the connection closes after it.
+TEST_CASE("a queued request refused by a drain is told that the connection closes") {
+  ServerProcess server({"--permits.work", "4", "--drain_timeout_ms", "3000"});
+  const auto port = server.port();
+  std::vector<std::unique_ptr<HttpClient>> holders;
+  for (int i = 0; i < 4; ++i) {
+    holders.push_back(std::make_unique<HttpClient>(port));
+    holders.back()->send(request("GET", "/work?ms=1000"));
+  }
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "in_use"}) == 4; }));
+  // A long-poll too: the drain wakes it through the events condvar, which
+  // keeps the worker loop busy while the drain's messages arrive.
+  HttpClient poll(port);
+  poll.send(request("GET", "/events?timeout_ms=20000"));
+  HttpClient queued(port);
+  queued.send(request("GET", "/work?ms=0"));
+  REQUIRE(eventually([&] { return stats_number(port, {"semaphores", "work", "waiters"}) == 1; }));
+  std::this_thread::sleep_for(100ms);
+  server.signal(SIGTERM);
+  auto refused = queued.read_response();
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Connection") == "close");
+  CHECK(queued.closed_within(2s));
+  for (auto& h : holders) CHECK(h->read_response().status == 200);
   auto code = server.wait_exit(5s);
   REQUIRE(code.has_value());
   CHECK(*code == 0);
