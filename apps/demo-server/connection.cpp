@@ -318,6 +318,10 @@ class Session {
   // parser (which takes only 1.0 and 1.1) sees it: a higher 1.x minor is
   // rewritten to 1.1 in place (RFC 9110 §2.5), another major is 505.
   unsigned check_request_line();
+  // A request has begun: the parser has taken bytes of it, or its first
+  // line is held back until it is whole (a CR alone may still turn out to
+  // be a blank line, which is skipped).
+  bool started() const;
   // An answer to a request that could not be parsed (or arrived too slowly).
   void append_error(unsigned status, std::string_view message);
   void append(Response& res, unsigned version, bool keep_alive, bool head);
@@ -421,6 +425,11 @@ unsigned Session::check_header(std::string_view& why) const {
   return 0;
 }
 
+bool Session::started() const {
+  if (parser_->got_some()) return true;
+  return in_.size() > 1 || (in_.size() == 1 && in_.data()[0] != '\r');
+}
+
 void Session::skip_blank_lines() {
   // Empty lines before a request line are ignored (RFC 9112 §2.2), such as
   // the CRLF some clients send after a POST body.
@@ -465,7 +474,7 @@ unsigned Session::parse_buffered(std::string_view& why, bool& parse_body) {
 }
 
 void Session::enter_wait_phase(bool first) {
-  if (!parser_->got_some()) {
+  if (!started()) {
     if (!first)
       conn_.enter(Phase::idle, ms(cfg_.idle_timeout_ms));
     else
@@ -488,7 +497,7 @@ Session::RecvEnd Session::recv_end() const {
       // A client that times out in the middle of a request is told so
       // (408). One that never sent a byte of one is not sent an answer to
       // a request it did not make.
-      if (parser_->got_some() && (conn_.phase() == Phase::header || conn_.phase() == Phase::body))
+      if (started() && (conn_.phase() == Phase::header || conn_.phase() == Phase::body))
         return RecvEnd::request_timeout;
       return RecvEnd::graceful;
     case StopReason::drain:
@@ -514,8 +523,12 @@ libsync::Task<Session::End> Session::run() {
       status = 505, why = "HTTP version not supported";
       break;
     }
+    // The parser gets a request only once its first line is whole (or too
+    // long to be allowed): the line's version is rewritten only then, and
+    // a CR that ends what has come so far may begin a blank line.
+    const bool line_whole = line_checked_ || in_.size() > cfg_.header_limit;
     bool parse_body = false;
-    if ((status = parse_buffered(why, parse_body)) != 0) break;
+    if (line_whole && (status = parse_buffered(why, parse_body)) != 0) break;
     if (parse_body) continue;
 
     if (parser_->is_done()) {
@@ -539,10 +552,10 @@ libsync::Task<Session::End> Session::run() {
     // The parser needs more bytes. Answers already made go out first: the
     // client may be waiting for them before it sends more.
     if (!out_.empty() && !co_await flush()) co_return End::abort;
-    conn_.set_awaiting_request(!parser_->got_some());
+    conn_.set_awaiting_request(!started());
     // A drain closes connections that wait for a request; one that came
     // back to waiting after the drain began closes itself.
-    if (!parser_->got_some() && w_.draining()) co_return End::graceful;
+    if (!started() && w_.draining()) co_return End::graceful;
     enter_wait_phase(first);
     if (wants_continue()) {
       // Told now that the header passed the limits.
@@ -653,7 +666,11 @@ libsync::Task<Session::Next> Session::handle() {
     // The client left, or the drain deadline cut the request: no answer.
     co_return Next::abort;
   }
-  const bool keep_alive = msg.keep_alive() && !res.close && !w_.draining() && ++served_ < cfg_.max_requests;
+  // The server's flag as well as the worker's: a drain reaches the workers
+  // a moment after it closes the semaphores, and a request that queued on
+  // one is answered in between.
+  const bool keep_alive = msg.keep_alive() && !res.close && !w_.draining() && !ctx_.server.draining() &&
+                          ++served_ < cfg_.max_requests;
   const std::size_t before = out_.size();
   append(res, req.version, keep_alive, req.method == Method::head);
   spare_body_ = std::move(res.body);
