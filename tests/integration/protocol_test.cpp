@@ -32,6 +32,15 @@ TEST_CASE("Host must be present once and valid") {
   CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").status == 200);
   CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: \r\n\r\n").status == 200);  // empty: allowed
   CHECK(raw(port, "GET /healthz HTTP/1.0\r\n\r\n").status == 200);            // 1.0 needs none
+  // The shape of host [":" port] (RFC 3986 §3.2.2-3.2.3), not only its characters.
+  for (std::string host : {"x:abc", "a:1:2:3", "[::1", "x]", "%zz", "a[b]c", "[]", "[::1]x", "[g::1]"}) {
+    CAPTURE(host);
+    CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: " + host + "\r\n\r\n").status == 400);
+  }
+  for (std::string host : {"x:", "x:8080", "127.0.0.1:1", "[::1]", "[v1.x]", "a%41b", "a-b.c_d~"}) {
+    CAPTURE(host);
+    CHECK(raw(port, "GET /healthz HTTP/1.1\r\nHost: " + host + "\r\n\r\n").status == 200);
+  }
 }
 
 TEST_CASE("request targets: absolute-form is served, other forms and invalid targets are 400") {
@@ -55,6 +64,17 @@ TEST_CASE("paths are percent-decoded and normalised, and so are query values") {
        {"/%68ealthz", "/./healthz", "//healthz", "/x/../healthz", "/../healthz", "/%2e/healthz"}) {
     CAPTURE(t);
     CHECK(get(port, t).status == 200);
+  }
+  // A trailing slash is kept however the path is spelt: none of these is /healthz.
+  for (std::string t : {"/healthz/", "/%68ealthz/", "/./healthz/", "/healthz/."}) {
+    CAPTURE(t);
+    CHECK(get(port, t).status == 404);
+  }
+  // An encoded slash would be a separator here and data to a proxy in
+  // front that does not decode it: refused.
+  for (std::string t : {"/a%2F..%2Fhealthz", "/a%2f..%2fhealthz", "/healthz%2F"}) {
+    CAPTURE(t);
+    CHECK(get(port, t).status == 400);
   }
   CHECK(get(port, "/work?ms=%35%30").status == 200);
   CHECK(get(port, "/work?%6ds=1").status == 200);
