@@ -70,7 +70,9 @@ bool decode_query(std::string_view q, std::string& out) {
 void remove_dot_segments(std::string_view path, std::string& out) {
   const std::size_t root = out.size();
   out += '/';
-  bool trailing = false;  // the path ends in a directory ("/x/", "/x/.")
+  // The path ends in a directory ("/x/", "/x/."): its final '/' is kept.
+  const bool ends_in_slash = !path.empty() && path.back() == '/';
+  bool trailing = false;
   while (!path.empty()) {
     const std::size_t slash = path.find('/');
     const std::string_view seg = path.substr(0, slash);
@@ -88,7 +90,23 @@ void remove_dot_segments(std::string_view path, std::string& out) {
     out.append(seg);
     out += '/';
   }
-  if (!trailing && out.size() > root + 1) out.pop_back();
+  if (!trailing && !ends_in_slash && out.size() > root + 1) out.pop_back();
+}
+
+bool hex_digit(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// An encoded '/' (or a backslash, which some servers also take for one): decoded
+// before dot segments are removed it would be a separator here, while a
+// proxy in front that leaves it encoded sees one segment.
+bool has_encoded_separator(std::string_view path) noexcept {
+  for (std::size_t i = path.find('%'); i != std::string_view::npos && i + 2 < path.size();
+       i = path.find('%', i + 1)) {
+    const char a = path[i + 1], b = path[i + 2];
+    if ((a == '2' && (b == 'f' || b == 'F')) || (a == '5' && (b == 'c' || b == 'C'))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -117,6 +135,8 @@ Target parse_target(std::string_view target, std::string& scratch) {
     if (r->scheme_id() != urls::scheme::http && r->scheme_id() != urls::scheme::https) return t;
     u = *r;
   }
+  const auto encoded_path = u.encoded_path();
+  if (has_encoded_separator(std::string_view(encoded_path.data(), encoded_path.size()))) return t;
   scratch.clear();
   remove_dot_segments(u.path(), scratch);
   const std::size_t path_len = scratch.size();
@@ -131,12 +151,47 @@ Target parse_target(std::string_view target, std::string& scratch) {
   return t;
 }
 
-// RFC 3986 reg-name and IP-literal characters (unreserved, sub-delims,
-// percent-encoding, ':' and brackets).
+// host [":" port] of RFC 3986 §3.2.2-3.2.3: an IP literal in brackets
+// (IPv6 digits, or "v" IPvFuture), or a reg-name / IPv4 address of
+// unreserved characters, sub-delims and well-formed percent-encodings; then
+// an optional port of digits (it may be empty). An empty host is allowed.
 bool valid_host(std::string_view host) noexcept {
-  constexpr std::string_view kPunctuation = "-._~%!$&'()*+,;=:[]";
-  for (char c : host)
-    if (!alnum(c) && kPunctuation.find(c) == std::string_view::npos) return false;
+  constexpr std::string_view kSubDelims = "!$&'()*+,;=";
+  constexpr std::string_view kUnreservedPunct = "-._~";
+  const auto name_char = [&](char c) {
+    return alnum(c) || kUnreservedPunct.find(c) != std::string_view::npos ||
+           kSubDelims.find(c) != std::string_view::npos;
+  };
+  std::string_view rest;
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    const std::string_view literal = host.substr(1, close - 1);
+    if (literal.front() == 'v' || literal.front() == 'V') {
+      for (char c : literal)
+        if (!name_char(c) && c != ':') return false;
+    } else {
+      for (char c : literal)
+        if (!hex_digit(c) && c != ':' && c != '.') return false;
+    }
+    rest = host.substr(close + 1);
+  } else {
+    const std::size_t colon = host.find(':');
+    const std::string_view name = host.substr(0, colon);
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      if (name[i] == '%') {
+        if (i + 2 >= name.size() || !hex_digit(name[i + 1]) || !hex_digit(name[i + 2])) return false;
+        i += 2;
+      } else if (!name_char(name[i])) {
+        return false;
+      }
+    }
+    if (colon != std::string_view::npos) rest = host.substr(colon);
+  }
+  if (rest.empty()) return true;
+  if (rest.front() != ':') return false;
+  for (char c : rest.substr(1))
+    if (c < '0' || c > '9') return false;
   return true;
 }
 
