@@ -5,6 +5,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -93,6 +96,25 @@ TEST_CASE("a value of the wrong type or out of range is an error naming the line
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("line 2:") != std::string::npos);
     CHECK(r.err.find("port") != std::string::npos);
+  }
+}
+
+TEST_CASE("an address or tier that cannot work is refused before anything starts") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--address", "localhost"}, "address 'localhost' is not a numeric IPv4 or IPv6 address"},
+      {{"--tier", "iocp"}, "tier 'iocp' on backend 'auto' cannot run here"},
+      {{"--backend", "iocp"}, "cannot run here"},
+      {{"--tier", "uring-futex", "--backend", "epoll"},
+       "tier 'uring-futex' on backend 'epoll' cannot run here"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args = {"--port", "0"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto r = run_server(args);
+    CAPTURE(flags.back());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(message) != std::string::npos);
+    CHECK(r.out.find("listening on") == std::string::npos);  // nothing was bound
   }
 }
 
