@@ -13,7 +13,10 @@
 #include <memory>
 #include <sstream>
 #include <string_view>
+#include <sync/tier.hpp>
 #include <vector>
+
+#include "listener.hpp"
 
 namespace demo {
 namespace {
@@ -329,6 +332,20 @@ ParseOutcome parse_command_line(int argc, char** argv, Config& cfg) {
     std::getline(f, cfg.admin_token);
     while (!cfg.admin_token.empty() && std::isspace(static_cast<unsigned char>(cfg.admin_token.back())))
       cfg.admin_token.pop_back();
+  }
+  // What would otherwise fail only once start-up has begun (the listeners
+  // bound, the threads started) is refused here, with nothing started.
+  if (!is_numeric_address(cfg.address)) {
+    std::cerr << "demo-server: address '" << cfg.address
+              << "' is not a numeric IPv4 or IPv6 address (names are not looked up)\n";
+    return {ParseOutcome::Action::exit, 2};
+  }
+  try {
+    (void)libsync::select_tier(cfg.loop_options());
+  } catch (const libsync::TierUnavailable& e) {
+    std::cerr << "demo-server: tier '" << cfg.tier << "' on backend '" << cfg.backend
+              << "' cannot run here: " << e.what() << "\n";
+    return {ParseOutcome::Action::exit, 2};
   }
   // Settings bounded by another setting are clamped to it, and the option
   // is told, so --print-config shows the value in effect.

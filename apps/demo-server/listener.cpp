@@ -103,6 +103,10 @@ std::string add_listener(Listeners& out, Endpoint e, std::uint16_t port, const C
 
 }  // namespace
 
+bool is_numeric_address(const std::string& address) {
+  return numeric_endpoint(address).has_value();
+}
+
 Listeners open_listeners(const Config& cfg) {
   Listeners out;
   const std::optional<Endpoint> endpoint = numeric_endpoint(cfg.address);

@@ -26,6 +26,10 @@ struct Listeners {
 // Opens cfg.threads non-blocking listening sockets on cfg.address:cfg.port.
 Listeners open_listeners(const Config& cfg);
 
+// True when `address` is a numeric IPv4 or IPv6 address, as open_listeners
+// takes it (no names: nothing is looked up).
+bool is_numeric_address(const std::string& address);
+
 // A worker's accept loop. Ends (closing the listener) when the worker stops
 // accepting, or when the connection semaphore closes.
 libsync::Task<void> accept_connections(Worker& w);

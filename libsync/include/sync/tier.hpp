@@ -161,10 +161,10 @@ struct LIBSYNC_API LoopOptions {
   /// always come just after one ends: the trials keep such a loop from
   /// spinning in vain, and bring spinning back for a partner on another CPU
   /// whose wakes only looked slow (waking a sleeping thread takes time). A
-  /// loop
-  /// with socket I/O in flight does not spin (its completions are seen only
-  /// by entering the kernel), nor does a loop of the iocp tier (its wakes
-  /// are completion packets); a generic-tier loop on the iocp backend does.
+  /// loop with socket I/O in flight does not spin (its completions are seen
+  /// only by entering the kernel), nor does a loop of the iocp tier (its
+  /// wakes are completion packets); a generic-tier loop on the iocp backend
+  /// does.
   /// With use_environment, SYNC_IDLE_SPIN_US replaces this value.
   std::chrono::nanoseconds idle_spin = kDefaultIdleSpin;
 };
@@ -188,7 +188,7 @@ LIBSYNC_API const TierReport& tier_report();
 /// per process) and takes its choice; with a forced backend it takes the
 /// best tier that runs on that backend. A forced tier is checked against
 /// the probe only (its self-test is not run).
-/// 	hrows TierUnavailable when a forced tier or backend cannot run here,
+/// \throws TierUnavailable when a forced tier or backend cannot run here,
 ///         the two do not fit together, or an environment value is not a
 ///         name parse_tier() / parse_backend() accepts.
 LIBSYNC_API Selection select_tier(const LoopOptions& opts);
