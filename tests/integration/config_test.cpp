@@ -192,4 +192,8 @@ TEST_CASE("/metrics sums keep sub-microsecond requests, and has the process metr
   for (const char* metric : {"\nprocess_cpu_seconds_total ", "\nprocess_start_time_seconds ",
                              "\nprocess_resident_memory_bytes ", "\nprocess_open_fds ", "\nprocess_max_fds "})
     CHECK_MESSAGE(m.find(metric) != std::string::npos, metric);
+  // A histogram without labels prints its sum and count without braces.
+  CHECK(m.find("\ndemo_work_queue_wait_seconds_sum ") != std::string::npos);
+  CHECK(m.find("\ndemo_work_queue_wait_seconds_count ") != std::string::npos);
+  CHECK(m.find("{}") == std::string::npos);
 }
