@@ -184,8 +184,12 @@ void prom_histogram(std::string& out, std::string_view name, std::string_view la
   }
   char sum[40];
   std::snprintf(sum, sizeof sum, "%.9f", static_cast<double>(h.sum_ns) / 1e9);
-  line(out, name, "_sum{", labels, "} ", std::string_view(sum));
-  line(out, name, "_count{", labels, "} ", h.count());
+  // No braces without labels: `x_sum{} 1` is valid, `x_sum 1` is what
+  // exposition tools print.
+  const std::string_view open = labels.empty() ? " " : "{";
+  const std::string_view close = labels.empty() ? "" : "} ";
+  line(out, name, "_sum", open, labels, close, std::string_view(sum));
+  line(out, name, "_count", open, labels, close, h.count());
 }
 
 void help(std::string& out, std::string_view name, std::string_view type, std::string_view text) {
