@@ -93,10 +93,6 @@ void remove_dot_segments(std::string_view path, std::string& out) {
   if (!trailing && !ends_in_slash && out.size() > root + 1) out.pop_back();
 }
 
-bool hex_digit(char c) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 // An encoded '/' (or a backslash, which some servers also take for one): decoded
 // before dot segments are removed it would be a separator here, while a
 // proxy in front that leaves it encoded sees one segment.
@@ -172,7 +168,7 @@ bool valid_host(std::string_view host) noexcept {
         if (!name_char(c) && c != ':') return false;
     } else {
       for (char c : literal)
-        if (!hex_digit(c) && c != ':' && c != '.') return false;
+        if (hex(c) < 0 && c != ':' && c != '.') return false;
     }
     rest = host.substr(close + 1);
   } else {
@@ -180,7 +176,7 @@ bool valid_host(std::string_view host) noexcept {
     const std::string_view name = host.substr(0, colon);
     for (std::size_t i = 0; i < name.size(); ++i) {
       if (name[i] == '%') {
-        if (i + 2 >= name.size() || !hex_digit(name[i + 1]) || !hex_digit(name[i + 2])) return false;
+        if (i + 2 >= name.size() || hex(name[i + 1]) < 0 || hex(name[i + 2]) < 0) return false;
         i += 2;
       } else if (!name_char(name[i])) {
         return false;

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <sync/detail/loop_cancel.hpp>
@@ -218,7 +219,7 @@ void LoopCore::teardown() noexcept {
       roots.reserve(tasks_.size());
       for (const auto& [frame, order] : tasks_) roots.emplace_back(order, frame);
       tasks_.clear();
-      std::sort(roots.begin(), roots.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+      std::sort(roots.begin(), roots.end(), std::greater<>());  // spawn orders are unique
       for (const auto& root : roots) std::coroutine_handle<>::from_address(root.second).destroy();
       continue;
     }

@@ -134,16 +134,13 @@ TEST_CASE("stop from another thread ends run") {
   CHECK(true);
 }
 
-TEST_CASE("a stop() made while the loop is not running ends the next run() at once, even after a block_on") {
-  Loop loop(tier_options());
-  Event never;
-  loop.spawn([](Event& e) -> Task<> { co_await e.wait(); }(never));  // keeps run() busy for good
-  loop.stop();
-  int v = loop.block_on([]() -> Task<int> { co_return 7; }());  // ignores the stop
-  CHECK(v == 7);
+namespace {
+// Runs loop.run() and tells whether it returned on its own: a run() that
+// missed a pending stop() would wait forever, so a second thread ends it
+// after 5 s and the answer is false.
+bool run_ends_by_itself(Loop& loop) {
   std::atomic<bool> returned{false}, rescued{false};
   std::thread rescue([&] {
-    // A run() that missed the stop would wait forever: end it for the test.
     for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(10ms);
     if (!returned) {
       rescued = true;
@@ -153,7 +150,18 @@ TEST_CASE("a stop() made while the loop is not running ends the next run() at on
   loop.run();
   returned = true;
   rescue.join();
-  CHECK_FALSE(rescued.load());
+  return !rescued;
+}
+}  // namespace
+
+TEST_CASE("a stop() made while the loop is not running ends the next run() at once, even after a block_on") {
+  Loop loop(tier_options());
+  Event never;
+  loop.spawn([](Event& e) -> Task<> { co_await e.wait(); }(never));  // keeps run() busy for good
+  loop.stop();
+  int v = loop.block_on([]() -> Task<int> { co_return 7; }());  // ignores the stop
+  CHECK(v == 7);
+  CHECK(run_ends_by_itself(loop));
   never.set();
   loop.run_until_idle();
 }
@@ -168,18 +176,7 @@ TEST_CASE("a stop() from another thread during a block_on is kept for the next r
   });
   loop.block_on([&]() -> Task<> { co_await stopped.wait(); }());
   stopper.join();
-  std::atomic<bool> returned{false}, rescued{false};
-  std::thread rescue([&] {
-    for (int i = 0; i < 500 && !returned; ++i) std::this_thread::sleep_for(10ms);
-    if (!returned) {
-      rescued = true;
-      loop.stop();
-    }
-  });
-  loop.run();
-  returned = true;
-  rescue.join();
-  CHECK_FALSE(rescued.load());
+  CHECK(run_ends_by_itself(loop));
   never.set();
   loop.run_until_idle();
 }
